@@ -1,0 +1,924 @@
+//! A stateful fake of the GitHub REST calls rollout makes. It keeps deployments, statuses,
+//! comments and environments; answers 201/202/401/403/404/409/422 as GitHub does; checks every
+//! request body against a compact schema of GitHub's request schema for that call (from the
+//! OpenAPI description); and can inject faults. It runs inside tests ([`Fake::start`]) or as a
+//! standalone server (`fake-github`), whose state is at `GET /_fake/state`.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub const OWNER_REPO: &str = "octo-org/app";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Status {
+    pub id: u64,
+    pub state: String,
+    pub description: String,
+    pub log_url: Option<String>,
+    pub environment_url: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Deployment {
+    pub id: u64,
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub task: String,
+    pub environment: String,
+    pub payload: Value,
+    pub description: Option<String>,
+    pub transient_environment: bool,
+    pub production_environment: bool,
+    pub required_contexts: Option<Vec<String>>,
+    pub auto_merge: Option<bool>,
+    /// Oldest first.
+    pub statuses: Vec<Status>,
+}
+
+impl Deployment {
+    pub fn state(&self) -> Option<&str> {
+        self.statuses.last().map(|s| s.state.as_str())
+    }
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.state(),
+            Some("success" | "failure" | "error" | "inactive")
+        )
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: u64,
+    pub issue: u64,
+    pub body: String,
+    pub author: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Request {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub status: u16,
+    pub body: Option<Value>,
+    /// Every header as sent, the authorization one included, so tests can look for leaks.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Request {
+    pub fn is_write(&self) -> bool {
+        self.method != "GET" && !self.path.starts_with("/_fake")
+    }
+}
+
+/// A fault: the next `times` requests whose method and path match get this answer instead.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Fault {
+    pub method: String,
+    /// A substring of the path.
+    pub path: String,
+    pub status: u16,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Value,
+    #[serde(default = "one")]
+    pub times: u32,
+    /// Do the work, then answer with the fault (a lost answer: the ambiguous case).
+    #[serde(default)]
+    pub after: bool,
+    /// Wait this long before answering.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// What a token may do. Unknown tokens may do everything but delete environments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Grant {
+    /// Everything, environment deletion included.
+    Admin,
+    /// Everything but deleting environments (GITHUB_TOKEN with write permissions).
+    Write,
+    /// A fork's or Dependabot's token: every write is refused.
+    ReadOnly,
+    /// Lacks `deployments: write`.
+    NoDeployments,
+    /// Lacks `pull-requests: write`.
+    NoComments,
+    /// Invalid or expired.
+    Bad,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    next_id: u64,
+    pub deployments: Vec<Deployment>,
+    pub comments: Vec<Comment>,
+    pub deleted_environments: Vec<String>,
+    pub requests: Vec<Request>,
+    /// Requests whose body or headers broke GitHub's request schema.
+    pub violations: Vec<String>,
+    pub faults: VecDeque<Fault>,
+    pub tokens: BTreeMap<String, Grant>,
+    /// When set, only these shas exist: a deployment of any other ref is a 422.
+    pub known_shas: Option<Vec<String>>,
+    /// A commit status check is pending: a create without `required_contexts: []` is a 409.
+    pub pending_check: Option<String>,
+    /// `compare` answers by `base...head`; a missing pair is a 404.
+    pub compares: BTreeMap<String, Vec<String>>,
+    /// The answer to the jobs API.
+    pub jobs: Value,
+}
+
+impl State {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+    pub fn writes(&self) -> Vec<&Request> {
+        self.requests.iter().filter(|r| r.is_write()).collect()
+    }
+    pub fn deployments_of(&self, environment: &str) -> Vec<&Deployment> {
+        self.deployments
+            .iter()
+            .filter(|d| d.environment == environment)
+            .collect()
+    }
+    pub fn requests_to(&self, method: &str, path_part: &str) -> usize {
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && r.path.contains(path_part))
+            .count()
+    }
+}
+
+pub type Shared = Arc<Mutex<State>>;
+
+fn lock(state: &Shared) -> MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!("1970-01-01T00:00:00Z+{secs}")
+}
+
+// ---- request schemas: a compact form of the OpenAPI request bodies ----
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    NullableStr,
+    Bool,
+    StrArray,
+    ObjectOrStr,
+    Enum(&'static [&'static str]),
+}
+
+struct Field(&'static str, Kind, bool);
+
+const CREATE_DEPLOYMENT: &[Field] = &[
+    Field("ref", Kind::Str, true),
+    Field("task", Kind::Str, false),
+    Field("auto_merge", Kind::Bool, false),
+    Field("required_contexts", Kind::StrArray, false),
+    Field("payload", Kind::ObjectOrStr, false),
+    Field("environment", Kind::Str, false),
+    Field("description", Kind::NullableStr, false),
+    Field("transient_environment", Kind::Bool, false),
+    Field("production_environment", Kind::Bool, false),
+];
+
+const STATES: &[&str] = &[
+    "error",
+    "failure",
+    "inactive",
+    "in_progress",
+    "queued",
+    "pending",
+    "success",
+];
+
+const CREATE_STATUS: &[Field] = &[
+    Field("state", Kind::Enum(STATES), true),
+    Field("target_url", Kind::Str, false),
+    Field("log_url", Kind::Str, false),
+    Field("description", Kind::Str, false),
+    Field("environment", Kind::Str, false),
+    Field("environment_url", Kind::Str, false),
+    Field("auto_inactive", Kind::Bool, false),
+];
+
+const COMMENT: &[Field] = &[Field("body", Kind::Str, true)];
+
+fn check(schema: &[Field], body: &Value) -> Vec<String> {
+    let Some(map) = body.as_object() else {
+        return vec!["the body is not a JSON object".into()];
+    };
+    let mut problems = Vec::new();
+    for key in map.keys() {
+        if !schema.iter().any(|f| f.0 == key) {
+            problems.push(format!("unknown field `{key}`"));
+        }
+    }
+    for Field(name, kind, required) in schema {
+        let Some(v) = map.get(*name) else {
+            if *required {
+                problems.push(format!("missing required field `{name}`"));
+            }
+            continue;
+        };
+        let ok = match kind {
+            Kind::Str => v.is_string(),
+            Kind::NullableStr => v.is_string() || v.is_null(),
+            Kind::Bool => v.is_boolean(),
+            Kind::StrArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            Kind::ObjectOrStr => v.is_object() || v.is_string(),
+            Kind::Enum(values) => v.as_str().is_some_and(|s| values.contains(&s)),
+        };
+        if !ok {
+            problems.push(format!("field `{name}` has the wrong type or value: {v}"));
+        }
+    }
+    problems
+}
+
+// ---- the server ----
+
+pub struct Fake {
+    pub state: Shared,
+    pub addr: SocketAddr,
+}
+
+impl Fake {
+    /// Starts on a free loopback port, on a thread of its own (tests need not be async).
+    pub fn start() -> Fake {
+        Self::start_on(0)
+    }
+
+    pub fn start_on(port: u16) -> Fake {
+        let state: Shared = Arc::default();
+        let listener =
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind a loopback port");
+        let addr = listener.local_addr().expect("a bound address");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            rt.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
+                let _ = axum::serve(listener, router(shared)).await;
+            });
+        });
+        Fake { state, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    pub fn fault(&self, fault: Fault) {
+        self.state().faults.push_back(fault);
+    }
+
+    pub fn grant(&self, token: &str, grant: Grant) {
+        self.state().tokens.insert(token.to_string(), grant);
+    }
+}
+
+pub fn router(state: Shared) -> axum::Router {
+    axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let state = state.clone();
+            async move { handle(state, method, uri, headers, body).await }
+        },
+    )
+}
+
+fn error(status: u16, message: &str) -> (u16, Value, Vec<(String, String)>) {
+    (
+        status,
+        json!({ "message": message, "documentation_url": "https://docs.github.com/rest" }),
+        Vec::new(),
+    )
+}
+
+async fn handle(
+    state: Shared,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query: BTreeMap<String, String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), decode(v)))
+        .collect();
+    let json_body: Option<Value> = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice(&body).ok()
+    };
+    let header_map: BTreeMap<String, String> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+
+    // Control endpoints for standalone use.
+    if let Some(control) = path.strip_prefix("/_fake/") {
+        let mut s = lock(&state);
+        return match (method.as_str(), control) {
+            ("GET", "state") => {
+                axum::Json(serde_json::to_value(&*s).unwrap_or(Value::Null)).into_response()
+            }
+            ("POST", "faults") => {
+                match json_body.and_then(|b| serde_json::from_value::<Fault>(b).ok()) {
+                    Some(f) => {
+                        s.faults.push_back(f);
+                        StatusCode::NO_CONTENT.into_response()
+                    }
+                    None => StatusCode::BAD_REQUEST.into_response(),
+                }
+            }
+            ("POST", "tokens") => match json_body
+                .and_then(|b| serde_json::from_value::<BTreeMap<String, Grant>>(b).ok())
+            {
+                Some(t) => {
+                    s.tokens.extend(t);
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => StatusCode::BAD_REQUEST.into_response(),
+            },
+            ("POST", "jobs") => {
+                s.jobs = json_body.unwrap_or(Value::Null);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            ("POST", "reset") => {
+                *s = State::default();
+                StatusCode::NO_CONTENT.into_response()
+            }
+            _ => StatusCode::NOT_FOUND.into_response(),
+        };
+    }
+
+    let fault = {
+        let mut s = lock(&state);
+        let index = s
+            .faults
+            .iter()
+            .position(|f| f.method.eq_ignore_ascii_case(method.as_str()) && path.contains(&f.path));
+        index.and_then(|i| {
+            let f = s.faults.get_mut(i)?;
+            f.times = f.times.saturating_sub(1);
+            let fault = f.clone();
+            if f.times == 0 {
+                s.faults.remove(i);
+            }
+            Some(fault)
+        })
+    };
+    if let Some(f) = &fault {
+        if f.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(f.delay_ms)).await;
+        }
+    }
+
+    let mut s = lock(&state);
+    let (mut status, mut body_out, mut extra_headers) = match fault.as_ref().filter(|f| !f.after) {
+        Some(_) => (0, Value::Null, Vec::new()),
+        None => respond(
+            &mut s,
+            &method,
+            &path,
+            &query,
+            &header_map,
+            json_body.as_ref(),
+        ),
+    };
+    if let Some(f) = fault {
+        status = f.status;
+        body_out = if f.body.is_null() {
+            json!({ "message": "injected fault" })
+        } else {
+            f.body.clone()
+        };
+        extra_headers = f.headers.clone().into_iter().collect();
+    }
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or(path);
+    s.requests.push(Request {
+        method: method.to_string(),
+        path: path_and_query,
+        status,
+        body: json_body,
+        headers: header_map,
+    });
+    drop(s);
+    let mut response = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body_out),
+    )
+        .into_response();
+    for (k, v) in extra_headers {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(k.as_bytes()),
+            axum::http::HeaderValue::from_str(&v),
+        ) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn deployment_json(d: &Deployment) -> Value {
+    let url = format!(
+        "https://api.github.com/repos/{OWNER_REPO}/deployments/{}",
+        d.id
+    );
+    json!({
+        "url": url,
+        "id": d.id,
+        "node_id": format!("DE_{}", d.id),
+        "sha": d.sha,
+        "ref": d.git_ref,
+        "task": d.task,
+        "payload": d.payload,
+        "original_environment": d.environment,
+        "environment": d.environment,
+        "description": d.description,
+        "creator": { "login": "github-actions[bot]", "id": 41898282, "type": "Bot" },
+        "created_at": "2026-11-21T00:00:00Z",
+        "updated_at": "2026-11-21T00:00:00Z",
+        "statuses_url": format!("{url}/statuses"),
+        "repository_url": format!("https://api.github.com/repos/{OWNER_REPO}"),
+        "transient_environment": d.transient_environment,
+        "production_environment": d.production_environment,
+    })
+}
+
+fn status_json(s: &Status) -> Value {
+    json!({
+        "id": s.id,
+        "node_id": format!("DES_{}", s.id),
+        "state": s.state,
+        "description": s.description,
+        "log_url": s.log_url.clone().unwrap_or_default(),
+        "target_url": s.log_url.clone().unwrap_or_default(),
+        "environment_url": s.environment_url.clone().unwrap_or_default(),
+        "created_at": s.created_at,
+        "updated_at": s.created_at,
+    })
+}
+
+fn page<T: Clone>(items: &[T], query: &BTreeMap<String, String>) -> (Vec<T>, bool) {
+    let per_page = query
+        .get("per_page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = query
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let start = (page - 1) * per_page;
+    let slice = items.iter().skip(start).take(per_page).cloned().collect();
+    (slice, start + per_page < items.len())
+}
+
+fn with_link(status: u16, body: Value, more: bool) -> (u16, Value, Vec<(String, String)>) {
+    let headers = if more {
+        vec![(
+            "link".to_string(),
+            "<https://api.github.com/next>; rel=\"next\"".to_string(),
+        )]
+    } else {
+        Vec::new()
+    };
+    (status, body, headers)
+}
+
+type Answer = (u16, Value, Vec<(String, String)>);
+
+fn respond(
+    s: &mut State,
+    method: &Method,
+    path: &str,
+    query: &BTreeMap<String, String>,
+    headers: &BTreeMap<String, String>,
+    body: Option<&Value>,
+) -> Answer {
+    let token = headers
+        .get("authorization")
+        .and_then(|a| {
+            a.strip_prefix("Bearer ")
+                .or_else(|| a.strip_prefix("token "))
+        })
+        .map(str::to_string);
+    let Some(token) = token else {
+        return error(401, "Requires authentication");
+    };
+    let grant = s.tokens.get(&token).copied().unwrap_or(Grant::Write);
+    if grant == Grant::Bad {
+        return error(401, "Bad credentials");
+    }
+    if headers.get("accept").map(String::as_str) != Some("application/vnd.github+json") {
+        s.violations.push(format!(
+            "{method} {path}: Accept is not application/vnd.github+json"
+        ));
+    }
+    if headers.get("x-github-api-version").map(String::as_str) != Some("2022-11-28") {
+        s.violations.push(format!(
+            "{method} {path}: X-GitHub-Api-Version is not 2022-11-28"
+        ));
+    }
+    let prefix = format!("/repos/{OWNER_REPO}");
+    let Some(rest) = path.strip_prefix(&prefix) else {
+        return error(404, "Not Found");
+    };
+    let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+    let write = method != Method::GET;
+    if write && grant == Grant::ReadOnly {
+        return error(403, "Resource not accessible by integration");
+    }
+    let empty = Value::Null;
+    let body = body.unwrap_or(&empty);
+    let validate = |schema: &[Field], s: &mut State| -> Option<Answer> {
+        let problems = check(schema, body);
+        if problems.is_empty() {
+            return None;
+        }
+        s.violations
+            .push(format!("{method} {path}: {}", problems.join("; ")));
+        Some(error(
+            422,
+            &format!("Invalid request. {}", problems.join("; ")),
+        ))
+    };
+    match (method.as_str(), parts.as_slice()) {
+        ("POST", ["deployments"]) => {
+            if grant == Grant::NoDeployments {
+                return error(403, "Resource not accessible by integration");
+            }
+            if let Some(a) = validate(CREATE_DEPLOYMENT, s) {
+                return a;
+            }
+            let git_ref = body["ref"].as_str().unwrap_or_default().to_string();
+            let is_sha = git_ref.len() == 40 && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
+            if let Some(known) = &s.known_shas {
+                if !known.contains(&git_ref) {
+                    return (
+                        422,
+                        json!({ "message": format!("No ref found for: {git_ref}"), "documentation_url": "https://docs.github.com/rest" }),
+                        Vec::new(),
+                    );
+                }
+            }
+            if let Some(check) = &s.pending_check {
+                let required = body.get("required_contexts").and_then(Value::as_array);
+                let blocks = match required {
+                    None => true,
+                    Some(list) => list.iter().any(|c| c.as_str() == Some(check.as_str())),
+                };
+                if blocks {
+                    return error(
+                        409,
+                        &format!("Conflict: Commit status checks failed for {git_ref}."),
+                    );
+                }
+            }
+            if body.get("auto_merge").and_then(Value::as_bool) != Some(false) && !is_sha {
+                // GitHub would try to merge the default branch into a branch ref.
+                return (
+                    202,
+                    json!({ "message": "Auto-merged main into topic-branch on deployment." }),
+                    Vec::new(),
+                );
+            }
+            if body
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.chars().count() > 140)
+            {
+                return error(
+                    422,
+                    "Validation Failed: description is too long (maximum is 140 characters)",
+                );
+            }
+            let environment = body
+                .get("environment")
+                .and_then(Value::as_str)
+                .unwrap_or("production")
+                .to_string();
+            let payload = match body.get("payload") {
+                Some(Value::String(text)) => {
+                    serde_json::from_str(text).unwrap_or(Value::String(text.clone()))
+                }
+                Some(v) => v.clone(),
+                None => json!({}),
+            };
+            let id = s.id();
+            let d = Deployment {
+                id,
+                sha: if is_sha {
+                    git_ref.clone()
+                } else {
+                    "0".repeat(40)
+                },
+                git_ref,
+                task: body
+                    .get("task")
+                    .and_then(Value::as_str)
+                    .unwrap_or("deploy")
+                    .to_string(),
+                production_environment: body
+                    .get("production_environment")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(environment == "production"),
+                environment,
+                payload,
+                description: body
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                transient_environment: body
+                    .get("transient_environment")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                required_contexts: body.get("required_contexts").and_then(Value::as_array).map(
+                    |a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    },
+                ),
+                auto_merge: body.get("auto_merge").and_then(Value::as_bool),
+                statuses: Vec::new(),
+            };
+            let json = deployment_json(&d);
+            s.deployments.push(d);
+            (201, json, Vec::new())
+        }
+        ("GET", ["deployments"]) => {
+            let list: Vec<Value> = s
+                .deployments
+                .iter()
+                .rev()
+                .filter(|d| query.get("environment").is_none_or(|e| &d.environment == e))
+                .filter(|d| query.get("sha").is_none_or(|v| &d.sha == v))
+                .filter(|d| query.get("ref").is_none_or(|v| &d.git_ref == v))
+                .filter(|d| query.get("task").is_none_or(|v| &d.task == v))
+                .map(deployment_json)
+                .collect();
+            let (items, more) = page(&list, query);
+            with_link(200, Value::Array(items), more)
+        }
+        ("GET", ["deployments", id]) => {
+            match s.deployments.iter().find(|d| d.id.to_string() == *id) {
+                Some(d) => (200, deployment_json(d), Vec::new()),
+                None => error(404, "Not Found"),
+            }
+        }
+        ("POST", ["deployments", id, "statuses"]) => {
+            if grant == Grant::NoDeployments {
+                return error(403, "Resource not accessible by integration");
+            }
+            if let Some(a) = validate(CREATE_STATUS, s) {
+                return a;
+            }
+            if body
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.chars().count() > 140)
+            {
+                return error(
+                    422,
+                    "Validation Failed: description is too long (maximum is 140 characters)",
+                );
+            }
+            let Some(index) = s.deployments.iter().position(|d| d.id.to_string() == *id) else {
+                return error(404, "Not Found");
+            };
+            let status_id = s.id();
+            let state = body["state"].as_str().unwrap_or_default().to_string();
+            let previous_url = s.deployments[index]
+                .statuses
+                .iter()
+                .rev()
+                .find_map(|st| st.environment_url.clone());
+            let status = Status {
+                id: status_id,
+                state: state.clone(),
+                description: body
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                log_url: body
+                    .get("log_url")
+                    .or(body.get("target_url"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                environment_url: body
+                    .get("environment_url")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .or(previous_url),
+                created_at: now(),
+            };
+            let json = status_json(&status);
+            s.deployments[index].statuses.push(status);
+            // auto_inactive: a success marks earlier non-transient, non-production deployments of
+            // the same environment inactive.
+            if state == "success"
+                && body
+                    .get("auto_inactive")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+            {
+                let env = s.deployments[index].environment.clone();
+                let this = s.deployments[index].id;
+                let ids: Vec<usize> = (0..s.deployments.len())
+                    .filter(|&i| {
+                        let d = &s.deployments[i];
+                        d.environment == env
+                            && d.id < this
+                            && !d.transient_environment
+                            && !d.production_environment
+                            && d.state() != Some("inactive")
+                    })
+                    .collect();
+                for i in ids {
+                    let sid = s.id();
+                    s.deployments[i].statuses.push(Status {
+                        id: sid,
+                        state: "inactive".into(),
+                        description: "auto_inactive".into(),
+                        log_url: None,
+                        environment_url: None,
+                        created_at: now(),
+                    });
+                }
+            }
+            (201, json, Vec::new())
+        }
+        ("GET", ["deployments", id, "statuses"]) => {
+            match s.deployments.iter().find(|d| d.id.to_string() == *id) {
+                Some(d) => {
+                    let list: Vec<Value> = d.statuses.iter().rev().map(status_json).collect();
+                    let (items, more) = page(&list, query);
+                    with_link(200, Value::Array(items), more)
+                }
+                None => error(404, "Not Found"),
+            }
+        }
+        ("GET", ["issues", number, "comments"]) => {
+            let list: Vec<Value> = s
+                .comments
+                .iter()
+                .filter(|c| c.issue.to_string() == *number)
+                .map(|c| json!({ "id": c.id, "body": c.body, "user": { "login": c.author } }))
+                .collect();
+            let (items, more) = page(&list, query);
+            with_link(200, Value::Array(items), more)
+        }
+        ("POST", ["issues", number, "comments"]) => {
+            if grant == Grant::NoComments {
+                return error(403, "Resource not accessible by integration");
+            }
+            if let Some(a) = validate(COMMENT, s) {
+                return a;
+            }
+            let Ok(issue) = number.parse() else {
+                return error(404, "Not Found");
+            };
+            let id = s.id();
+            let c = Comment {
+                id,
+                issue,
+                body: body["body"].as_str().unwrap_or_default().to_string(),
+                author: "github-actions[bot]".into(),
+            };
+            let json = json!({ "id": c.id, "body": c.body });
+            s.comments.push(c);
+            (201, json, Vec::new())
+        }
+        ("PATCH", ["issues", "comments", id]) => {
+            if grant == Grant::NoComments {
+                return error(403, "Resource not accessible by integration");
+            }
+            if let Some(a) = validate(COMMENT, s) {
+                return a;
+            }
+            match s.comments.iter_mut().find(|c| c.id.to_string() == *id) {
+                Some(c) => {
+                    c.body = body["body"].as_str().unwrap_or_default().to_string();
+                    (200, json!({ "id": c.id, "body": c.body }), Vec::new())
+                }
+                None => error(404, "Not Found"),
+            }
+        }
+        ("DELETE", ["environments", name]) => {
+            if grant != Grant::Admin {
+                return error(403, "Must have admin rights to Repository.");
+            }
+            s.deleted_environments.push(decode(name));
+            (204, Value::Null, Vec::new())
+        }
+        ("GET", ["compare", basehead]) => match s.compares.get(&decode(basehead)) {
+            Some(files) => {
+                let files: Vec<Value> = files
+                    .iter()
+                    .map(|f| json!({ "filename": f, "status": "modified" }))
+                    .collect();
+                (
+                    200,
+                    json!({ "status": "ahead", "files": files, "total_commits": 1 }),
+                    Vec::new(),
+                )
+            }
+            None => error(404, "Not Found"),
+        },
+        ("GET", ["actions", "runs", _, "attempts", _, "jobs"]) => {
+            let jobs = if s.jobs.is_null() {
+                json!([])
+            } else {
+                s.jobs.clone()
+            };
+            let total = jobs.as_array().map(Vec::len).unwrap_or(0);
+            (
+                200,
+                json!({ "total_count": total, "jobs": jobs }),
+                Vec::new(),
+            )
+        }
+        _ => error(404, "Not Found"),
+    }
+}
+
+/// For tests that want a map of the payload.
+pub fn payload_map(d: &Deployment) -> Map<String, Value> {
+    d.payload.as_object().cloned().unwrap_or_default()
+}

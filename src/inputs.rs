@@ -1,0 +1,736 @@
+//! Action inputs -> typed [`Inputs`]. Every error names the input, and the line for line-based ones.
+
+use crate::text::Template;
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A bad input: which one, which line, what is wrong and what to write instead.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("input `{input}`{}: {message}", line_suffix(.line))]
+pub struct InputError {
+    pub input: &'static str,
+    pub line: Option<(usize, String)>,
+    pub message: String,
+}
+
+fn line_suffix(line: &Option<(usize, String)>) -> String {
+    match line {
+        Some((n, text)) => format!(" line {n} ({text:?})"),
+        None => String::new(),
+    }
+}
+
+fn err(input: &'static str, message: impl Into<String>) -> InputError {
+    InputError {
+        input,
+        line: None,
+        message: message.into(),
+    }
+}
+
+/// The API token. Its Debug and Display never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(value: String) -> Token {
+        Token(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Deploy,
+    Start,
+    Finish,
+    Deactivate,
+}
+
+/// `${{ job.status }}` as given to `step: finish`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Success,
+    Failure,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Since {
+    Event,
+    LastDeployment,
+}
+
+/// One `environments` line: a glob over the branch name (or the full ref when it starts with
+/// `refs/`) and the environment it maps to.
+#[derive(Clone, Debug)]
+pub struct EnvironmentRule {
+    pub line: usize,
+    pub pattern: String,
+    pub environment: Template,
+    matcher: globset::GlobMatcher,
+    full_ref: bool,
+}
+
+impl EnvironmentRule {
+    /// `full_ref` is `refs/...`; `branch` its branch name when it is a branch.
+    pub fn matches(&self, full_ref: &str, branch: Option<&str>) -> bool {
+        if self.full_ref {
+            self.matcher.is_match(full_ref)
+        } else {
+            branch.is_some_and(|b| self.matcher.is_match(b))
+        }
+    }
+}
+
+/// Path globs are segment-aware: `*` stays inside one segment, `dags/**` does not match
+/// `src/dags_old/x`.
+pub fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+}
+
+/// `tasks`: ordered `TASK: GLOB GLOB...` lines, all globs compiled into one set.
+#[derive(Clone, Debug, Default)]
+pub struct TaskRules {
+    pub tasks: Vec<String>,
+    set: GlobSet,
+    /// For each glob in `set`, the index of its task.
+    owner: Vec<usize>,
+}
+
+impl TaskRules {
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+
+    /// The first task whose globs cover every file; `None` when no task covers them all (or
+    /// there are no files: an empty change proves nothing about which task is enough).
+    pub fn select<'a>(&self, files: impl IntoIterator<Item = &'a str>) -> Option<&str> {
+        let mut covering = vec![true; self.tasks.len()];
+        let mut any = false;
+        let mut hits = Vec::new();
+        let mut per_file = vec![false; self.tasks.len()];
+        for file in files {
+            any = true;
+            per_file.iter_mut().for_each(|f| *f = false);
+            self.set.matches_into(file, &mut hits);
+            for &glob in &hits {
+                per_file[self.owner[glob]] = true;
+            }
+            for (cov, hit) in covering.iter_mut().zip(&per_file) {
+                *cov &= *hit;
+            }
+            if !covering.iter().any(|c| *c) {
+                return None;
+            }
+        }
+        if !any {
+            return None;
+        }
+        covering
+            .iter()
+            .position(|c| *c)
+            .map(|i| self.tasks[i].as_str())
+    }
+}
+
+/// `paths`: include globs, and `!`-prefixed exclude globs.
+#[derive(Clone, Debug)]
+pub struct PathFilter {
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+    pub patterns: Vec<String>,
+}
+
+impl PathFilter {
+    pub fn matches(&self, path: &str) -> bool {
+        self.include.as_ref().is_none_or(|set| set.is_match(path)) && !self.exclude.is_match(path)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Inputs {
+    pub token: Option<Token>,
+    pub environments: Vec<EnvironmentRule>,
+    pub environment: Option<Template>,
+    pub preview_environment: Option<Template>,
+    pub command: Option<String>,
+    pub teardown_command: Option<String>,
+    pub working_directory: Option<PathBuf>,
+    pub environment_url: Option<Template>,
+    pub description: Option<Template>,
+    pub payload: serde_json::Map<String, serde_json::Value>,
+    pub task: Option<String>,
+    pub tasks: TaskRules,
+    pub paths: Option<PathFilter>,
+    pub since: Since,
+    pub skip_commit_pattern: Option<Regex>,
+    pub step: Step,
+    pub status: Option<JobStatus>,
+    pub deployment_id: Option<u64>,
+    pub required_contexts: Vec<String>,
+    pub production: Option<bool>,
+    pub transient: Option<bool>,
+    pub timeout: Option<Duration>,
+    pub comment: Option<bool>,
+    pub delete_environment: bool,
+    pub supersede: bool,
+    pub allow_fork_code: bool,
+    pub fail_on_read_only: bool,
+    pub pass_token: bool,
+    pub dry_run: bool,
+}
+
+/// Every input rollout knows, so that a misspelt `--input` is caught.
+pub const KNOWN: &[&str] = &[
+    "token",
+    "environments",
+    "environment",
+    "preview-environment",
+    "command",
+    "teardown-command",
+    "working-directory",
+    "environment-url",
+    "description",
+    "payload",
+    "task",
+    "tasks",
+    "paths",
+    "since",
+    "skip-commit-pattern",
+    "step",
+    "status",
+    "deployment-id",
+    "required-contexts",
+    "production",
+    "transient",
+    "timeout",
+    "comment",
+    "delete-environment",
+    "supersede",
+    "allow-fork-code",
+    "fail-on-read-only",
+    "pass-token",
+    "dry-run",
+];
+
+/// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
+#[derive(Clone, Debug, Default)]
+pub struct RawInputs(BTreeMap<String, String>);
+
+impl RawInputs {
+    /// Reads `INPUT_<NAME>` variables: the runner upper-cases the name and keeps hyphens.
+    pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> RawInputs {
+        RawInputs(
+            vars.into_iter()
+                .filter_map(|(k, v)| {
+                    k.strip_prefix("INPUT_")
+                        .map(|name| (name.to_ascii_lowercase().replace(' ', "_"), v))
+                })
+                .collect(),
+        )
+    }
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.0.insert(name.to_ascii_lowercase(), value.into());
+    }
+    /// The trimmed value, `None` when empty: the runner passes every declared input, empty or not.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+}
+
+fn boolean(raw: &RawInputs, name: &'static str) -> Result<Option<bool>, InputError> {
+    match raw.get(name) {
+        None => Ok(None),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(v) => Err(err(name, format!("{v:?} is not `true` or `false`"))),
+    }
+}
+
+/// Non-empty, non-comment lines with their 1-based numbers.
+fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// `PATTERN: VALUE`, split at the first colon followed by a space (`deploy:dags: dags/**`).
+fn split_line<'a>(
+    input: &'static str,
+    n: usize,
+    line: &'a str,
+    shape: &str,
+) -> Result<(&'a str, &'a str), InputError> {
+    let bad = |message: String| InputError {
+        input,
+        line: Some((n, line.to_string())),
+        message,
+    };
+    let (left, right) = line.split_once(": ").ok_or_else(|| {
+        bad(format!(
+            "expected `{shape}` (a colon and a space between them)"
+        ))
+    })?;
+    let (left, right) = (left.trim(), right.trim());
+    if left.is_empty() || right.is_empty() {
+        return Err(bad(format!(
+            "expected `{shape}`, with both sides filled in"
+        )));
+    }
+    Ok((left, right))
+}
+
+fn parse_environments(text: &str) -> Result<Vec<EnvironmentRule>, InputError> {
+    let mut rules = Vec::new();
+    for (n, line) in lines(text) {
+        let (pattern, environment) =
+            split_line("environments", n, line, "BRANCH-GLOB: ENVIRONMENT")?;
+        let glob = GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| InputError {
+                input: "environments",
+                line: Some((n, line.to_string())),
+                message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+            })?;
+        rules.push(EnvironmentRule {
+            line: n,
+            pattern: pattern.to_string(),
+            environment: Template::new(environment),
+            matcher: glob.compile_matcher(),
+            full_ref: pattern.starts_with("refs/"),
+        });
+    }
+    Ok(rules)
+}
+
+fn parse_tasks(text: &str) -> Result<TaskRules, InputError> {
+    let mut rules = TaskRules::default();
+    let mut builder = GlobSetBuilder::new();
+    for (n, line) in lines(text) {
+        let (task, globs) = split_line("tasks", n, line, "TASK: GLOB GLOB...")?;
+        let index = rules.tasks.len();
+        rules.tasks.push(task.to_string());
+        for pattern in globs.split_whitespace() {
+            let glob = path_glob(pattern).map_err(|e| InputError {
+                input: "tasks",
+                line: Some((n, line.to_string())),
+                message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+            })?;
+            builder.add(glob);
+            rules.owner.push(index);
+        }
+    }
+    rules.set = builder
+        .build()
+        .map_err(|e| err("tasks", format!("the globs could not be compiled: {e}")))?;
+    Ok(rules)
+}
+
+fn parse_paths(text: &str) -> Result<Option<PathFilter>, InputError> {
+    let mut include = GlobSetBuilder::new();
+    let mut exclude = GlobSetBuilder::new();
+    let (mut includes, mut patterns) = (0, Vec::new());
+    for (n, line) in lines(text) {
+        let (target, pattern) = match line.strip_prefix('!') {
+            Some(p) => (&mut exclude, p.trim()),
+            None => {
+                includes += 1;
+                (&mut include, line)
+            }
+        };
+        let glob = path_glob(pattern).map_err(|e| InputError {
+            input: "paths",
+            line: Some((n, line.to_string())),
+            message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+        })?;
+        target.add(glob);
+        patterns.push(line.to_string());
+    }
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let build = |b: GlobSetBuilder| {
+        b.build()
+            .map_err(|e| err("paths", format!("the globs could not be compiled: {e}")))
+    };
+    Ok(Some(PathFilter {
+        include: if includes > 0 {
+            Some(build(include)?)
+        } else {
+            None
+        },
+        exclude: build(exclude)?,
+        patterns,
+    }))
+}
+
+/// `90s`, `15m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let seconds = match unit.trim() {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    (seconds > 0).then(|| Duration::from_secs(seconds))
+}
+
+impl Inputs {
+    /// The token alone (the post step needs nothing else).
+    pub fn parse_token(raw: &RawInputs) -> Option<Token> {
+        raw.get("token").map(|t| Token::new(t.to_string()))
+    }
+
+    pub fn parse(raw: &RawInputs) -> Result<Inputs, InputError> {
+        let template = |name: &str| raw.get(name).map(Template::new);
+        let step =
+            match raw.get("step").unwrap_or("deploy") {
+                "deploy" => Step::Deploy,
+                "start" => Step::Start,
+                "finish" => Step::Finish,
+                "deactivate" => Step::Deactivate,
+                other => return Err(err(
+                    "step",
+                    format!(
+                        "{other:?} is not a step; use `deploy`, `start`, `finish` or `deactivate`"
+                    ),
+                )),
+            };
+        let status = match raw.get("status") {
+            None => None,
+            Some("success") => Some(JobStatus::Success),
+            Some("failure") => Some(JobStatus::Failure),
+            Some("cancelled") => Some(JobStatus::Cancelled),
+            Some(other) => {
+                return Err(err(
+                    "status",
+                    format!("{other:?} is not a job status; pass `${{{{ job.status }}}}` (success, failure or cancelled)"),
+                ))
+            }
+        };
+        let deployment_id = match raw.get("deployment-id") {
+            None => None,
+            Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                err(
+                    "deployment-id",
+                    format!("{v:?} is not a deployment id (a positive number)"),
+                )
+            })?),
+        };
+        let payload = match raw.get("payload") {
+            None => serde_json::Map::new(),
+            Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(map)) => map,
+                Ok(_) => {
+                    return Err(err(
+                        "payload",
+                        "must be a JSON object such as `{\"key\": \"value\"}`",
+                    ))
+                }
+                Err(e) => {
+                    return Err(err(
+                        "payload",
+                        format!("is not valid JSON ({e}); write a JSON object"),
+                    ))
+                }
+            },
+        };
+        let since = match raw.get("since").unwrap_or("event") {
+            "event" => Since::Event,
+            "last-deployment" => Since::LastDeployment,
+            other => {
+                return Err(err(
+                    "since",
+                    format!("{other:?} is not a diff base; use `event` or `last-deployment`"),
+                ))
+            }
+        };
+        let skip_commit_pattern = match raw.raw("skip-commit-pattern") {
+            None => None,
+            Some(p) => Some(Regex::new(p.trim()).map_err(|e| {
+                err(
+                    "skip-commit-pattern",
+                    format!("is not a valid regular expression: {e}"),
+                )
+            })?),
+        };
+        let timeout = match raw.get("timeout") {
+            None => None,
+            Some(v) => Some(parse_duration(v).ok_or_else(|| {
+                err(
+                    "timeout",
+                    format!(
+                        "{v:?} is not a duration; write `90s`, `15m`, `1h` or a number of seconds"
+                    ),
+                )
+            })?),
+        };
+        let inputs = Inputs {
+            token: Self::parse_token(raw),
+            environments: raw
+                .raw("environments")
+                .map(parse_environments)
+                .transpose()?
+                .unwrap_or_default(),
+            environment: template("environment"),
+            preview_environment: template("preview-environment"),
+            command: raw.raw("command").map(str::to_string),
+            teardown_command: raw.raw("teardown-command").map(str::to_string),
+            working_directory: raw.get("working-directory").map(PathBuf::from),
+            environment_url: template("environment-url"),
+            description: template("description"),
+            payload,
+            task: raw.get("task").map(str::to_string),
+            tasks: raw
+                .raw("tasks")
+                .map(parse_tasks)
+                .transpose()?
+                .unwrap_or_default(),
+            paths: raw.raw("paths").map(parse_paths).transpose()?.flatten(),
+            since,
+            skip_commit_pattern,
+            step,
+            status,
+            deployment_id,
+            required_contexts: raw
+                .raw("required-contexts")
+                .map(|t| lines(t).map(|(_, l)| l.to_string()).collect())
+                .unwrap_or_default(),
+            production: boolean(raw, "production")?,
+            transient: boolean(raw, "transient")?,
+            timeout,
+            comment: boolean(raw, "comment")?,
+            delete_environment: boolean(raw, "delete-environment")?.unwrap_or(false),
+            supersede: boolean(raw, "supersede")?.unwrap_or(true),
+            allow_fork_code: boolean(raw, "allow-fork-code")?.unwrap_or(false),
+            fail_on_read_only: boolean(raw, "fail-on-read-only")?.unwrap_or(false),
+            pass_token: boolean(raw, "pass-token")?.unwrap_or(false),
+            dry_run: boolean(raw, "dry-run")?.unwrap_or(false),
+        };
+        inputs.check_step()?;
+        Ok(inputs)
+    }
+
+    /// What each step needs, checked before anything is written.
+    fn check_step(&self) -> Result<(), InputError> {
+        match self.step {
+            Step::Deploy if self.command.is_none() => Err(err(
+                "command",
+                "is required for `step: deploy`; give the shell command that deploys (or use `step: start` and `step: finish` around your own steps)",
+            )),
+            Step::Finish if self.deployment_id.is_none() => Err(err(
+                "deployment-id",
+                "is required for `step: finish`; pass the `deployment-id` output of the `step: start` step",
+            )),
+            Step::Finish if self.status.is_none() => Err(err(
+                "status",
+                "is required for `step: finish`; pass `${{ job.status }}`",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawInputs {
+        let mut r = RawInputs::default();
+        r.set("command", "true");
+        for (k, v) in pairs {
+            r.set(k, *v);
+        }
+        r
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Inputs, InputError> {
+        Inputs::parse(&raw(pairs))
+    }
+
+    #[test]
+    fn runner_names_keep_hyphens() {
+        let r = RawInputs::from_env([
+            ("INPUT_ENVIRONMENT-URL".to_string(), "https://x".to_string()),
+            ("INPUT_COMMAND".to_string(), "make".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ]);
+        let i = Inputs::parse(&r).unwrap();
+        assert_eq!(i.environment_url.unwrap().as_str(), "https://x");
+        assert_eq!(i.command.as_deref(), Some("make"));
+    }
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let i = parse(&[]).unwrap();
+        assert_eq!(i.step, Step::Deploy);
+        assert_eq!(i.since, Since::Event);
+        assert!(i.supersede && !i.dry_run && !i.pass_token && !i.allow_fork_code);
+        assert!(i.required_contexts.is_empty());
+        assert!(i.payload.is_empty());
+        assert!(i.token.is_none());
+    }
+
+    #[test]
+    fn environment_lines_split_at_colon_space() {
+        let i = parse(&[(
+            "environments",
+            "main: production\n# comment\n\n  release/*: staging  \nrefs/tags/v*: production",
+        )])
+        .unwrap();
+        let rules = &i.environments;
+        assert_eq!(rules.len(), 3);
+        assert_eq!(rules[1].line, 4);
+        assert!(rules[1].matches("refs/heads/release/1.0", Some("release/1.0")));
+        assert!(!rules[1].matches("refs/heads/release/a/b", Some("release/a/b")));
+        assert!(rules[2].matches("refs/tags/v1.2", None));
+        assert!(
+            !rules[0].matches("refs/tags/main", None),
+            "branch globs never match tags"
+        );
+    }
+
+    #[test]
+    fn a_line_without_colon_space_is_named() {
+        let e = parse(&[("environments", "main: production\nmain:production")]).unwrap_err();
+        assert_eq!(e.input, "environments");
+        assert_eq!(e.line, Some((2, "main:production".into())));
+        assert!(
+            e.to_string()
+                .starts_with("input `environments` line 2 (\"main:production\"): expected"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_invalid_glob_is_named() {
+        let e = parse(&[("environments", "feat/[a: preview")]).unwrap_err();
+        assert!(
+            e.to_string().contains("`feat/[a` is not a valid glob"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn task_names_may_contain_colons() {
+        let i = parse(&[("tasks", "deploy:dags: dags/**\ndeploy: **")]).unwrap();
+        assert_eq!(i.tasks.tasks, vec!["deploy:dags", "deploy"]);
+    }
+
+    #[test]
+    fn task_selection_needs_every_file_covered() {
+        let i = parse(&[("tasks", "deploy:dags: dags/**\ndeploy: **")]).unwrap();
+        assert_eq!(
+            i.tasks.select(["dags/a.py", "dags/x/b.py"]),
+            Some("deploy:dags")
+        );
+        assert_eq!(
+            i.tasks.select(["dags/a.py", "requirements.txt"]),
+            Some("deploy")
+        );
+        assert_eq!(i.tasks.select(["src/dags_old/x"]), Some("deploy"));
+        let only_dags = parse(&[("tasks", "deploy:dags: dags/**")]).unwrap();
+        assert_eq!(only_dags.tasks.select(["src/dags_old/x"]), None);
+        assert_eq!(only_dags.tasks.select(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn paths_with_excludes() {
+        let i = parse(&[("paths", "app/**\n!app/docs/**")]).unwrap();
+        let p = i.paths.unwrap();
+        assert!(p.matches("app/src/main.rs"));
+        assert!(!p.matches("app/docs/x.md"));
+        assert!(!p.matches("lib/x"));
+        let only_excludes = parse(&[("paths", "!docs/**")]).unwrap().paths.unwrap();
+        assert!(only_excludes.matches("src/x"));
+        assert!(!only_excludes.matches("docs/x"));
+    }
+
+    #[test]
+    fn booleans_are_strict() {
+        assert_eq!(parse(&[("dry-run", "TRUE")]).unwrap().dry_run, true);
+        let e = parse(&[("dry-run", "yes please")]).unwrap_err();
+        assert_eq!(e.input, "dry-run");
+    }
+
+    #[test]
+    fn payload_must_be_an_object() {
+        assert_eq!(parse(&[("payload", "[1]")]).unwrap_err().input, "payload");
+        assert_eq!(parse(&[("payload", "{")]).unwrap_err().input, "payload");
+        let i = parse(&[("payload", r#"{"a": 1}"#)]).unwrap();
+        assert_eq!(i.payload["a"], 1);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("42"), Some(Duration::from_secs(42)));
+        for bad in ["", "0", "1d", "m", "-5", "99999999999999999999h"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+        assert_eq!(parse(&[("timeout", "soon")]).unwrap_err().input, "timeout");
+    }
+
+    #[test]
+    fn steps_and_what_they_need() {
+        assert_eq!(parse(&[("step", "launch")]).unwrap_err().input, "step");
+        let mut r = RawInputs::default();
+        assert_eq!(Inputs::parse(&r).unwrap_err().input, "command");
+        r.set("step", "finish");
+        r.set("status", "success");
+        assert_eq!(Inputs::parse(&r).unwrap_err().input, "deployment-id");
+        r.set("deployment-id", "12");
+        assert_eq!(Inputs::parse(&r).unwrap().deployment_id, Some(12));
+        r.set("status", "skipped");
+        assert_eq!(Inputs::parse(&r).unwrap_err().input, "status");
+    }
+
+    #[test]
+    fn regex_errors_are_named() {
+        assert_eq!(
+            parse(&[("skip-commit-pattern", "(")]).unwrap_err().input,
+            "skip-commit-pattern"
+        );
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let i = parse(&[("token", "ghs_secret123")]).unwrap();
+        assert!(!format!("{i:?}").contains("ghs_secret123"));
+    }
+}

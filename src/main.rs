@@ -1,0 +1,286 @@
+//! Wiring only: parse the command line, read the outside world once, build the adapters, run the
+//! step, and turn the result into outputs, a summary, annotations and an exit code.
+
+use clap::{Parser, Subcommand};
+use rollout::command::{self, Cancel};
+use rollout::event::{self, Event, RunnerRefs};
+use rollout::github::{DeploymentClient, RetryPolicy};
+use rollout::inputs::{Inputs, RawInputs, Step, KNOWN};
+use rollout::lifecycle::{self, Context, Rollout};
+use rollout::plan::{self, Changes};
+use rollout::report::{self, Report};
+use rollout::runtime::{self, Runtime};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "rollout",
+    version,
+    about = "GitHub Deployments for any platform, from one workflow step"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Print what a run would do and why; no API call, no token needed.
+    Plan {
+        /// The event payload (JSON), as the runner writes it to GITHUB_EVENT_PATH.
+        #[arg(long)]
+        event: PathBuf,
+        /// The event name; defaults to GITHUB_EVENT_NAME.
+        #[arg(long)]
+        event_name: Option<String>,
+        /// An input as NAME=VALUE, over INPUT_* variables; repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
+        /// The git repository to read changed files from; defaults to the current directory.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+    },
+    /// The post step: finish a deployment the main step left unfinished.
+    Post,
+}
+
+/// A bad input or event file: exit 2 with one sentence, nothing written to the API.
+struct BadInput(String);
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn main() -> ExitCode {
+    rollout::logging::init(env("RUNNER_DEBUG").as_deref() == Some("1"));
+    rollout::changes::trust_workspace_owner();
+    let invoked_as_post = std::env::args_os()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .is_some_and(|name| name == "rollout-post");
+    // The runner hands the post entrypoint the main step's args, so they are not parsed there.
+    let cmd = if invoked_as_post {
+        Some(Cmd::Post)
+    } else {
+        match Cli::try_parse() {
+            Ok(cli) => cli.command,
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            runtime::error(&format!("rollout could not start its runtime: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(async {
+        let result = match cmd {
+            None => main_step().await,
+            Some(Cmd::Post) => post_step().await,
+            Some(Cmd::Plan {
+                event,
+                event_name,
+                inputs,
+                workspace,
+            }) => plan_command(&event, event_name, &inputs, workspace).await,
+        };
+        match result {
+            Ok(code) => code,
+            Err(BadInput(sentence)) => {
+                runtime::error(&sentence);
+                2
+            }
+        }
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn read_inputs(overrides: &[String]) -> Result<Inputs, BadInput> {
+    let mut raw = RawInputs::from_env(std::env::vars());
+    for pair in overrides {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| BadInput(format!("--input {pair:?} is not NAME=VALUE")))?;
+        if !KNOWN.contains(&name) {
+            return Err(BadInput(format!(
+                "--input {name:?} is not an input of rollout; see action.yml"
+            )));
+        }
+        raw.set(name, value.replace("\\n", "\n"));
+    }
+    Inputs::parse(&raw).map_err(|e| BadInput(e.to_string()))
+}
+
+fn read_event(path: &Path, name: &str) -> Result<Event, BadInput> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        BadInput(format!("the event file {} could not be read ({e}); GITHUB_EVENT_PATH must name the runner's event.json", path.display()))
+    })?;
+    let runner = RunnerRefs {
+        sha: env("GITHUB_SHA"),
+        git_ref: env("GITHUB_REF"),
+        repository: env("GITHUB_REPOSITORY"),
+    };
+    event::parse(name, &text, &runner).map_err(|e| {
+        BadInput(format!(
+            "the event file {} is unusable: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn client(
+    context: &Context,
+    inputs_token: Option<&rollout::inputs::Token>,
+) -> Result<DeploymentClient, BadInput> {
+    let token = inputs_token.ok_or_else(|| {
+        BadInput("input `token` is empty: pass `token: ${{ github.token }}` (the default) or a token with `deployments: write`".into())
+    })?;
+    if context.repository.is_empty() {
+        return Err(BadInput("GITHUB_REPOSITORY is not set: rollout must run inside a GitHub Actions job (use `rollout plan` locally)".into()));
+    }
+    DeploymentClient::new(
+        &context.api_url,
+        &context.repository,
+        token,
+        RetryPolicy::default(),
+    )
+    .map_err(|e| BadInput(e.to_string()))
+}
+
+async fn main_step() -> Result<i32, BadInput> {
+    let inputs = read_inputs(&[])?;
+    let context = Context::from_env(env);
+    let runtime_files = Runtime::from_env(env);
+    // Without an event file only `finish` and a `deactivate` of one deployment can run.
+    let needs_event = !matches!(inputs.step, Step::Finish)
+        && !(inputs.step == Step::Deactivate && inputs.deployment_id.is_some());
+    let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
+        (Some(path), Some(name)) => read_event(Path::new(&path), &name)?,
+        _ if needs_event => {
+            return Err(BadInput(
+                "GITHUB_EVENT_PATH and GITHUB_EVENT_NAME are not set: rollout reads the event the runner provides".into(),
+            ))
+        }
+        _ => Event {
+            name: String::new(),
+            trigger: event::Trigger::Unhandled,
+            head_commit: Default::default(),
+            sender: None,
+            default_branch: None,
+        },
+    };
+    let client = client(&context, inputs.token.as_ref())?;
+    let cancel = command::listen_for_signals().unwrap_or_else(|e| {
+        tracing::warn!("could not listen for cancel signals: {e}");
+        Cancel::never()
+    });
+    let rollout = Rollout {
+        event: &event,
+        inputs: &inputs,
+        context: &context,
+        client: &client,
+        runtime: &runtime_files,
+        cancel,
+    };
+    let report = match inputs.step {
+        Step::Deploy => rollout.deploy(true).await,
+        Step::Start => rollout.deploy(false).await,
+        Step::Finish => rollout.finish().await,
+        Step::Deactivate => rollout.deactivate().await,
+    };
+    rollout.comment(&report).await;
+    Ok(conclude(&report, &runtime_files))
+}
+
+/// Outputs, summary and the closing line; returns the exit code.
+fn conclude(report: &Report, files: &Runtime) -> i32 {
+    for (name, value) in report.outputs() {
+        if let Err(e) = files.set_output(name, &value) {
+            tracing::warn!("could not write output {name}: {e}");
+        }
+    }
+    if report.status != "skipped" || !report.detail.is_empty() {
+        if let Err(e) = files.append_summary(&report::summary(report)) {
+            tracing::warn!("could not write the step summary: {e}");
+        }
+    }
+    match report.status.as_str() {
+        "failure" | "error" => runtime::error(&report.detail),
+        "cancelled" => runtime::warning(&report.detail),
+        "skipped" => {}
+        _ => tracing::info!(
+            "{}: {}",
+            report.status,
+            rollout::runtime::Untrusted(&report.detail)
+        ),
+    }
+    report.exit_code()
+}
+
+async fn post_step() -> Result<i32, BadInput> {
+    let saved = env("STATE_deployment-id").and_then(|v| v.trim().parse::<u64>().ok());
+    let context = Context::from_env(env);
+    let Some(id) = saved else {
+        tracing::info!("post: no deployment was started in this job; nothing to do");
+        return Ok(0);
+    };
+    let inputs_token = RawInputs::from_env(std::env::vars());
+    let token = Inputs::parse_token(&inputs_token);
+    let client = client(&context, token.as_ref())?;
+    let report = lifecycle::post(&client, &context, Some(id)).await;
+    match report.status.as_str() {
+        "error" if report.detail.contains("failed") => runtime::error(&report.detail),
+        _ => tracing::info!("post: {}", report.detail),
+    }
+    Ok(if report.detail.contains("failed") {
+        1
+    } else {
+        0
+    })
+}
+
+async fn plan_command(
+    event_path: &Path,
+    event_name: Option<String>,
+    overrides: &[String],
+    workspace: Option<PathBuf>,
+) -> Result<i32, BadInput> {
+    let name = event_name
+        .or_else(|| env("GITHUB_EVENT_NAME"))
+        .ok_or_else(|| {
+            BadInput("give the event name with --event-name (or GITHUB_EVENT_NAME)".into())
+        })?;
+    let inputs = read_inputs(overrides)?;
+    let event = read_event(event_path, &name)?;
+    let workspace = workspace
+        .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut notes = Vec::new();
+    let changes = match plan::target(&event, &inputs) {
+        Ok((target, _)) => Some(
+            lifecycle::find_changes(&event, &inputs, &workspace, &target.environment, None).await,
+        ),
+        Err(_) => None,
+    };
+    let everything = Changes::Everything {
+        reason: "not needed".into(),
+    };
+    let the_plan = plan::plan(&event, &inputs, changes.as_ref().unwrap_or(&everything));
+    if inputs.supersede && matches!(the_plan, plan::Plan::Deploy(_)) {
+        notes.push("older in-progress deployments of the environment would be marked inactive (`supersede`); which ones needs the API".to_string());
+    }
+    print!("{}", report::plan_text(&the_plan, changes.as_ref(), &notes));
+    Ok(0)
+}

@@ -1,0 +1,785 @@
+//! The pure core: `(Event, Inputs, Changes) -> Plan`. No I/O happens here; every rule of what to
+//! deploy, where, and why not, lives in this file, and every decision is a sentence in the plan
+//! that the log, the summary, the PR comment and `rollout plan` all print the same way.
+
+use crate::event::{Event, GitRef, PullRequestKind, Sha, Trigger};
+use crate::inputs::Inputs;
+use crate::text::{safe_name, Description, TemplateVars};
+
+/// Pull request actions that (re)deploy a preview.
+const PREVIEW_ACTIONS: &[&str] = &["opened", "reopened", "synchronize", "ready_for_review"];
+
+/// What changed in the commit being deployed, as far as rollout could tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changes {
+    /// The exact list of changed paths, and how it was found.
+    Files { files: Vec<String>, source: String },
+    /// The list is unknown or incomplete: everything counts as changed (a full deploy).
+    Everything { reason: String },
+}
+
+impl Changes {
+    pub fn files(&self) -> &[String] {
+        match self {
+            Changes::Files { files, .. } => files,
+            Changes::Everything { .. } => &[],
+        }
+    }
+    pub fn describe(&self) -> String {
+        match self {
+            Changes::Files { files, source } => {
+                format!("{} changed file(s), {source}", files.len())
+            }
+            Changes::Everything { reason } => format!("every file counts as changed: {reason}"),
+        }
+    }
+}
+
+/// Where a deployment goes and what it deploys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub environment: String,
+    /// The exact commit; sent as the deployment `ref` (a branch name may have moved since).
+    pub sha: Sha,
+    /// The branch or tag ref people read, when there is one.
+    pub git_ref: Option<GitRef>,
+    pub pr_number: Option<u64>,
+    /// `None`: let the API decide (true only for an environment named `production`).
+    pub production: Option<bool>,
+    pub transient: bool,
+    /// Why this environment: the rule that matched, in words.
+    pub rule: String,
+}
+
+impl Target {
+    /// A short label of what is deployed: `main`, `v1.2`, `PR #4`.
+    pub fn label(&self) -> String {
+        match (self.pr_number, &self.git_ref) {
+            (Some(n), _) => format!("PR #{n}"),
+            (None, Some(r)) => r.short().to_string(),
+            (None, None) => self.sha.short().to_string(),
+        }
+    }
+    pub fn branch(&self) -> &str {
+        self.git_ref.as_ref().map(GitRef::short).unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deploy {
+    pub target: Target,
+    pub task: String,
+    /// Why this task.
+    pub task_reason: String,
+    pub description: Description,
+    /// Rendered from `environment-url`; a URL the command writes wins over it.
+    pub environment_url: Option<String>,
+    /// Why the changed files allow this deploy, when `paths` is set.
+    pub paths_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Teardown {
+    pub target: Target,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipKind {
+    /// Nothing to do here: exit 0 with a notice.
+    Nothing,
+    /// The token cannot write (fork or Dependabot PR): exit 0, or a failure with `fail-on-read-only`.
+    ReadOnlyToken,
+    /// Refused for safety (fork code with a write token): exit 0 with a warning.
+    Refused,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    pub kind: SkipKind,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    Deploy(Deploy),
+    Teardown(Teardown),
+    Skip(Skip),
+}
+
+fn skip(reason: impl Into<String>) -> Plan {
+    Plan::Skip(Skip {
+        kind: SkipKind::Nothing,
+        reason: reason.into(),
+    })
+}
+
+fn refuse(kind: SkipKind, reason: impl Into<String>) -> Plan {
+    Plan::Skip(Skip {
+        kind,
+        reason: reason.into(),
+    })
+}
+
+/// The first step of planning: where would this event deploy, or why not. Needs no file list.
+pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Plan> {
+    // (target, is_teardown)
+    let fixed = inputs.environment.as_ref();
+    let (git_ref, sha) = match &event.trigger {
+        Trigger::Unhandled => {
+            return Err(skip(format!(
+                "rollout does not deploy on `{}` events (it handles push, workflow_dispatch, workflow_run, pull_request and pull_request_target)",
+                event.name
+            )))
+        }
+        Trigger::Push { deleted: true, git_ref, .. } => {
+            return Err(skip(format!(
+                "the push deleted `{}`; a deleted branch or tag is never deployed",
+                git_ref.full()
+            )))
+        }
+        Trigger::Push { git_ref, sha, .. } | Trigger::Dispatch { git_ref, sha } => {
+            (git_ref.clone(), sha.clone())
+        }
+        Trigger::WorkflowRun {
+            action,
+            conclusion,
+            head_branch,
+            sha,
+            from_fork,
+            ..
+        } => {
+            if action != "completed" {
+                return Err(skip(format!(
+                    "the workflow run is `{action}`, not `completed`; rollout deploys when it has completed"
+                )));
+            }
+            if conclusion.as_deref() != Some("success") {
+                return Err(skip(format!(
+                    "the workflow run concluded `{}`, not `success`",
+                    conclusion.as_deref().unwrap_or("without a conclusion")
+                )));
+            }
+            if *from_fork {
+                if !inputs.allow_fork_code {
+                    return Err(refuse(
+                        SkipKind::Refused,
+                        "the workflow run comes from a fork: deploying its code with this repository's token and secrets is refused (set `allow-fork-code: true` to allow it)",
+                    ));
+                }
+                // A fork's branch called `main` is not this repository's main.
+                let Some(env) = fixed else {
+                    return Err(refuse(
+                        SkipKind::Refused,
+                        "the workflow run comes from a fork, whose branch names never map to this repository's environments; set `environment` to deploy fork code",
+                    ));
+                };
+                let environment = env.render(&TemplateVars {
+                    sha: sha.as_str(),
+                    ..Default::default()
+                });
+                return Ok((
+                    Target {
+                        environment,
+                        sha: sha.clone(),
+                        git_ref: None,
+                        pr_number: None,
+                        production: inputs.production,
+                        transient: inputs.transient.unwrap_or(false),
+                        rule: "the `environment` input (fork code allowed by `allow-fork-code`)".into(),
+                    },
+                    false,
+                ));
+            }
+            let Some(branch) = head_branch else {
+                return Err(skip("the workflow run names no head branch to map"));
+            };
+            (GitRef::branch(branch), sha.clone())
+        }
+        Trigger::PullRequest(pr) => {
+            let closing = pr.action == "closed";
+            if !closing && !PREVIEW_ACTIONS.contains(&pr.action.as_str()) {
+                return Err(skip(format!(
+                    "pull request action `{}` neither deploys nor tears down a preview",
+                    pr.action
+                )));
+            }
+            let Some(template) = fixed.or(inputs.preview_environment.as_ref()) else {
+                return Err(skip(
+                    "pull requests do not deploy: `preview-environment` is empty (set it, e.g. `pr-{number}`)",
+                ));
+            };
+            let dependabot = pr.author == "dependabot[bot]"
+                || event.sender.as_deref() == Some("dependabot[bot]");
+            match pr.kind {
+                PullRequestKind::PullRequest if pr.from_fork || dependabot => {
+                    let who = if dependabot { "Dependabot" } else { "a fork" };
+                    return Err(refuse(
+                        SkipKind::ReadOnlyToken,
+                        format!("pull request #{} comes from {who}: its token is read-only, so it cannot create deployments", pr.number),
+                    ));
+                }
+                PullRequestKind::Target if pr.from_fork && !inputs.allow_fork_code => {
+                    return Err(refuse(
+                        SkipKind::Refused,
+                        format!("pull request #{} comes from a fork: deploying fork code on pull_request_target would hand it this repository's token and secrets (set `allow-fork-code: true` to allow it)", pr.number),
+                    ));
+                }
+                _ => {}
+            }
+            let branch = safe_name(&pr.head_branch);
+            let environment = template.render(&TemplateVars {
+                environment: "",
+                branch: &branch,
+                sha: pr.head_sha.as_str(),
+                number: Some(pr.number),
+            });
+            let rule = if fixed.is_some() {
+                "the `environment` input".to_string()
+            } else {
+                format!("`preview-environment` ({})", template.as_str())
+            };
+            return Ok((
+                Target {
+                    environment,
+                    sha: pr.head_sha.clone(),
+                    git_ref: Some(GitRef::branch(&pr.head_branch)),
+                    pr_number: Some(pr.number),
+                    production: Some(inputs.production.unwrap_or(false)),
+                    transient: inputs.transient.unwrap_or(true),
+                    rule,
+                },
+                closing,
+            ));
+        }
+    };
+    let branch = git_ref.branch_name();
+    let safe_branch = safe_name(git_ref.short());
+    let vars = TemplateVars {
+        environment: "",
+        branch: &safe_branch,
+        sha: sha.as_str(),
+        number: None,
+    };
+    let (environment, rule) = if let Some(env) = fixed {
+        (env.render(&vars), "the `environment` input".to_string())
+    } else if let Some(rule) = inputs
+        .environments
+        .iter()
+        .find(|r| r.matches(git_ref.full(), branch))
+    {
+        (
+            rule.environment.render(&vars),
+            format!(
+                "`{}` matched `environments` line {} (`{}: {}`)",
+                git_ref.short(),
+                rule.line,
+                rule.pattern,
+                rule.environment.as_str()
+            ),
+        )
+    } else if inputs.environments.is_empty() {
+        return Err(skip(
+            "no environment is mapped: set `environments` (e.g. `main: production`) or `environment`",
+        ));
+    } else {
+        return Err(skip(format!(
+            "`{}` matches no line of `environments`, so nothing deploys",
+            git_ref.full()
+        )));
+    };
+    if environment.trim().is_empty() {
+        return Err(skip(format!("{rule} gives an empty environment name")));
+    }
+    Ok((
+        Target {
+            environment,
+            sha,
+            git_ref: Some(git_ref),
+            pr_number: None,
+            production: inputs.production,
+            transient: inputs.transient.unwrap_or(false),
+            rule,
+        },
+        false,
+    ))
+}
+
+/// Whether the plan needs the changed files (so that nobody computes them for nothing).
+pub fn needs_changes(inputs: &Inputs) -> bool {
+    inputs.paths.is_some() || (!inputs.tasks.is_empty() && inputs.task.is_none())
+}
+
+/// The whole plan. `changes` is consulted only for `paths` and `tasks`.
+pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
+    let (target, teardown) = match target(event, inputs) {
+        Ok(t) => t,
+        Err(plan) => return plan,
+    };
+    if teardown {
+        return Plan::Teardown(Teardown { target });
+    }
+    if let Some(pattern) = &inputs.skip_commit_pattern {
+        if pattern.is_match(&event.head_commit.message) {
+            return skip(format!(
+                "the head commit message matches `skip-commit-pattern` (`{}`)",
+                pattern.as_str()
+            ));
+        }
+    }
+    let paths_reason = match (&inputs.paths, changes) {
+        (None, _) => None,
+        (Some(_), Changes::Everything { reason }) => Some(format!(
+            "`paths` cannot be checked ({reason}), so the deploy goes ahead"
+        )),
+        (Some(filter), Changes::Files { files, .. }) => {
+            match files.iter().find(|f| filter.matches(f)) {
+                Some(first) => Some(format!("`{first}` matches `paths`")),
+                None => {
+                    return skip(format!(
+                        "none of the {} changed file(s) matches `paths` ({})",
+                        files.len(),
+                        filter.patterns.join(", ")
+                    ))
+                }
+            }
+        }
+    };
+    let (task, task_reason) = if let Some(task) = &inputs.task {
+        (task.clone(), "the `task` input".to_string())
+    } else if inputs.tasks.is_empty() {
+        ("deploy".to_string(), "the default task".to_string())
+    } else {
+        match changes {
+            Changes::Everything { reason } => (
+                "deploy".to_string(),
+                format!("every file counts as changed ({reason}), so the full `deploy`"),
+            ),
+            Changes::Files { files, .. } => {
+                match inputs.tasks.select(files.iter().map(String::as_str)) {
+                    Some(task) => (
+                        task.to_string(),
+                        format!(
+                            "the first line of `tasks` whose globs cover all {} changed file(s)",
+                            files.len()
+                        ),
+                    ),
+                    None => (
+                        "deploy".to_string(),
+                        "no line of `tasks` covers every changed file, so the full `deploy`"
+                            .to_string(),
+                    ),
+                }
+            }
+        }
+    };
+    let vars = TemplateVars {
+        environment: &target.environment,
+        branch: &safe_name(target.branch()),
+        sha: target.sha.as_str(),
+        number: target.pr_number,
+    };
+    let description = match &inputs.description {
+        Some(t) => Description::new(&t.render(&vars)),
+        None => Description::new(&event.head_commit.message),
+    };
+    let environment_url = inputs
+        .environment_url
+        .as_ref()
+        .map(|t| t.render(&vars))
+        .filter(|u| !u.is_empty());
+    Plan::Deploy(Deploy {
+        target,
+        task,
+        task_reason,
+        description,
+        environment_url,
+        paths_reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{CommitInfo, PullRequest};
+    use crate::inputs::RawInputs;
+
+    const A: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
+
+    fn inputs(pairs: &[(&str, &str)]) -> Inputs {
+        let mut raw = RawInputs::default();
+        raw.set("command", "true");
+        raw.set(
+            "environments",
+            "main: production\ndev: staging\nrelease/*: staging\nrefs/tags/v*: production",
+        );
+        for (k, v) in pairs {
+            raw.set(k, *v);
+        }
+        Inputs::parse(&raw).unwrap()
+    }
+
+    fn event(trigger: Trigger) -> Event {
+        Event {
+            name: "push".into(),
+            trigger,
+            head_commit: CommitInfo {
+                message: "feat: ship it\n\nbody".into(),
+                author: Some("mona".into()),
+            },
+            sender: Some("mona".into()),
+            default_branch: Some("main".into()),
+        }
+    }
+
+    fn push(r: &str) -> Event {
+        event(Trigger::Push {
+            git_ref: GitRef::new(r),
+            sha: Sha::parse(A).unwrap(),
+            before: None,
+            forced: false,
+            deleted: false,
+        })
+    }
+
+    fn pr(action: &str, from_fork: bool, kind: PullRequestKind) -> Event {
+        let mut e = event(Trigger::PullRequest(PullRequest {
+            kind,
+            action: action.into(),
+            number: 42,
+            title: "t".into(),
+            head_sha: Sha::parse(A).unwrap(),
+            head_branch: "feature/x".into(),
+            base_branch: "main".into(),
+            base_sha: None,
+            from_fork,
+            merged: false,
+            author: "mona".into(),
+        }));
+        e.name = "pull_request".into();
+        e
+    }
+
+    fn files(list: &[&str]) -> Changes {
+        Changes::Files {
+            files: list.iter().map(|s| s.to_string()).collect(),
+            source: "test".into(),
+        }
+    }
+
+    fn all() -> Changes {
+        Changes::Everything {
+            reason: "test".into(),
+        }
+    }
+
+    fn deploy(p: Plan) -> Deploy {
+        match p {
+            Plan::Deploy(d) => d,
+            other => panic!("expected a deploy, got {other:?}"),
+        }
+    }
+
+    fn skipped(p: Plan) -> Skip {
+        match p {
+            Plan::Skip(s) => s,
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn main_maps_to_production_with_the_exact_sha() {
+        let d = deploy(plan(&push("refs/heads/main"), &inputs(&[]), &all()));
+        assert_eq!(d.target.environment, "production");
+        assert_eq!(d.target.sha.as_str(), A);
+        assert_eq!(d.task, "deploy");
+        assert_eq!(d.description.as_str(), "feat: ship it");
+        assert!(d.target.rule.contains("line 1"), "{}", d.target.rule);
+        assert_eq!(d.target.production, None, "left to the API");
+        assert!(!d.target.transient);
+    }
+
+    #[test]
+    fn first_matching_line_wins_and_globs_match_release_branches() {
+        let d = deploy(plan(&push("refs/heads/release/2.0"), &inputs(&[]), &all()));
+        assert_eq!(d.target.environment, "staging");
+        assert!(d.target.rule.contains("line 3"));
+    }
+
+    #[test]
+    fn tags_map_through_full_ref_patterns() {
+        let d = deploy(plan(&push("refs/tags/v1.2.3"), &inputs(&[]), &all()));
+        assert_eq!(d.target.environment, "production");
+        assert_eq!(d.target.label(), "v1.2.3");
+    }
+
+    #[test]
+    fn unmapped_branches_skip_with_the_ref_named() {
+        let s = skipped(plan(&push("refs/heads/feature/a"), &inputs(&[]), &all()));
+        assert_eq!(s.kind, SkipKind::Nothing);
+        assert!(s.reason.contains("refs/heads/feature/a"), "{}", s.reason);
+    }
+
+    #[test]
+    fn no_mapping_at_all_says_what_to_set() {
+        let mut raw = RawInputs::default();
+        raw.set("command", "true");
+        let s = skipped(plan(
+            &push("refs/heads/main"),
+            &Inputs::parse(&raw).unwrap(),
+            &all(),
+        ));
+        assert!(s.reason.contains("set `environments`"), "{}", s.reason);
+    }
+
+    #[test]
+    fn the_environment_input_overrides_the_mapping() {
+        let d = deploy(plan(
+            &push("refs/heads/anything"),
+            &inputs(&[("environment", "qa-{branch}")]),
+            &all(),
+        ));
+        assert_eq!(d.target.environment, "qa-anything");
+    }
+
+    #[test]
+    fn deleted_refs_never_deploy() {
+        let e = event(Trigger::Push {
+            git_ref: GitRef::branch("main"),
+            sha: Sha::parse(&"0".repeat(40)).unwrap(),
+            before: None,
+            forced: false,
+            deleted: true,
+        });
+        assert!(skipped(plan(&e, &inputs(&[]), &all()))
+            .reason
+            .contains("deleted"));
+    }
+
+    #[test]
+    fn dispatch_deploys_its_ref() {
+        let e = event(Trigger::Dispatch {
+            git_ref: GitRef::branch("dev"),
+            sha: Sha::parse(A).unwrap(),
+        });
+        assert_eq!(
+            deploy(plan(&e, &inputs(&[]), &all())).target.environment,
+            "staging"
+        );
+    }
+
+    fn run(conclusion: &str, from_fork: bool) -> Event {
+        event(Trigger::WorkflowRun {
+            action: "completed".into(),
+            conclusion: Some(conclusion.into()),
+            head_branch: Some("main".into()),
+            sha: Sha::parse(A).unwrap(),
+            from_fork,
+            workflow: "CI".into(),
+        })
+    }
+
+    #[test]
+    fn workflow_run_deploys_only_successful_runs_of_this_repository() {
+        assert_eq!(
+            deploy(plan(&run("success", false), &inputs(&[]), &all()))
+                .target
+                .environment,
+            "production"
+        );
+        assert!(skipped(plan(&run("failure", false), &inputs(&[]), &all()))
+            .reason
+            .contains("failure"));
+        let s = skipped(plan(&run("success", true), &inputs(&[]), &all()));
+        assert_eq!(s.kind, SkipKind::Refused);
+    }
+
+    #[test]
+    fn a_forks_main_never_maps_to_production() {
+        let s = skipped(plan(
+            &run("success", true),
+            &inputs(&[("allow-fork-code", "true")]),
+            &all(),
+        ));
+        assert_eq!(s.kind, SkipKind::Refused);
+        let d = deploy(plan(
+            &run("success", true),
+            &inputs(&[("allow-fork-code", "true"), ("environment", "fork-check")]),
+            &all(),
+        ));
+        assert_eq!(d.target.environment, "fork-check");
+    }
+
+    #[test]
+    fn unhandled_events_skip_with_their_name() {
+        let mut e = push("refs/heads/main");
+        e.trigger = Trigger::Unhandled;
+        e.name = "issues".into();
+        assert!(skipped(plan(&e, &inputs(&[]), &all()))
+            .reason
+            .contains("`issues`"));
+    }
+
+    #[test]
+    fn previews_get_one_transient_environment_per_pr() {
+        let i = inputs(&[("preview-environment", "pr-{number}")]);
+        let d = deploy(plan(
+            &pr("opened", false, PullRequestKind::PullRequest),
+            &i,
+            &all(),
+        ));
+        assert_eq!(d.target.environment, "pr-42");
+        assert!(d.target.transient);
+        assert_eq!(d.target.production, Some(false));
+        assert_eq!(d.target.pr_number, Some(42));
+        assert_eq!(d.target.sha.as_str(), A);
+    }
+
+    #[test]
+    fn preview_branch_names_are_sanitised() {
+        let i = inputs(&[("preview-environment", "preview-{branch}")]);
+        let d = deploy(plan(
+            &pr("synchronize", false, PullRequestKind::PullRequest),
+            &i,
+            &all(),
+        ));
+        assert!(
+            d.target.environment.starts_with("preview-feature-x-"),
+            "{}",
+            d.target.environment
+        );
+    }
+
+    #[test]
+    fn closing_a_pr_tears_down_and_other_actions_skip() {
+        let i = inputs(&[("preview-environment", "pr-{number}")]);
+        assert!(matches!(
+            plan(
+                &pr("closed", false, PullRequestKind::PullRequest),
+                &i,
+                &all()
+            ),
+            Plan::Teardown(_)
+        ));
+        assert!(skipped(plan(
+            &pr("labeled", false, PullRequestKind::PullRequest),
+            &i,
+            &all()
+        ))
+        .reason
+        .contains("labeled"));
+    }
+
+    #[test]
+    fn prs_do_not_deploy_without_a_preview_template() {
+        let s = skipped(plan(
+            &pr("opened", false, PullRequestKind::PullRequest),
+            &inputs(&[]),
+            &all(),
+        ));
+        assert!(s.reason.contains("preview-environment"));
+    }
+
+    #[test]
+    fn fork_and_dependabot_prs_have_read_only_tokens() {
+        let i = inputs(&[("preview-environment", "pr-{number}")]);
+        let s = skipped(plan(
+            &pr("opened", true, PullRequestKind::PullRequest),
+            &i,
+            &all(),
+        ));
+        assert_eq!(s.kind, SkipKind::ReadOnlyToken);
+        let mut e = pr("opened", false, PullRequestKind::PullRequest);
+        e.sender = Some("dependabot[bot]".into());
+        assert_eq!(skipped(plan(&e, &i, &all())).kind, SkipKind::ReadOnlyToken);
+    }
+
+    #[test]
+    fn pull_request_target_from_a_fork_is_refused_unless_allowed() {
+        let i = inputs(&[("preview-environment", "pr-{number}")]);
+        let e = pr("opened", true, PullRequestKind::Target);
+        assert_eq!(skipped(plan(&e, &i, &all())).kind, SkipKind::Refused);
+        let i = inputs(&[
+            ("preview-environment", "pr-{number}"),
+            ("allow-fork-code", "true"),
+        ]);
+        assert_eq!(deploy(plan(&e, &i, &all())).target.environment, "pr-42");
+    }
+
+    #[test]
+    fn skip_commit_pattern_skips() {
+        let s = skipped(plan(
+            &push("refs/heads/main"),
+            &inputs(&[("skip-commit-pattern", "^feat:")]),
+            &all(),
+        ));
+        assert!(s.reason.contains("skip-commit-pattern"));
+        deploy(plan(
+            &push("refs/heads/main"),
+            &inputs(&[("skip-commit-pattern", r"\[WM\]")]),
+            &all(),
+        ));
+    }
+
+    #[test]
+    fn paths_skip_when_nothing_relevant_changed() {
+        let i = inputs(&[("paths", "app/**")]);
+        let s = skipped(plan(
+            &push("refs/heads/main"),
+            &i,
+            &files(&["docs/readme.md"]),
+        ));
+        assert!(
+            s.reason.contains("none of the 1 changed file(s)"),
+            "{}",
+            s.reason
+        );
+        let d = deploy(plan(
+            &push("refs/heads/main"),
+            &i,
+            &files(&["docs/x", "app/y"]),
+        ));
+        assert_eq!(d.paths_reason.as_deref(), Some("`app/y` matches `paths`"));
+        let d = deploy(plan(&push("refs/heads/main"), &i, &all()));
+        assert!(d.paths_reason.unwrap().contains("cannot be checked"));
+    }
+
+    #[test]
+    fn tasks_follow_the_changed_files() {
+        let i = inputs(&[("tasks", "deploy:dags: dags/**\ndeploy: **")]);
+        let p = |c| deploy(plan(&push("refs/heads/main"), &i, &c)).task;
+        assert_eq!(p(files(&["dags/a.py"])), "deploy:dags");
+        assert_eq!(p(files(&["dags/a.py", "requirements.txt"])), "deploy");
+        assert_eq!(p(files(&["src/dags_old/x"])), "deploy");
+        assert_eq!(p(all()), "deploy");
+        let forced = inputs(&[("tasks", "deploy:dags: dags/**"), ("task", "deploy:image")]);
+        assert_eq!(
+            deploy(plan(&push("refs/heads/main"), &forced, &files(&["dags/a"]))).task,
+            "deploy:image"
+        );
+    }
+
+    #[test]
+    fn description_and_url_templates() {
+        let i = inputs(&[
+            ("description", "{branch} at {short_sha}"),
+            ("environment-url", "https://{environment}.example.com"),
+        ]);
+        let d = deploy(plan(&push("refs/heads/main"), &i, &all()));
+        assert_eq!(d.description.as_str(), "main at 6113728");
+        assert_eq!(
+            d.environment_url.as_deref(),
+            Some("https://production.example.com")
+        );
+    }
+
+    #[test]
+    fn changes_are_needed_only_for_paths_and_tasks() {
+        assert!(!needs_changes(&inputs(&[])));
+        assert!(needs_changes(&inputs(&[("paths", "a/**")])));
+        assert!(needs_changes(&inputs(&[("tasks", "x: a/**")])));
+        assert!(!needs_changes(&inputs(&[
+            ("tasks", "x: a/**"),
+            ("task", "y")
+        ])));
+    }
+}

@@ -1,0 +1,338 @@
+//! Pure text from results: what `rollout plan` prints, the step summary, and the sticky PR comment.
+
+use crate::plan::{Changes, Plan};
+use crate::runtime::Untrusted;
+
+/// What a run ended as: the source of outputs, the summary, the comment and the exit code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// An output value of CONTRACT.md: success, failure, cancelled, error, skipped, started, inactive.
+    pub status: String,
+    /// One sentence: why it skipped, failed, or what happened.
+    pub detail: String,
+    pub deployment_id: Option<u64>,
+    pub environment: String,
+    pub environment_url: String,
+    pub log_url: String,
+    pub git_ref: String,
+    pub sha: String,
+    pub task: String,
+    pub pr_number: Option<u64>,
+    pub duration_secs: Option<u64>,
+    /// The signal that cancelled the run.
+    pub signal: Option<i32>,
+}
+
+impl Report {
+    pub fn skipped(reason: impl Into<String>) -> Report {
+        Report {
+            status: "skipped".into(),
+            detail: reason.into(),
+            ..Report::default()
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self.status.as_str() {
+            "failure" | "error" => 1,
+            "cancelled" => 128 + self.signal.unwrap_or(15),
+            _ => 0,
+        }
+    }
+
+    /// The outputs of CONTRACT.md, in order.
+    pub fn outputs(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![("status", self.status.clone())];
+        if self.status == "skipped" {
+            out.push(("skip-reason", self.detail.clone()));
+        }
+        if let Some(id) = self.deployment_id {
+            out.push(("deployment-id", id.to_string()));
+        }
+        for (name, value) in [
+            ("environment", &self.environment),
+            ("environment-url", &self.environment_url),
+            ("log-url", &self.log_url),
+            ("ref", &self.git_ref),
+            ("sha", &self.sha),
+            ("task", &self.task),
+        ] {
+            if !value.is_empty() {
+                out.push((name, value.clone()));
+            }
+        }
+        out
+    }
+}
+
+fn icon(status: &str) -> &'static str {
+    match status {
+        "success" => "✅",
+        "failure" | "error" => "❌",
+        "cancelled" => "⏹️",
+        "started" => "🚀",
+        "inactive" => "💤",
+        _ => "⏭️",
+    }
+}
+
+/// Markdown-safe inline text: untrusted values cannot break out of a table cell or add markup.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '<' | '>' | '[' | ']' | '`' | '*' | '_' | '\\' | '#' | '!' => {
+                out.push_str(&format!("&#{};", c as u32))
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The step summary: environment, commit, result, links, duration.
+pub fn summary(report: &Report) -> String {
+    let mut s = format!(
+        "### {} rollout: {}\n\n| | |\n|---|---|\n",
+        icon(&report.status),
+        md(&report.status)
+    );
+    let mut row = |k: &str, v: String| {
+        if !v.is_empty() {
+            s.push_str(&format!("| {k} | {v} |\n"));
+        }
+    };
+    row("Environment", md(&report.environment));
+    if !report.sha.is_empty() {
+        row(
+            "Commit",
+            format!(
+                "`{}` {}",
+                md(&report.sha[..report.sha.len().min(12)]),
+                md(&report.git_ref)
+            ),
+        );
+    }
+    row("Task", md(&report.task));
+    row("Result", md(&report.detail));
+    if let Some(id) = report.deployment_id {
+        row("Deployment", id.to_string());
+    }
+    if !report.environment_url.is_empty() {
+        row(
+            "URL",
+            format!("<{}>", report.environment_url.replace('>', "%3E")),
+        );
+    }
+    if !report.log_url.is_empty() {
+        row(
+            "Logs",
+            format!("[run]({})", report.log_url.replace(')', "%29")),
+        );
+    }
+    if let Some(d) = report.duration_secs {
+        row("Duration", format!("{d}s"));
+    }
+    s.push('\n');
+    s
+}
+
+/// The hidden marker that finds rollout's comment for one environment again, whoever wrote it.
+pub fn comment_marker(environment: &str) -> String {
+    format!("<!-- rollout:preview:{} -->", md(environment))
+}
+
+/// The sticky PR comment.
+pub fn comment(report: &Report, when: &str) -> String {
+    let headline = match report.status.as_str() {
+        "success" => "deployed".to_string(),
+        "started" => "deploying".to_string(),
+        "inactive" => "removed: the pull request is closed".to_string(),
+        other => other.to_string(),
+    };
+    let mut s = format!(
+        "{}\n{} **Preview `{}`**: {}\n\n",
+        comment_marker(&report.environment),
+        icon(&report.status),
+        md(&report.environment),
+        md(&headline)
+    );
+    if !report.sha.is_empty() {
+        s.push_str(&format!("- Commit: `{}`\n", md(&report.sha)));
+    }
+    if !report.environment_url.is_empty() && report.status != "inactive" {
+        s.push_str(&format!(
+            "- URL: <{}>\n",
+            report.environment_url.replace('>', "%3E")
+        ));
+    }
+    if !report.detail.is_empty() {
+        s.push_str(&format!("- Result: {}\n", md(&report.detail)));
+    }
+    if !report.log_url.is_empty() {
+        s.push_str(&format!(
+            "- Logs: [run]({})\n",
+            report.log_url.replace(')', "%29")
+        ));
+    }
+    s.push_str(&format!("- Updated: {when}\n"));
+    s
+}
+
+/// What `rollout plan` prints: the decision, each reason once.
+pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String]) -> String {
+    let mut s = String::new();
+    match plan {
+        Plan::Skip(skip) => {
+            s.push_str(&format!("skip: {}\n", Untrusted(&skip.reason)));
+        }
+        Plan::Teardown(t) => {
+            s.push_str(&format!(
+                "teardown: environment {} of PR #{}\n  why: {}\n  then: run `teardown-command` if set, mark every deployment of {} inactive\n",
+                Untrusted(&t.target.environment),
+                t.target.pr_number.unwrap_or(0),
+                Untrusted(&t.target.rule),
+                Untrusted(&t.target.environment),
+            ));
+        }
+        Plan::Deploy(d) => {
+            let t = &d.target;
+            s.push_str(&format!(
+                "deploy: {} to {}\n",
+                Untrusted(&t.label()),
+                Untrusted(&t.environment)
+            ));
+            s.push_str(&format!("  why: {}\n", Untrusted(&t.rule)));
+            s.push_str(&format!(
+                "  commit: {} (sent as the deployment ref)\n",
+                t.sha
+            ));
+            if let Some(r) = &t.git_ref {
+                s.push_str(&format!("  ref: {}\n", Untrusted(r.full())));
+            }
+            s.push_str(&format!(
+                "  task: {} ({})\n",
+                Untrusted(&d.task),
+                Untrusted(&d.task_reason)
+            ));
+            if let Some(p) = &d.paths_reason {
+                s.push_str(&format!("  paths: {}\n", Untrusted(p)));
+            }
+            s.push_str(&format!(
+                "  description: {}\n",
+                Untrusted(d.description.as_str())
+            ));
+            let production = match t.production {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "as GitHub decides (yes only for `production`)",
+            };
+            s.push_str(&format!(
+                "  production: {production}; transient: {}\n",
+                t.transient
+            ));
+            if let Some(url) = &d.environment_url {
+                s.push_str(&format!("  environment url: {}\n", Untrusted(url)));
+            }
+        }
+    }
+    if let Some(c) = changes {
+        s.push_str(&format!("changes: {}\n", Untrusted(&c.describe())));
+        let files = c.files();
+        for f in files.iter().take(50) {
+            s.push_str(&format!("  {}\n", Untrusted(f)));
+        }
+        if files.len() > 50 {
+            s.push_str(&format!("  ... and {} more\n", files.len() - 50));
+        }
+    }
+    for note in offline_notes {
+        s.push_str(&format!("note: {}\n", Untrusted(note)));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Report {
+        Report {
+            status: "success".into(),
+            detail: "deployed in 3s".into(),
+            deployment_id: Some(7),
+            environment: "pr-4".into(),
+            environment_url: "https://pr-4.example.com".into(),
+            log_url: "https://github.example/o/r/actions/runs/1/attempts/1".into(),
+            git_ref: "refs/heads/main".into(),
+            sha: "6113728f27ae82c7b1a177c8d03f9e96e0adf246".into(),
+            task: "deploy".into(),
+            ..Report::default()
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let mut r = report();
+        assert_eq!(r.exit_code(), 0);
+        for (status, code) in [
+            ("failure", 1),
+            ("error", 1),
+            ("skipped", 0),
+            ("started", 0),
+            ("inactive", 0),
+        ] {
+            r.status = status.into();
+            assert_eq!(r.exit_code(), code, "{status}");
+        }
+        r.status = "cancelled".into();
+        r.signal = Some(2);
+        assert_eq!(r.exit_code(), 130);
+    }
+
+    #[test]
+    fn outputs_name_the_skip_reason_only_when_skipped() {
+        let r = Report::skipped("unmapped");
+        assert_eq!(
+            r.outputs(),
+            vec![
+                ("status", "skipped".into()),
+                ("skip-reason", "unmapped".into())
+            ]
+        );
+        let names: Vec<_> = report().outputs().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            names,
+            [
+                "status",
+                "deployment-id",
+                "environment",
+                "environment-url",
+                "log-url",
+                "ref",
+                "sha",
+                "task"
+            ]
+        );
+    }
+
+    #[test]
+    fn summaries_escape_untrusted_text() {
+        let mut r = report();
+        r.detail = "a | b <script> [x](y)".into();
+        let s = summary(&r);
+        assert!(
+            s.contains("a &#124; b &#60;script&#62; &#91;x&#93;(y)"),
+            "{s}"
+        );
+        assert!(s.contains("| Environment | pr-4 |"));
+    }
+
+    #[test]
+    fn comments_carry_their_marker() {
+        let c = comment(&report(), "2026-11-21T00:00:00Z");
+        assert!(c.starts_with("<!-- rollout:preview:pr-4 -->\n"));
+        assert!(c.contains("https://pr-4.example.com"));
+    }
+}

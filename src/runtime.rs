@@ -1,0 +1,228 @@
+//! The Actions runtime: outputs, state, the step summary, log groups, annotations, and the
+//! escaping that keeps untrusted text (commit messages, PR titles, branch names) from acting as a
+//! workflow command when rollout prints it.
+
+use rand::Rng;
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The runner's file commands. A file that is not set (a local `rollout plan`) is silently skipped.
+#[derive(Clone, Debug, Default)]
+pub struct Runtime {
+    pub output: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+}
+
+/// GitHub caps a step summary at 1 MiB; rollout stays well below.
+const SUMMARY_LIMIT: usize = 512 * 1024;
+
+impl Runtime {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Runtime {
+        let path = |name: &str| get(name).filter(|p| !p.is_empty()).map(PathBuf::from);
+        Runtime {
+            output: path("GITHUB_OUTPUT"),
+            state: path("GITHUB_STATE"),
+            summary: path("GITHUB_STEP_SUMMARY"),
+        }
+    }
+
+    pub fn set_output(&self, name: &str, value: &str) -> io::Result<()> {
+        append(self.output.as_deref(), &key_value(name, value))
+    }
+
+    /// Saved for the post step, which reads it back as `STATE_<name>`.
+    pub fn save_state(&self, name: &str, value: &str) -> io::Result<()> {
+        append(self.state.as_deref(), &key_value(name, value))
+    }
+
+    pub fn append_summary(&self, markdown: &str) -> io::Result<()> {
+        let mut text = markdown.to_string();
+        if text.len() > SUMMARY_LIMIT {
+            let mut cut = SUMMARY_LIMIT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str("\n\n(summary cut)\n");
+        }
+        append(self.summary.as_deref(), &text)
+    }
+}
+
+fn append(path: Option<&Path>, text: &str) -> io::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+fn random_token() -> String {
+    let n: u128 = rand::rng().random();
+    format!("{n:032x}")
+}
+
+/// `name<<DELIM`, the value, `DELIM`: the runner's multi-line form, safe for any value because the
+/// delimiter is random and checked not to occur in the value.
+pub fn key_value(name: &str, value: &str) -> String {
+    let mut delimiter = format!("ghadelimiter_{}", random_token());
+    while value.contains(&delimiter) {
+        delimiter = format!("ghadelimiter_{}", random_token());
+    }
+    format!("{name}<<{delimiter}\n{value}\n{delimiter}\n")
+}
+
+/// Escapes the data part of a workflow command (`::error::DATA`).
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a property of a workflow command (`::error title=PROPERTY::`).
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Notice,
+    Warning,
+    Error,
+}
+
+/// An annotation line, with its message escaped so it stays one command.
+pub fn annotation(level: Level, title: Option<&str>, message: &str) -> String {
+    let name = match level {
+        Level::Notice => "notice",
+        Level::Warning => "warning",
+        Level::Error => "error",
+    };
+    match title {
+        Some(t) => format!(
+            "::{name} title={}::{}",
+            escape_property(t),
+            escape_data(message)
+        ),
+        None => format!("::{name}::{}", escape_data(message)),
+    }
+}
+
+/// Prints a line to the job log, ignoring a closed stdout (`rollout plan | head`).
+pub fn say(line: &str) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+pub fn notice(message: &str) {
+    say(&annotation(Level::Notice, None, message));
+}
+
+pub fn warning(message: &str) {
+    say(&annotation(Level::Warning, None, message));
+}
+
+pub fn error(message: &str) {
+    say(&annotation(Level::Error, None, message));
+}
+
+pub fn group(title: &str) {
+    say(&format!("::group::{}", Untrusted(title)));
+}
+
+pub fn end_group() {
+    say("::endgroup::");
+}
+
+/// Untrusted text for one log line: line breaks are shown as `\n`, and the two command markers
+/// (`::` at a line start, `##[` anywhere) are broken with a zero-width space, so the runner never
+/// reads the text as a command. Use it for every value that comes from an event.
+pub struct Untrusted<'a>(pub &'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self
+            .0
+            .replace('\r', "\\r")
+            .replace('\n', "\\n")
+            .replace("##[", "##\u{200b}[");
+        match text.strip_prefix("::") {
+            Some(rest) => write!(f, ":\u{200b}:{rest}"),
+            None => f.write_str(&text),
+        }
+    }
+}
+
+/// A multi-line block of untrusted text, printed as-is between `::stop-commands::` and its
+/// random resume token, so nothing inside acts as a command.
+pub fn fenced(text: &str) -> String {
+    let mut token = random_token();
+    while text.contains(&token) {
+        token = random_token();
+    }
+    format!("::stop-commands::{token}\n{text}\n::{token}::")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_use_a_delimiter_absent_from_the_value() {
+        let kv = key_value("skip-reason", "a\nb");
+        let mut lines = kv.lines();
+        let head = lines.next().unwrap();
+        let delimiter = head.strip_prefix("skip-reason<<").unwrap();
+        assert!(delimiter.starts_with("ghadelimiter_"));
+        assert_eq!(lines.next(), Some("a"));
+        assert_eq!(lines.next(), Some("b"));
+        assert_eq!(lines.next(), Some(delimiter));
+        assert_eq!(lines.next(), None);
+    }
+
+    #[test]
+    fn annotation_data_and_properties_are_escaped() {
+        assert_eq!(
+            annotation(Level::Error, None, "100% bad\r\n::x::"),
+            "::error::100%25 bad%0D%0A::x::"
+        );
+        assert_eq!(
+            annotation(Level::Warning, Some("a:b,c"), "m"),
+            "::warning title=a%3Ab%2Cc::m"
+        );
+    }
+
+    #[test]
+    fn untrusted_text_cannot_start_a_command() {
+        let shown = Untrusted("::add-mask::x\n::set-output name=a::b ##[error]c").to_string();
+        assert!(!shown.starts_with("::"));
+        assert!(!shown.contains('\n'));
+        assert!(!shown.contains("##["));
+        assert!(!shown.contains("\n::"));
+    }
+
+    #[test]
+    fn fences_resume_with_their_own_token() {
+        let block = fenced("::add-mask::x");
+        let first = block.lines().next().unwrap();
+        let token = first.strip_prefix("::stop-commands::").unwrap();
+        assert_eq!(token.len(), 32);
+        assert_eq!(block.lines().last().unwrap(), format!("::{token}::"));
+    }
+
+    #[test]
+    fn files_are_appended_and_missing_paths_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = Runtime {
+            output: Some(dir.path().join("out")),
+            ..Default::default()
+        };
+        rt.set_output("a", "1").unwrap();
+        rt.set_output("b", "2").unwrap();
+        rt.save_state("x", "y").unwrap();
+        let text = std::fs::read_to_string(dir.path().join("out")).unwrap();
+        assert_eq!(text.matches("<<ghadelimiter_").count(), 2);
+    }
+}
