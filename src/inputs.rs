@@ -416,19 +416,20 @@ impl Inputs {
 
     pub fn parse(raw: &RawInputs) -> Result<Inputs, InputError> {
         let template = |name: &str| raw.get(name).map(Template::new);
-        let step =
-            match raw.get("step").unwrap_or("deploy") {
-                "deploy" => Step::Deploy,
-                "start" => Step::Start,
-                "finish" => Step::Finish,
-                "deactivate" => Step::Deactivate,
-                other => return Err(err(
+        let step = match raw.get("step").unwrap_or("deploy") {
+            "deploy" => Step::Deploy,
+            "start" => Step::Start,
+            "finish" => Step::Finish,
+            "deactivate" => Step::Deactivate,
+            other => {
+                return Err(err(
                     "step",
                     format!(
                         "{other:?} is not a step; use `deploy`, `start`, `finish` or `deactivate`"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         let status = match raw.get("status") {
             None => None,
             Some("success") => Some(JobStatus::Success),

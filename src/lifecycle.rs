@@ -87,43 +87,44 @@ pub async fn find_changes(
     environment: &str,
     client: Option<&DeploymentClient>,
 ) -> Changes {
-    let basis =
-        match (inputs.since, client) {
-            (Since::LastDeployment, Some(client)) => {
-                match last_successful_sha(client, environment).await {
-                    Ok(Some(base)) => match &event.trigger {
-                        _ if base == *plan_head(event).unwrap_or(&base) => return Changes::Files {
+    let basis = match (inputs.since, client) {
+        (Since::LastDeployment, Some(client)) => {
+            match last_successful_sha(client, environment).await {
+                Ok(Some(base)) => match &event.trigger {
+                    _ if base == *plan_head(event).unwrap_or(&base) => {
+                        return Changes::Files {
                             files: Vec::new(),
                             source: format!(
                                 "the last successful deployment of {environment} is this commit"
                             ),
+                        }
+                    }
+                    _ => match plan_head(event) {
+                        Some(head) => Basis::Trees {
+                            base: base.clone(),
+                            head: head.clone(),
+                            why: format!(
+                                "since {}, the last successful deployment of {environment}",
+                                base.short()
+                            ),
                         },
-                        _ => match plan_head(event) {
-                            Some(head) => Basis::Trees {
-                                base: base.clone(),
-                                head: head.clone(),
-                                why: format!(
-                                    "since {}, the last successful deployment of {environment}",
-                                    base.short()
-                                ),
-                            },
-                            None => changes::event_basis(event),
-                        },
+                        None => changes::event_basis(event),
                     },
-                    Ok(None) => Basis::None {
-                        why: format!("{environment} has no successful deployment yet"),
-                    },
-                    Err(e) => Basis::None {
-                        why: format!("the last deployment could not be read ({e})"),
-                    },
-                }
+                },
+                Ok(None) => Basis::None {
+                    why: format!("{environment} has no successful deployment yet"),
+                },
+                Err(e) => Basis::None {
+                    why: format!("the last deployment could not be read ({e})"),
+                },
             }
-            (Since::LastDeployment, None) => Basis::None {
-                why: "`since: last-deployment` needs the API, which `rollout plan` does not call"
-                    .into(),
-            },
-            (Since::Event, _) => changes::event_basis(event),
-        };
+        }
+        (Since::LastDeployment, None) => Basis::None {
+            why: "`since: last-deployment` needs the API, which `rollout plan` does not call"
+                .into(),
+        },
+        (Since::Event, _) => changes::event_basis(event),
+    };
     let local = match changes::open(workspace) {
         Ok(repo) => changes::local(&repo, &basis),
         Err(e) => Local::Missing(e),
@@ -244,7 +245,8 @@ impl Rollout<'_> {
             Err(Plan::Skip(skip)) => return self.skip(skip.kind, skip.reason),
             Err(_) => return Report::skipped("nothing to do"),
         };
-        let changes = if plan::needs_changes(self.inputs) || run_command {
+        // A closed PR's head may be gone: nothing about it is looked up.
+        let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
             let client = plan::needs_changes(self.inputs).then_some(self.client);
             Some(
                 find_changes(

@@ -350,9 +350,9 @@ pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
         ("deploy".to_string(), "the default task".to_string())
     } else {
         match changes {
-            Changes::Everything { reason } => (
+            Changes::Everything { .. } => (
                 "deploy".to_string(),
-                format!("every file counts as changed ({reason}), so the full `deploy`"),
+                "every file counts as changed, so the full `deploy`".to_string(),
             ),
             Changes::Files { files, .. } => {
                 match inputs.tasks.select(files.iter().map(String::as_str)) {
