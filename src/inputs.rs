@@ -682,7 +682,7 @@ mod tests {
 
     #[test]
     fn booleans_are_strict() {
-        assert_eq!(parse(&[("dry-run", "TRUE")]).unwrap().dry_run, true);
+        assert!(parse(&[("dry-run", "TRUE")]).unwrap().dry_run);
         let e = parse(&[("dry-run", "yes please")]).unwrap_err();
         assert_eq!(e.input, "dry-run");
     }

@@ -242,8 +242,7 @@ impl Rollout<'_> {
     pub async fn deploy(&self, run_command: bool) -> Report {
         let (target, teardown) = match plan::target(self.event, self.inputs) {
             Ok(t) => t,
-            Err(Plan::Skip(skip)) => return self.skip(skip.kind, skip.reason),
-            Err(_) => return Report::skipped("nothing to do"),
+            Err(skip) => return self.skip(skip.kind, skip.reason),
         };
         // A closed PR's head may be gone: nothing about it is looked up.
         let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
@@ -830,8 +829,7 @@ impl Rollout<'_> {
             None => {
                 let target = match plan::target(self.event, self.inputs) {
                     Ok((t, _)) => t,
-                    Err(Plan::Skip(s)) => return self.skip(s.kind, s.reason),
-                    Err(_) => return Report::skipped("nothing to deactivate"),
+                    Err(s) => return self.skip(s.kind, s.reason),
                 };
                 match self
                     .client

@@ -164,8 +164,11 @@ async fn main_step() -> Result<i32, BadInput> {
     let context = Context::from_env(env);
     let runtime_files = Runtime::from_env(env);
     // Without an event file only `finish` and a `deactivate` of one deployment can run.
-    let needs_event = !matches!(inputs.step, Step::Finish)
-        && !(inputs.step == Step::Deactivate && inputs.deployment_id.is_some());
+    let needs_event = match inputs.step {
+        Step::Finish => false,
+        Step::Deactivate => inputs.deployment_id.is_none(),
+        Step::Deploy | Step::Start => true,
+    };
     let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
         (Some(path), Some(name)) => read_event(Path::new(&path), &name)?,
         _ if needs_event => {

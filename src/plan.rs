@@ -106,23 +106,23 @@ pub enum Plan {
     Skip(Skip),
 }
 
-fn skip(reason: impl Into<String>) -> Plan {
-    Plan::Skip(Skip {
+fn skip(reason: impl Into<String>) -> Skip {
+    Skip {
         kind: SkipKind::Nothing,
         reason: reason.into(),
-    })
+    }
 }
 
-fn refuse(kind: SkipKind, reason: impl Into<String>) -> Plan {
-    Plan::Skip(Skip {
+fn refuse(kind: SkipKind, reason: impl Into<String>) -> Skip {
+    Skip {
         kind,
         reason: reason.into(),
-    })
+    }
 }
 
-/// The first step of planning: where would this event deploy, or why not. Needs no file list.
-pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Plan> {
-    // (target, is_teardown)
+/// The first step of planning: where this event would deploy (and whether it tears down), or
+/// why not. Needs no file list.
+pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
     let fixed = inputs.environment.as_ref();
     let (git_ref, sha) = match &event.trigger {
         Trigger::Unhandled => {
@@ -313,17 +313,17 @@ pub fn needs_changes(inputs: &Inputs) -> bool {
 pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
     let (target, teardown) = match target(event, inputs) {
         Ok(t) => t,
-        Err(plan) => return plan,
+        Err(skip) => return Plan::Skip(skip),
     };
     if teardown {
         return Plan::Teardown(Teardown { target });
     }
     if let Some(pattern) = &inputs.skip_commit_pattern {
         if pattern.is_match(&event.head_commit.message) {
-            return skip(format!(
+            return Plan::Skip(skip(format!(
                 "the head commit message matches `skip-commit-pattern` (`{}`)",
                 pattern.as_str()
-            ));
+            )));
         }
     }
     let paths_reason = match (&inputs.paths, changes) {
@@ -335,11 +335,11 @@ pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
             match files.iter().find(|f| filter.matches(f)) {
                 Some(first) => Some(format!("`{first}` matches `paths`")),
                 None => {
-                    return skip(format!(
+                    return Plan::Skip(skip(format!(
                         "none of the {} changed file(s) matches `paths` ({})",
                         files.len(),
                         filter.patterns.join(", ")
-                    ))
+                    )))
                 }
             }
         }

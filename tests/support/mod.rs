@@ -3,6 +3,7 @@
 //! the fake GitHub API. Every run checks that the token leaked nowhere.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
 pub use fake_github::{Fake, Fault, Grant, State, OWNER_REPO};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -73,6 +73,8 @@ pub struct Request {
     pub body: Option<Value>,
     /// Every header as sent, the authorization one included, so tests can look for leaks.
     pub headers: BTreeMap<String, String>,
+    /// When it arrived, in milliseconds since the Unix epoch.
+    pub at_ms: u128,
 }
 
 impl Request {
@@ -454,6 +456,10 @@ async fn handle(
         status,
         body: json_body,
         headers: header_map,
+        at_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0),
     });
     drop(s);
     let mut response = (

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Container contract test: the release binary in a Debian bookworm image, run exactly as GitHub's
+# runner runs a container action (workdir, mounts, -e variables, workspace owned by uid 1001,
+# rollout as PID 1), against the standalone fake GitHub API on the host.
+#
+# Needs root, podman, runc and debootstrap (.ci/run installs them) and a release build
+# (`cargo build --release --workspace`). Prints the time from container start to the first API
+# request and the size the image adds to its base.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+bin=$root/target/release/rollout
+fake_bin=$root/target/release/fake-github
+[ -x "$bin" ] && [ -x "$fake_bin" ] || { echo "build first: cargo build --release --workspace" >&2; exit 1; }
+
+export CONTAINERS_CONF=$root/tests/container/containers.conf
+podman=(podman --runtime runc)
+image=localhost/rollout-contract:test
+work=$(mktemp -d)
+fake_pid=
+cleanup() {
+  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
+  "${podman[@]}" rm -f rollout-contract-stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+echo "--- image: debootstrap bookworm (minbase) + CA certificates + git + the release binary"
+rootfs=$work/rootfs
+debootstrap --variant=minbase --include=ca-certificates,git bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
+  || { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
+install -m 0755 "$bin" "$rootfs/usr/local/bin/rollout"
+ln -sf rollout "$rootfs/usr/local/bin/rollout-post"
+rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
+tar -C "$rootfs" -c . | "${podman[@]}" import --change 'ENTRYPOINT ["/usr/local/bin/rollout"]' - "$image" >/dev/null
+binary_kb=$(( $(stat -c %s "$bin") / 1024 ))
+certs_kb=$(chroot "$rootfs" dpkg-query -W -f='${Installed-Size}' ca-certificates)
+git_kb=$(chroot "$rootfs" dpkg-query -W -f='${Installed-Size}' git)
+
+echo "--- the fake GitHub API on the host"
+"$fake_bin" > "$work/fake.out" &
+fake_pid=$!
+for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.05; done
+api=$(head -n1 "$work/fake.out")
+[ -n "$api" ] || fail "the fake did not start"
+state() { python3 -c "import json,sys,urllib.request; s=json.load(urllib.request.urlopen('$api/_fake/state')); $1"; }
+
+echo "--- a workspace owned by the runner user (uid 1001)"
+ws=$work/workspace
+mkdir -p "$ws" "$work/file_commands" "$work/home" "$work/workflow"
+git -C "$ws" init -q -b main
+git -C "$ws" -c user.name=Mona -c user.email=m@example.com commit -q --allow-empty -m base
+before=$(git -C "$ws" rev-parse HEAD)
+echo v2 > "$ws/app.txt"
+git -C "$ws" add app.txt
+git -C "$ws" -c user.name=Mona -c user.email=m@example.com commit -q -m "ship it"
+sha=$(git -C "$ws" rev-parse HEAD)
+chown -R 1001:1001 "$ws"
+cat > "$work/workflow/event.json" <<JSON
+{"ref":"refs/heads/main","before":"$before","after":"$sha","created":false,"deleted":false,"forced":false,
+ "head_commit":{"id":"$sha","message":"ship it","author":{"name":"Mona","username":"mona"}},
+ "repository":{"full_name":"octo-org/app","default_branch":"main"},"sender":{"login":"mona"}}
+JSON
+
+# As the runner: workdir, the four mounts, every variable with -e, the entrypoint as PID 1.
+run_action() {
+  local name=$1; shift
+  "${podman[@]}" run --name "$name" --rm --network host \
+    --workdir /github/workspace \
+    -v "$ws:/github/workspace" \
+    -v "$work/workflow/event.json:/github/workflow/event.json" \
+    -v "$work/file_commands:/github/file_commands" \
+    -v "$work/home:/github/home" \
+    -e HOME=/github/home -e GITHUB_ACTIONS=true -e CI=true \
+    -e GITHUB_EVENT_NAME=push -e GITHUB_EVENT_PATH=/github/workflow/event.json \
+    -e GITHUB_WORKSPACE=/github/workspace -e GITHUB_REPOSITORY=octo-org/app \
+    -e GITHUB_SERVER_URL=https://github.com -e "GITHUB_API_URL=$api" \
+    -e GITHUB_RUN_ID=77 -e GITHUB_RUN_ATTEMPT=1 -e GITHUB_JOB=deploy -e "GITHUB_SHA=$sha" -e GITHUB_REF=refs/heads/main \
+    -e GITHUB_OUTPUT=/github/file_commands/output -e GITHUB_STATE=/github/file_commands/state \
+    -e GITHUB_STEP_SUMMARY=/github/file_commands/summary \
+    -e INPUT_TOKEN=ghs_containertoken -e "INPUT_ENVIRONMENTS=main: production" \
+    "$@"
+}
+
+echo "--- case 1: a push deploy succeeds and git works in the command"
+start_ms=$(date +%s%3N)
+run_action rollout-contract-deploy \
+  -e 'INPUT_COMMAND=test "$(cat /proc/1/comm)" = rollout && git status --porcelain && git rev-parse HEAD > /github/home/head' \
+  -e INPUT_ENVIRONMENT-URL=https://app.example.com \
+  "$image" > "$work/case1.log" 2>&1 || { cat "$work/case1.log"; fail "the deploy exited non-zero"; }
+[ "$(cat "$work/home/head")" = "$sha" ] || fail "git in the command did not see the workspace"
+state "d=s['deployments']; assert len(d)==1, d; assert [x['state'] for x in d[0]['statuses']]==['in_progress','success'], d[0]['statuses']; assert d[0]['ref']=='$sha'; assert not s['violations'], s['violations']"
+first_ms=$(state "print(min(r['at_ms'] for r in s['requests']))")
+grep -q '^status<<' "$work/file_commands/output" || fail "no outputs written"
+echo "ok: deployed; first API request $((first_ms - start_ms)) ms after podman run"
+
+echo "--- case 2: podman stop (SIGTERM) during a long command leaves a final status"
+: > "$work/file_commands/state"
+run_action rollout-contract-stop -e 'INPUT_COMMAND=sleep 300' "$image" > "$work/case2.log" 2>&1 &
+runner=$!
+for _ in $(seq 200); do
+  state "d=s['deployments']; assert len(d)==2 and d[1]['statuses'] and d[1]['statuses'][-1]['state']=='in_progress'" 2>/dev/null && break
+  sleep 0.1
+done
+stop_start=$(date +%s%3N)
+"${podman[@]}" stop --time 10 rollout-contract-stop >/dev/null
+code=0; wait "$runner" || code=$?
+stop_ms=$(( $(date +%s%3N) - stop_start ))
+[ "$code" = 143 ] || { cat "$work/case2.log"; fail "exit code $code, expected 143 (128+SIGTERM)"; }
+state "d=s['deployments'][1]; assert d['statuses'][-1]['state']=='error', d['statuses']; assert 'SIGTERM' in d['statuses'][-1]['description']"
+echo "ok: cancelled in $stop_ms ms, final status error, exit 143"
+
+echo "--- case 3: the post entrypoint finishes a start without finish"
+: > "$work/file_commands/state"
+run_action rollout-contract-start -e INPUT_STEP=start "$image" > "$work/case3.log" 2>&1 || { cat "$work/case3.log"; fail "start"; }
+id=$(sed -n '/^deployment-id<</{n;p;q}' "$work/file_commands/state")
+[ -n "$id" ] || fail "start saved no deployment id"
+run_action rollout-contract-post --entrypoint /usr/local/bin/rollout-post -e "STATE_deployment-id=$id" "$image" > "$work/case4.log" 2>&1 \
+  || { cat "$work/case4.log"; fail "post"; }
+state "d=[x for x in s['deployments'] if x['id']==$id][0]; assert d['statuses'][-1]['state']=='error', d['statuses']; assert 'ended before' in d['statuses'][-1]['description']"
+echo "ok: post step finished deployment $id"
+
+echo
+echo "container: first API request $((first_ms - start_ms)) ms after start; image adds ${binary_kb} KiB binary + ${certs_kb} KiB CA certificates (+ ${git_kb} KiB git for user commands)"
+echo "container contract: 3 passed, 0 failed"
