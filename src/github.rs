@@ -24,7 +24,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             attempts: 6,
-            base_delay: Duration::from_millis(400),
+            base_delay: Duration::from_millis(250),
             max_total_wait: Duration::from_secs(60),
         }
     }

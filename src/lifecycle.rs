@@ -784,11 +784,30 @@ impl Rollout<'_> {
         };
         let mut report = Report {
             log_url: self.context.log_url(),
+            deployment_id: Some(id),
             ..Report::default()
         };
-        if let Ok(dep) = self.client.get_deployment(id).await {
-            report.environment = dep.environment;
-            report.sha = dep.sha;
+        // Read first: a deployment superseded by a newer run must stay inactive, and the
+        // environment and sha make the outputs and the URL template.
+        match self.client.get_deployment(id).await {
+            Ok(dep) => {
+                report.environment = dep.environment;
+                report.sha = dep.sha;
+            }
+            Err(e) => {
+                report.status = "error".into();
+                report.detail = e.explain(&format!("Reading deployment {id}"), DEPLOY_PERMISSION);
+                return report;
+            }
+        }
+        if let Ok(Some(latest)) = self.client.latest_status(id).await {
+            if latest.state == State::Inactive {
+                report.status = "inactive".into();
+                report.detail = format!(
+                    "deployment {id} was superseded by a newer deployment; it stays inactive"
+                );
+                return report;
+            }
         }
         let url = self.inputs.environment_url.as_ref().map(|t| {
             t.render(&crate::text::TemplateVars {
@@ -813,10 +832,9 @@ impl Rollout<'_> {
             None
         };
         let mut report = self.end(id, report, state, detail, url).await;
-        // `finish` reports the job's outcome; its own exit is a failure only when it could not post.
-        if report.status == "cancelled" || report.status == "failure" {
-            report.signal = None;
-            report.status = status.into();
+        if report.status == status {
+            // The job's outcome is reported; the step itself did its work.
+            report.exit = Some(0);
         }
         report
     }
@@ -887,6 +905,7 @@ pub async fn post(client: &DeploymentClient, context: &Context, saved: Option<u6
                 status: "error".into(),
                 detail: e.explain(&format!("Reading deployment {id}"), DEPLOY_PERMISSION),
                 deployment_id: Some(id),
+                exit: Some(1),
                 ..Report::default()
             }
         }
@@ -921,17 +940,16 @@ pub async fn post(client: &DeploymentClient, context: &Context, saved: Option<u6
     match client.create_status(id, &status).await {
         Ok(()) => Report {
             status: state.as_str().into(),
-            detail: format!(
-                "post step: deployment {id} marked {}: {detail}",
-                state.as_str()
-            ),
+            detail: format!("deployment {id} marked {}: {detail}", state.as_str()),
             deployment_id: Some(id),
+            exit: Some(0),
             ..Report::default()
         },
         Err(e) => Report {
             status: "error".into(),
             detail: e.explain(&format!("Finishing deployment {id}"), DEPLOY_PERMISSION),
             deployment_id: Some(id),
+            exit: Some(1),
             ..Report::default()
         },
     }

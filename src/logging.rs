@@ -32,14 +32,12 @@ where
     }
 }
 
-/// Logs rollout's own events; the HTTP stack's only at debug level and only its warnings.
+/// Logs rollout's own events only: the HTTP stack reports through rollout's errors, never by itself.
 pub fn init(debug: bool) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
     let own = if debug { Level::DEBUG } else { Level::INFO };
-    let filter = Targets::new()
-        .with_target("rollout", own)
-        .with_default(Level::WARN);
+    let filter = Targets::new().with_target("rollout", own);
     let layer = tracing_subscriber::fmt::layer()
         .event_format(ActionsFormat)
         .with_writer(std::io::stdout);

@@ -243,15 +243,12 @@ async fn post_step() -> Result<i32, BadInput> {
     let token = Inputs::parse_token(&inputs_token);
     let client = client(&context, token.as_ref())?;
     let report = lifecycle::post(&client, &context, Some(id)).await;
-    match report.status.as_str() {
-        "error" if report.detail.contains("failed") => runtime::error(&report.detail),
-        _ => tracing::info!("post: {}", report.detail),
-    }
-    Ok(if report.detail.contains("failed") {
-        1
+    if report.exit_code() == 0 {
+        tracing::info!("post: {}", rollout::runtime::Untrusted(&report.detail));
     } else {
-        0
-    })
+        runtime::error(&report.detail);
+    }
+    Ok(report.exit_code())
 }
 
 async fn plan_command(

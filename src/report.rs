@@ -21,6 +21,8 @@ pub struct Report {
     pub duration_secs: Option<u64>,
     /// The signal that cancelled the run.
     pub signal: Option<i32>,
+    /// An exit code that overrides the status's (`finish` reports the job's failure but succeeds).
+    pub exit: Option<i32>,
 }
 
 impl Report {
@@ -33,6 +35,9 @@ impl Report {
     }
 
     pub fn exit_code(&self) -> i32 {
+        if let Some(code) = self.exit {
+            return code;
+        }
         match self.status.as_str() {
             "failure" | "error" => 1,
             "cancelled" => 128 + self.signal.unwrap_or(15),

@@ -102,6 +102,9 @@ pub struct Fault {
     /// Wait this long before answering.
     #[serde(default)]
     pub delay_ms: u64,
+    /// Let this many matching requests through first.
+    #[serde(default)]
+    pub skip: u32,
 }
 
 fn one() -> u32 {
@@ -145,6 +148,55 @@ pub struct State {
     pub compares: BTreeMap<String, Vec<String>>,
     /// The answer to the jobs API.
     pub jobs: Value,
+    /// Random faults on API calls (the soak test).
+    pub chaos: Option<Chaos>,
+}
+
+/// Injects a random fault into `percent` of the API calls: a 502 before or after doing the work,
+/// or a 429 with `retry-after: 0`. Deterministic for a seed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Chaos {
+    pub percent: u64,
+    pub seed: u64,
+    /// How many faults it injected.
+    pub injected: u64,
+}
+
+impl Chaos {
+    fn next(&mut self) -> u64 {
+        // xorshift64*: enough randomness for a fault schedule.
+        self.seed ^= self.seed >> 12;
+        self.seed ^= self.seed << 25;
+        self.seed ^= self.seed >> 27;
+        self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn roll(&mut self, method: &Method, path: &str) -> Option<Fault> {
+        if self.next() % 100 >= self.percent {
+            return None;
+        }
+        self.injected += 1;
+        let (status, after, headers) = match self.next() % 3 {
+            0 => (502, false, BTreeMap::new()),
+            1 => (502, true, BTreeMap::new()),
+            _ => (
+                429,
+                false,
+                BTreeMap::from([("retry-after".to_string(), "0".to_string())]),
+            ),
+        };
+        Some(Fault {
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+            headers,
+            body: Value::Null,
+            times: 1,
+            after,
+            delay_ms: 0,
+            skip: 0,
+        })
+    }
 }
 
 impl State {
@@ -409,15 +461,20 @@ async fn handle(
             .faults
             .iter()
             .position(|f| f.method.eq_ignore_ascii_case(method.as_str()) && path.contains(&f.path));
-        index.and_then(|i| {
+        let planned = index.and_then(|i| {
             let f = s.faults.get_mut(i)?;
+            if f.skip > 0 {
+                f.skip -= 1;
+                return None;
+            }
             f.times = f.times.saturating_sub(1);
             let fault = f.clone();
             if f.times == 0 {
                 s.faults.remove(i);
             }
             Some(fault)
-        })
+        });
+        planned.or_else(|| s.chaos.as_mut().and_then(|c| c.roll(&method, &path)))
     };
     if let Some(f) = &fault {
         if f.delay_ms > 0 {
