@@ -1,0 +1,400 @@
+//! Hostile and broken input: workflow-command injection, shell injection, the token, bad inputs
+//! and API refusals. Every run also checks (in the shared helper) that the token leaked nowhere.
+
+mod support;
+use std::collections::BTreeMap;
+use support::*;
+
+/// What GitHub's runner would act on in rollout's output: every `::command` line outside a
+/// stop-commands fence, except the ones rollout itself uses.
+fn live_commands(stdout: &str) -> Vec<String> {
+    let mut live = Vec::new();
+    let mut fence: Option<String> = None;
+    for line in stdout.lines() {
+        let trimmed = line.trim_start();
+        if let Some(token) = &fence {
+            if trimmed == format!("::{token}::") {
+                fence = None;
+            }
+            continue;
+        }
+        if let Some(token) = trimmed.strip_prefix("::stop-commands::") {
+            fence = Some(token.to_string());
+            continue;
+        }
+        if trimmed.contains("##[") {
+            live.push(line.to_string());
+            continue;
+        }
+        let Some(rest) = trimmed.strip_prefix("::") else {
+            continue;
+        };
+        let name = rest.split([' ', ':']).next().unwrap_or("");
+        match name {
+            "group" | "endgroup" | "notice" | "warning" | "error" | "debug" => {
+                // rollout's own annotations: their data must be one escaped line.
+                if let Some((_, data)) = rest.split_once("::") {
+                    if data.contains("INJECTED") && data.contains("::") && data.contains('\n') {
+                        live.push(line.to_string());
+                    }
+                }
+            }
+            _ => live.push(line.to_string()),
+        }
+    }
+    live
+}
+
+const HOSTILE: &str = "::add-mask::INJECTED\n::set-output name=status::INJECTED\n::stop-commands::abc\n::error::INJECTED\n##[set-output name=x;]INJECTED\n::save-state name=deployment-id::666";
+
+#[test]
+fn the_processor_sees_an_injection_when_there_is_one() {
+    assert_eq!(
+        live_commands("ok\n::add-mask::x\n").len(),
+        1,
+        "the detector itself works"
+    );
+    assert_eq!(
+        live_commands("::stop-commands::t\n::add-mask::x\n::t::\n").len(),
+        0
+    );
+}
+
+#[test]
+fn commit_messages_and_branch_names_full_of_workflow_commands_stay_inert() {
+    let mut h = Harness::new();
+    h.input("environments", "**: preview-{branch}");
+    h.input("environment-url", "https://{branch}.example.com");
+    let base = h.commit(&[("a", "1")], "base");
+    let sha = h.commit(&[("b", "2")], HOSTILE);
+    let git_ref = "refs/heads/::add-mask::INJECTED";
+    h.event("push", &push_payload(git_ref, &base, &sha, HOSTILE));
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        live_commands(&run.stdout),
+        Vec::<String>::new(),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.outputs["status"], "success",
+        "no output was set by the message"
+    );
+    assert!(!run.state.contains_key("deployment-id") || run.state["deployment-id"] != "666");
+    let env = &h.state().deployments[0].environment;
+    assert!(env.starts_with("preview-add-mask-INJECTED-"), "{env}");
+    assert!(env
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+}
+
+#[test]
+fn pr_titles_full_of_workflow_commands_stay_inert() {
+    let mut h = Harness::new();
+    h.input("preview-environment", "pr-{number}");
+    let base = h.commit(&[("a", "1")], "base");
+    let head = h.commit(&[("b", "2")], "head");
+    h.event(
+        "pull_request",
+        &pr_payload(
+            "opened",
+            7,
+            &head,
+            "::error::INJECTED",
+            &base,
+            OWNER_REPO,
+            HOSTILE,
+        ),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        live_commands(&run.stdout),
+        Vec::<String>::new(),
+        "{}",
+        run.stdout
+    );
+    let out = std::process::Command::new(bin())
+        .args(["plan", "--event"])
+        .arg(h.file("event.json"))
+        .args([
+            "--event-name",
+            "pull_request",
+            "--input",
+            "preview-environment=pr-{number}",
+            "--input",
+            "command=true",
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("description: :"), "{text}");
+    assert_eq!(live_commands(&text), Vec::<String>::new(), "{text}");
+}
+
+#[test]
+fn branches_named_like_shell_code_are_never_run() {
+    let mut h = Harness::new();
+    h.input("environments", "**: preview-{branch}");
+    h.input("environment-url", "https://x.example.com/{branch}");
+    h.input("description", "deploy {branch}");
+    h.input(
+        "command",
+        "echo \"deploying $ROLLOUT_REF to $ROLLOUT_ENVIRONMENT\"",
+    );
+    let base = h.commit(&[("a", "1")], "base");
+    let sha = h.commit(&[("b", "2")], "`touch pwned-message`");
+    for name in ["$(touch pwned)", "`touch pwned2`", "x;touch pwned3"] {
+        h.event(
+            "push",
+            &push_payload(
+                &format!("refs/heads/{name}"),
+                &base,
+                &sha,
+                "`touch pwned-message`",
+            ),
+        );
+        let run = h.run();
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains(&format!("deploying refs/heads/{name} to preview-")),
+            "{}",
+            run.stdout
+        );
+    }
+    for dir in [&h.workspace, &h.dir.path().to_path_buf()] {
+        let names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.to_string_lossy().starts_with("pwned")),
+            "{names:?}"
+        );
+    }
+}
+
+fn bad_input(setup: impl FnOnce(&mut Harness), needle: &str) {
+    let mut h = Harness::new();
+    let base = h.commit(&[("a", "1")], "base");
+    let sha = h.commit(&[("b", "2")], "x");
+    h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
+    setup(&mut h);
+    let run = h.run();
+    assert_eq!(run.code, 2, "{needle}: {}", run.stdout);
+    let errors: Vec<_> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error::"))
+        .collect();
+    assert_eq!(errors.len(), 1, "one sentence: {}", run.stdout);
+    assert!(errors[0].contains(needle), "{needle} not in {}", errors[0]);
+    assert!(h.state().requests.is_empty(), "nothing reaches the API");
+}
+
+#[test]
+fn every_bad_input_is_one_sentence_and_exit_2() {
+    bad_input(
+        |h| {
+            h.var("GITHUB_EVENT_PATH", "/nonexistent/event.json");
+        },
+        "the event file /nonexistent/event.json could not be read",
+    );
+    bad_input(
+        |h| {
+            std::fs::write(h.file("event.json"), "{not json").unwrap();
+        },
+        "is not valid JSON",
+    );
+    bad_input(
+        |h| {
+            std::fs::write(h.file("event.json"), r#"{"ref":"refs/heads/main"}"#).unwrap();
+        },
+        "has no `after`",
+    );
+    bad_input(
+        |h| {
+            h.input("environments", "main production");
+        },
+        "input `environments` line 1",
+    );
+    bad_input(
+        |h| {
+            h.input("tasks", "deploy dags/**");
+        },
+        "input `tasks` line 1",
+    );
+    bad_input(
+        |h| {
+            h.input("paths", "src/[x");
+        },
+        "input `paths` line 1",
+    );
+    bad_input(
+        |h| {
+            h.input("skip-commit-pattern", "(unclosed");
+        },
+        "input `skip-commit-pattern`: is not a valid regular expression",
+    );
+    bad_input(
+        |h| {
+            h.input("step", "ship");
+        },
+        "input `step`: \"ship\" is not a step",
+    );
+    bad_input(
+        |h| {
+            h.input("payload", "[1, 2]");
+        },
+        "input `payload`: must be a JSON object",
+    );
+    bad_input(
+        |h| {
+            h.input("timeout", "forever");
+        },
+        "input `timeout`: \"forever\" is not a duration",
+    );
+    bad_input(
+        |h| {
+            h.input("step", "finish").input("status", "success");
+        },
+        "input `deployment-id`: is required for `step: finish`",
+    );
+    bad_input(
+        |h| {
+            h.inputs.remove("command");
+        },
+        "input `command`: is required",
+    );
+    bad_input(
+        |h| {
+            h.input("token", "");
+        },
+        "input `token` is empty",
+    );
+    bad_input(
+        |h| {
+            h.input("dry-run", "maybe");
+        },
+        "input `dry-run`",
+    );
+}
+
+fn refused(setup: impl FnOnce(&mut Harness), needle: &str) -> Run {
+    let mut h = Harness::new();
+    let base = h.commit(&[("a", "1")], "base");
+    let sha = h.commit(&[("b", "2")], "x");
+    h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
+    setup(&mut h);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let errors: Vec<_> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::error::"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stdout);
+    assert!(errors[0].contains(needle), "{needle} not in {}", errors[0]);
+    assert!(h.state().deployments.iter().all(|d| d.is_final()));
+    run
+}
+
+#[test]
+fn api_refusals_are_one_sentence_each() {
+    refused(
+        |h| h.fake.grant(TOKEN, Grant::Bad),
+        "GitHub refused the token (401); it is invalid or expired",
+    );
+    let run = refused(
+        |h| h.fake.grant(TOKEN, Grant::NoDeployments),
+        "give the job `permissions:` with `deployments: write`",
+    );
+    assert!(
+        run.stdout
+            .contains("%0A  permissions:%0A    deployments: write"),
+        "the block is shown"
+    );
+    refused(
+        |h| {
+            h.fake.fault(Fault {
+                method: "POST".into(),
+                path: "/deployments".into(),
+                status: 404,
+                headers: BTreeMap::new(),
+                body: serde_json::json!({"message": "Not Found"}),
+                times: 1,
+                after: false,
+                delay_ms: 0,
+                skip: 0,
+            })
+        },
+        "GitHub answered 404 (Not Found); the token lacks access",
+    );
+    refused(
+        |h| {
+            h.state().pending_check = Some("ci/build".into());
+            h.input("required-contexts", "ci/build");
+        },
+        "GitHub answered 409 (Conflict: Commit status checks failed",
+    );
+    refused(
+        |h| h.state().known_shas = Some(vec!["f".repeat(40)]),
+        "GitHub rejected a field (422: No ref found for",
+    );
+}
+
+#[test]
+fn a_202_from_create_is_an_error_that_says_why() {
+    let h = Harness::new();
+    let base = h.commit(&[("a", "1")], "base");
+    let sha = h.commit(&[("b", "2")], "x");
+    h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
+    h.fake.fault(Fault {
+        method: "POST".into(),
+        path: "/deployments".into(),
+        status: 202,
+        headers: BTreeMap::new(),
+        body: serde_json::json!({"message": "Auto-merged main into topic-branch on deployment."}),
+        times: 1,
+        after: false,
+        delay_ms: 0,
+        skip: 0,
+    });
+    let run = h.run();
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("answered 202 to the deployment create"),
+        "{}",
+        run.stdout
+    );
+    assert!(h.state().deployments.is_empty());
+}
+
+#[test]
+fn outputs_with_newlines_cannot_forge_other_outputs() {
+    let h = Harness::new();
+    let base = h.commit(&[("a", "1")], "base");
+    let sha = h.commit(&[("b", "2")], "x");
+    h.event(
+        "push",
+        &push_payload(
+            "refs/heads/feature\nstatus<<EOF\npwned\nEOF",
+            &base,
+            &sha,
+            "x",
+        ),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0);
+    assert_eq!(run.outputs["status"], "skipped");
+    assert!(
+        run.outputs["skip-reason"].contains("pwned"),
+        "the value is kept whole inside its delimiter"
+    );
+}
