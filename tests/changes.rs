@@ -1,0 +1,391 @@
+//! Change-aware deploys end to end: tasks from changed files, `paths`, the compare API fallback
+//! for shallow clones, force pushes, new branches and `since: last-deployment`.
+
+mod support;
+use std::path::{Path, PathBuf};
+use support::*;
+
+fn astro(h: &mut Harness) {
+    h.input("tasks", "deploy:dags: dags/**\ndeploy: **");
+    h.input(
+        "command",
+        "cp \"$ROLLOUT_CHANGED_FILES\" \"$HOME/changed\"; echo \"$ROLLOUT_TASK\" > \"$HOME/task\"",
+    );
+}
+
+fn base(h: &Harness) -> String {
+    h.commit(
+        &[
+            ("dags/etl.py", "v1\n"),
+            ("requirements.txt", "airflow\n"),
+            ("src/dags_old/x", "old\n"),
+        ],
+        "base",
+    )
+}
+
+fn push(h: &Harness, before: &str, after: &str) {
+    h.event(
+        "push",
+        &push_payload("refs/heads/main", before, after, "change"),
+    );
+    h.chown_workspace();
+}
+
+fn task_for(files: &[(&str, &str)]) -> (Run, String, String) {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let before = base(&h);
+    let after = h.commit(files, "change");
+    push(&h, &before, &after);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let task = h.state().deployments[0].task.clone();
+    let changed = std::fs::read_to_string(h.file("changed")).unwrap_or_default();
+    assert_eq!(
+        std::fs::read_to_string(h.file("task")).unwrap().trim(),
+        task,
+        "ROLLOUT_TASK"
+    );
+    (run, task, changed)
+}
+
+#[test]
+fn a_dag_only_change_deploys_the_dags() {
+    let (run, task, changed) = task_for(&[("dags/etl.py", "v2\n"), ("dags/new/report.py", "1\n")]);
+    assert_eq!(task, "deploy:dags");
+    assert_eq!(run.outputs["task"], "deploy:dags");
+    assert_eq!(changed, "dags/etl.py\ndags/new/report.py\n");
+}
+
+#[test]
+fn a_dependency_change_deploys_everything() {
+    let (_, task, changed) = task_for(&[
+        ("dags/etl.py", "v2\n"),
+        ("requirements.txt", "airflow==3\n"),
+    ]);
+    assert_eq!(task, "deploy");
+    assert_eq!(changed, "dags/etl.py\nrequirements.txt\n");
+}
+
+#[test]
+fn globs_respect_path_segments() {
+    let (_, task, _) = task_for(&[("src/dags_old/x", "new\n")]);
+    assert_eq!(task, "deploy");
+}
+
+#[test]
+fn nothing_under_paths_skips_without_writing() {
+    let mut h = Harness::new();
+    h.input("paths", "app/**\n!app/docs/**");
+    let before = base(&h);
+    let after = h.commit(
+        &[("app/docs/readme.md", "x\n"), ("README.md", "y\n")],
+        "docs",
+    );
+    push(&h, &before, &after);
+    let run = h.run();
+    assert_eq!(run.code, 0);
+    assert_eq!(run.outputs["status"], "skipped");
+    assert!(
+        run.outputs["skip-reason"].contains("none of the 2 changed file(s) matches `paths`"),
+        "{:?}",
+        run.outputs
+    );
+    assert!(h.state().writes().is_empty());
+    let after2 = h.commit(&[("app/main.rs", "x\n")], "code");
+    push(&h, &after, &after2);
+    assert_eq!(h.run().outputs["status"], "success");
+}
+
+fn shallow_clone(h: &Harness) -> PathBuf {
+    let dest = h.dir.path().join("shallow");
+    let url = format!("file://{}", h.workspace.display());
+    let out = std::process::Command::new("git")
+        .args(["clone", "-q", "--depth", "1", &url])
+        .arg(&dest)
+        // git clears GIT_CONFIG_* for a local clone's upload-pack, so the source is trusted
+        // through a global config of the clone's own (not the HOME rollout's command sees).
+        .env("HOME", clone_home(h))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if nix_is_root() {
+        assert!(std::process::Command::new("chown")
+            .args(["-R", "1001:1001"])
+            .arg(&dest)
+            .status()
+            .unwrap()
+            .success());
+    }
+    dest
+}
+
+fn clone_home(h: &Harness) -> PathBuf {
+    let home = h.dir.path().join("clone-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".gitconfig"), "[safe]\n\tdirectory = *\n").unwrap();
+    home
+}
+
+fn run_in(h: &Harness, workspace: &Path) -> Run {
+    h.run_with(|c| {
+        c.env("GITHUB_WORKSPACE", workspace).current_dir(workspace);
+    })
+}
+
+#[test]
+fn a_shallow_clone_asks_the_compare_api() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let before = base(&h);
+    let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+    push(&h, &before, &after);
+    h.state()
+        .compares
+        .insert(format!("{before}...{after}"), vec!["dags/etl.py".into()]);
+    let ws = shallow_clone(&h);
+    let run = run_in(&h, &ws);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("is not in the clone; asking the compare API"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(h.state().requests_to("GET", "/compare/"), 1);
+    assert_eq!(h.state().deployments[0].task, "deploy:dags");
+}
+
+#[test]
+fn a_failing_compare_means_a_full_deploy_with_the_reason() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let before = base(&h);
+    let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+    push(&h, &before, &after);
+    let ws = shallow_clone(&h);
+    let run = run_in(&h, &ws);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(h.state().deployments[0].task, "deploy");
+    assert!(
+        run.stdout.contains("every file counts as changed"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("the compare API failed"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_compare_cut_at_300_files_means_a_full_deploy() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let before = base(&h);
+    let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+    push(&h, &before, &after);
+    let files = (0..300).map(|i| format!("dags/f{i}.py")).collect();
+    h.state()
+        .compares
+        .insert(format!("{before}...{after}"), files);
+    let ws = shallow_clone(&h);
+    let run = run_in(&h, &ws);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        h.state().deployments[0].task,
+        "deploy",
+        "a cut list proves nothing"
+    );
+    assert!(
+        run.stdout
+            .contains("listed 300 files, its limit, so the list is cut"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_new_branch_compares_with_the_default_branch() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    h.input("environments", "**: staging");
+    base(&h);
+    git(&h.workspace, &["checkout", "-q", "-b", "feature"]);
+    let after = h.commit(&[("dags/new.py", "1\n")], "dag");
+    h.event(
+        "push",
+        &push_payload("refs/heads/feature", ZERO, &after, "dag"),
+    );
+    h.chown_workspace();
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("a new branch, compared with the default branch `main`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(h.state().deployments[0].task, "deploy:dags");
+    // Shallow: the compare API, against the default branch.
+    h.state()
+        .compares
+        .insert(format!("main...{after}"), vec!["dags/new.py".into()]);
+    let ws = shallow_clone(&h);
+    let run = run_in(&h, &ws);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(h.state().deployments[1].task, "deploy:dags");
+}
+
+#[test]
+fn a_force_push_diffs_the_trees_when_before_is_present() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let root = base(&h);
+    // `before` changed requirements.txt; the force push replaced it with a DAG-only commit.
+    let before = h.commit(&[("requirements.txt", "airflow==3\n")], "discarded");
+    git(&h.workspace, &["reset", "-q", "--hard", &root]);
+    let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+    let mut payload = push_payload("refs/heads/main", &before, &after, "dag");
+    payload["forced"] = true.into();
+    h.event("push", &payload);
+    h.chown_workspace();
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(h.file("changed")).unwrap(),
+        "dags/etl.py\nrequirements.txt\n",
+        "the discarded commit's file counts"
+    );
+    assert_eq!(h.state().deployments[0].task, "deploy");
+}
+
+#[test]
+fn a_force_push_without_before_is_a_full_deploy() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    base(&h);
+    let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+    let mut payload = push_payload(
+        "refs/heads/main",
+        "1234567890123456789012345678901234567890",
+        &after,
+        "dag",
+    );
+    payload["forced"] = true.into();
+    h.event("push", &payload);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("a force push, and 1234567 is not in the clone"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(h.state().deployments[0].task, "deploy");
+    assert_eq!(h.state().requests_to("GET", "/compare/"), 0);
+}
+
+#[test]
+fn since_last_deployment_diffs_from_the_last_success() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let first = base(&h);
+    h.event(
+        "push",
+        &push_payload("refs/heads/main", ZERO, &first, "base"),
+    );
+    assert_eq!(h.run().code, 0);
+    // A failed deploy in between does not move the base.
+    let second = h.commit(&[("requirements.txt", "airflow==3\n")], "deps");
+    h.input("command", "exit 1");
+    push(&h, &first, &second);
+    assert_eq!(h.run().code, 1);
+    astro(&mut h);
+    let third = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+    push(&h, &second, &third);
+    h.input("since", "last-deployment");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(h.file("changed")).unwrap(),
+        "dags/etl.py\nrequirements.txt\n"
+    );
+    assert_eq!(h.state().deployments[2].task, "deploy");
+    assert!(
+        run.stdout
+            .contains("the last successful deployment of production"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn skip_commit_pattern_skips_tool_commits() {
+    let mut h = Harness::new();
+    h.input("skip-commit-pattern", r"^\[WM\]");
+    let before = base(&h);
+    let after = h.commit(&[("f/x.yaml", "1\n")], "[WM] sync from Windmill");
+    h.event(
+        "push",
+        &push_payload(
+            "refs/heads/main",
+            &before,
+            &after,
+            "[WM] sync from Windmill",
+        ),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0);
+    assert_eq!(run.outputs["status"], "skipped");
+    assert!(run.outputs["skip-reason"].contains("skip-commit-pattern"));
+    assert!(h.state().writes().is_empty());
+}
+
+#[test]
+fn rollout_plan_lists_changed_files_and_the_rule() {
+    let mut h = Harness::new();
+    astro(&mut h);
+    let before = base(&h);
+    let files: Vec<(String, String)> = (0..60)
+        .map(|i| (format!("dags/f{i:02}.py"), "x".to_string()))
+        .collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let after = h.commit(&refs, "many");
+    push(&h, &before, &after);
+    let out = std::process::Command::new(bin())
+        .args(["plan", "--event"])
+        .arg(h.file("event.json"))
+        .args([
+            "--event-name",
+            "push",
+            "--input",
+            "environments=main: production",
+            "--input",
+            "command=true",
+            "--input",
+            "tasks=deploy:dags: dags/**\\ndeploy: **",
+            "--workspace",
+        ])
+        .arg(&h.workspace)
+        .env_clear()
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("task: deploy:dags (the first line of `tasks` whose globs cover all 60 changed file(s))"), "{text}");
+    assert!(text.contains("changes: 60 changed file(s)"), "{text}");
+    assert!(text.contains("  dags/f49.py\n"));
+    assert!(!text.contains("  dags/f50.py\n"));
+    assert!(text.contains("... and 10 more"), "{text}");
+    assert!(h.state().requests.is_empty());
+}
