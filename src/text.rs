@@ -48,7 +48,8 @@ pub fn safe_name(raw: &str) -> String {
         out.push(c);
     }
     let mut out = out.trim_matches(|c| c == '-' || c == '.').to_string();
-    let changed = out != raw || out.len() > MAX_DERIVED;
+    // An empty result (an empty branch) gets the hash alone: a name is never empty.
+    let changed = out != raw || out.len() > MAX_DERIVED || out.is_empty();
     if changed {
         out.truncate(MAX_DERIVED);
         let hash = git2::Oid::hash_object(git2::ObjectType::Blob, raw.as_bytes())
@@ -184,6 +185,8 @@ mod tests {
         let long = safe_name(&"a/".repeat(500));
         assert!(long.len() <= 255, "{}", long.len());
         assert!(!safe_name("///").is_empty());
+        // Found by the template fuzz target: an empty branch gave an empty name.
+        assert!(!safe_name("").is_empty());
     }
 
     #[test]
