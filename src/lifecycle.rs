@@ -416,8 +416,10 @@ impl Rollout<'_> {
         Ok(id)
     }
 
-    /// Marks older deployments of the environment that are still in progress inactive: a new
-    /// deploy replaces them. One list call; a status read only for the few that may be running.
+    /// Marks the previous deployment of the environment inactive if it is still running: a new
+    /// deploy replaces it. The REST list carries no state, so this is one list and one status
+    /// read. Only the newest older deployment is read: every deploy before it did the same to its
+    /// own predecessor, so older ones are final already.
     async fn supersede(&self, environment: &str, ours: u64) {
         let list = match self
             .client
@@ -430,7 +432,7 @@ impl Rollout<'_> {
                 return;
             }
         };
-        for older in list.iter().filter(|d| d.id < ours).take(5) {
+        for older in list.iter().filter(|d| d.id < ours).take(1) {
             match self.client.latest_status(older.id).await {
                 Ok(Some(s)) if !s.state.is_final() => {
                     let status = NewStatus {
