@@ -310,20 +310,7 @@ impl Rollout<'_> {
     }
 
     fn skip(&self, kind: SkipKind, reason: String) -> Report {
-        match kind {
-            SkipKind::ReadOnlyToken if self.inputs.fail_on_read_only => {
-                let detail = format!("{reason} (`fail-on-read-only` is set)");
-                runtime::error(&detail);
-                return Report {
-                    status: "failure".into(),
-                    detail,
-                    ..Report::default()
-                };
-            }
-            SkipKind::Refused => runtime::warning(&format!("skipped: {reason}")),
-            _ => runtime::notice(&format!("skipped: {reason}")),
-        }
-        Report::skipped(reason)
+        skip_report(self.inputs, plan::Skip { kind, reason })
     }
 
     fn payload(&self, d: &Deploy, key: &str) -> Value {
@@ -892,6 +879,26 @@ impl Rollout<'_> {
             ..Report::default()
         }
     }
+}
+
+/// A skip as a report: a notice (a warning when refused for safety), or a failure when the token
+/// is read-only and `fail-on-read-only` is set.
+pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
+    let (kind, reason) = (skip.kind, skip.reason);
+    match kind {
+        SkipKind::ReadOnlyToken if inputs.fail_on_read_only => {
+            let detail = format!("{reason} (`fail-on-read-only` is set)");
+            runtime::error(&detail);
+            return Report {
+                status: "failure".into(),
+                detail,
+                ..Report::default()
+            };
+        }
+        SkipKind::Refused => runtime::warning(&format!("skipped: {reason}")),
+        _ => runtime::notice(&format!("skipped: {reason}")),
+    }
+    Report::skipped(reason)
 }
 
 /// The post step: finishes a deployment that the main step left unfinished. Nothing saved, or

@@ -140,16 +140,21 @@ fn read_event(path: &Path, name: &str) -> Result<Event, BadInput> {
     })
 }
 
-fn client(
+/// The token, and the runner variables any API call needs; a missing one is bad input.
+fn required_token<'t>(
     context: &Context,
-    inputs_token: Option<&rollout::inputs::Token>,
-) -> Result<DeploymentClient, BadInput> {
+    inputs_token: Option<&'t rollout::inputs::Token>,
+) -> Result<&'t rollout::inputs::Token, BadInput> {
     let token = inputs_token.ok_or_else(|| {
         BadInput("input `token` is empty: pass `token: ${{ github.token }}` (the default) or a token with `deployments: write`".into())
     })?;
     if context.repository.is_empty() {
         return Err(BadInput("GITHUB_REPOSITORY is not set: rollout must run inside a GitHub Actions job (use `rollout plan` locally)".into()));
     }
+    Ok(token)
+}
+
+fn client(context: &Context, token: &rollout::inputs::Token) -> Result<DeploymentClient, BadInput> {
     DeploymentClient::new(
         &context.api_url,
         &context.repository,
@@ -184,7 +189,15 @@ async fn main_step() -> Result<i32, BadInput> {
             default_branch: None,
         },
     };
-    let client = client(&context, inputs.token.as_ref())?;
+    let token = required_token(&context, inputs.token.as_ref())?;
+    // An event that deploys nowhere needs no client: a skip costs no TLS set-up and no request.
+    if matches!(inputs.step, Step::Deploy | Step::Start) {
+        if let Err(skip) = plan::target(&event, &inputs) {
+            let report = lifecycle::skip_report(&inputs, skip);
+            return Ok(conclude(&report, &runtime_files));
+        }
+    }
+    let client = client(&context, token)?;
     let cancel = command::listen_for_signals().unwrap_or_else(|e| {
         tracing::warn!("could not listen for cancel signals: {e}");
         Cancel::never()
@@ -241,7 +254,7 @@ async fn post_step() -> Result<i32, BadInput> {
     };
     let inputs_token = RawInputs::from_env(std::env::vars());
     let token = Inputs::parse_token(&inputs_token);
-    let client = client(&context, token.as_ref())?;
+    let client = client(&context, required_token(&context, token.as_ref())?)?;
     let report = lifecycle::post(&client, &context, Some(id)).await;
     if report.exit_code() == 0 {
         tracing::info!("post: {}", rollout::runtime::Untrusted(&report.detail));
