@@ -149,26 +149,186 @@ pub fn local(repo: &Repository, basis: &Basis) -> Local {
     }
 }
 
-/// Paths that differ between two trees; a rename counts as both its old and new path.
+/// Paths that differ between two trees; a rename counts as both its old and new path. A walk
+/// of both trees that skips every subtree whose id is the same on both sides, so the cost follows
+/// the change, not the size of the repository (libgit2's own tree diff reads every subtree).
 pub fn diff_trees(
     repo: &Repository,
     base: &git2::Tree<'_>,
     head: &git2::Tree<'_>,
 ) -> Result<Vec<String>, git2::Error> {
-    let mut opts = git2::DiffOptions::new();
-    opts.include_typechange(true).ignore_submodules(false);
-    let diff = repo.diff_tree_to_tree(Some(base), Some(head), Some(&mut opts))?;
-    let mut files = Vec::with_capacity(diff.deltas().len());
-    for delta in diff.deltas() {
-        for file in [delta.old_file(), delta.new_file()] {
-            if let Some(path) = file.path().and_then(Path::to_str) {
-                if files.last().map(String::as_str) != Some(path) {
-                    files.push(path.to_string());
+    let mut files = Vec::new();
+    walk(repo, Some(base), Some(head), "", &mut files)?;
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(
+    repo: &Repository,
+    base: Option<&git2::Tree<'_>>,
+    head: Option<&git2::Tree<'_>>,
+    prefix: &str,
+    out: &mut Vec<String>,
+) -> Result<(), git2::Error> {
+    let entries = |tree: Option<&git2::Tree<'_>>| -> Vec<(Vec<u8>, Oid, bool)> {
+        tree.map(|t| {
+            t.iter()
+                .map(|e| {
+                    (
+                        e.name_bytes().to_vec(),
+                        e.id(),
+                        e.kind() == Some(git2::ObjectType::Tree),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let old: std::collections::HashMap<Vec<u8>, (Oid, bool)> = entries(base)
+        .into_iter()
+        .map(|(n, id, t)| (n, (id, t)))
+        .collect();
+    let new = entries(head);
+    let path = |name: &[u8]| format!("{prefix}{}", String::from_utf8_lossy(name));
+    let subtree = |id: Oid| repo.find_tree(id);
+    for (name, id, is_tree) in &new {
+        match old.get(name) {
+            Some((old_id, old_tree)) if old_id == id && old_tree == is_tree => {}
+            Some((old_id, true)) if *is_tree => {
+                let (b, h) = (subtree(*old_id)?, subtree(*id)?);
+                walk(repo, Some(&b), Some(&h), &format!("{}/", path(name)), out)?;
+            }
+            other => {
+                // Added, changed, or changed kind (file <-> folder): both sides' paths count.
+                match other {
+                    Some((old_id, true)) => walk(
+                        repo,
+                        Some(&subtree(*old_id)?),
+                        None,
+                        &format!("{}/", path(name)),
+                        out,
+                    )?,
+                    Some((_, false)) if *is_tree => out.push(path(name)),
+                    _ => {}
+                }
+                if *is_tree {
+                    walk(
+                        repo,
+                        None,
+                        Some(&subtree(*id)?),
+                        &format!("{}/", path(name)),
+                        out,
+                    )?;
+                } else {
+                    out.push(path(name));
                 }
             }
         }
     }
-    files.sort();
-    files.dedup();
-    Ok(files)
+    let present: std::collections::HashSet<&[u8]> =
+        new.iter().map(|(n, _, _)| n.as_slice()).collect();
+    for (name, (id, is_tree)) in &old {
+        if present.contains(name.as_slice()) {
+            continue;
+        }
+        if *is_tree {
+            walk(
+                repo,
+                Some(&subtree(*id)?),
+                None,
+                &format!("{}/", path(name)),
+                out,
+            )?;
+        } else {
+            out.push(path(name));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(repo: &Repository, files: &[(&str, &str)]) -> Oid {
+        let dir = repo.workdir().unwrap().to_path_buf();
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            if entry.file_name() != ".git" {
+                let p = entry.path();
+                if p.is_dir() {
+                    std::fs::remove_dir_all(p).unwrap()
+                } else {
+                    std::fs::remove_file(p).unwrap()
+                }
+            }
+        }
+        for (path, content) in files {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        let mut index = repo.index().unwrap();
+        index.clear().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &parents)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_tree_walk_agrees_with_git_diff_name_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let a = commit(
+            &repo,
+            &[
+                ("same/x", "1"),
+                ("mod/y", "1"),
+                ("gone/z", "1"),
+                ("kind", "file"),
+                ("old.txt", "r"),
+                ("deep/a/b/c", "1"),
+            ],
+        );
+        let b = commit(
+            &repo,
+            &[
+                ("same/x", "1"),
+                ("mod/y", "2"),
+                ("new/w", "1"),
+                ("kind/inner", "dir"),
+                ("renamed.txt", "r"),
+                ("deep/a/b/c", "2"),
+            ],
+        );
+        let tree = |id: Oid| repo.find_commit(id).unwrap().tree().unwrap();
+        let ours = diff_trees(&repo, &tree(a), &tree(b)).unwrap();
+        let git = std::process::Command::new("git")
+            .args([
+                "-c",
+                "safe.directory=*",
+                "diff",
+                "--name-only",
+                "--no-renames",
+                &a.to_string(),
+                &b.to_string(),
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let mut theirs: Vec<String> = String::from_utf8_lossy(&git.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        theirs.sort();
+        assert_eq!(ours, theirs);
+        assert!(ours.contains(&"kind".to_string()) && ours.contains(&"kind/inner".to_string()));
+        assert!(!ours.iter().any(|p| p.starts_with("same/")));
+    }
 }
