@@ -114,7 +114,7 @@ pub fn summary(report: &Report) -> String {
             "Commit",
             format!(
                 "`{}` {}",
-                md(&report.sha[..report.sha.len().min(12)]),
+                md(&report.sha.chars().take(12).collect::<String>()),
                 md(&report.git_ref)
             ),
         );
