@@ -533,16 +533,9 @@ impl Rollout<'_> {
         ) {
             tracing::warn!("could not write the changed-files list: {e}");
         }
-        let dir = self.working_dir();
-        let mut set = vec![
-            (
-                "ROLLOUT_ENVIRONMENT".to_string(),
-                d.target.environment.clone(),
-            ),
+        let extra = vec![
             ("ROLLOUT_DEPLOYMENT_ID".to_string(), id.to_string()),
             ("ROLLOUT_REF".to_string(), report.git_ref.clone()),
-            ("ROLLOUT_SHA".to_string(), d.target.sha.to_string()),
-            ("ROLLOUT_TASK".to_string(), d.task.clone()),
             (
                 "ROLLOUT_CHANGED_FILES".to_string(),
                 files_path.display().to_string(),
@@ -552,28 +545,8 @@ impl Rollout<'_> {
                 url_file.display().to_string(),
             ),
         ];
-        if let Some(n) = d.target.pr_number {
-            set.push(("ROLLOUT_PR_NUMBER".to_string(), n.to_string()));
-        }
-        set.extend(self.git_trust());
-        let mut remove = vec!["INPUT_TOKEN".to_string()];
-        match (&self.inputs.token, self.inputs.pass_token) {
-            (Some(token), true) => {
-                set.push(("GITHUB_TOKEN".to_string(), token.expose().to_string()))
-            }
-            _ => remove.push("GITHUB_TOKEN".to_string()),
-        }
-        let spec = CommandSpec {
-            script: self.inputs.command.clone().unwrap_or_default(),
-            dir,
-            set,
-            remove,
-            timeout: self.inputs.timeout,
-        };
-        runtime::group(&format!("rollout: {} ({})", d.task, d.target.environment));
-        let mut cancel = self.cancel.clone();
-        let (outcome, took) = command::run(&spec, &mut cancel).await;
-        runtime::end_group();
+        let script = self.inputs.command.clone().unwrap_or_default();
+        let (outcome, took) = self.run_command(&script, &d.target, &d.task, extra).await;
         report.duration_secs = Some(took.as_secs());
         let url = read_url(&url_file).or_else(|| d.environment_url.clone());
         let (state, detail) = describe_outcome(&outcome, took);
@@ -590,6 +563,46 @@ impl Rollout<'_> {
             tracing::info!("deployment {id}: {detail}");
         }
         self.end(id, report, state, &detail, url).await
+    }
+
+    /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
+    /// minus `INPUT_TOKEN` (the token goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
+    /// `ROLLOUT_*` variables and git trusting the workspace.
+    async fn run_command(
+        &self,
+        script: &str,
+        target: &Target,
+        task: &str,
+        extra: Vec<(String, String)>,
+    ) -> (Outcome, Duration) {
+        let mut set = vec![
+            (
+                "ROLLOUT_ENVIRONMENT".to_string(),
+                target.environment.clone(),
+            ),
+            ("ROLLOUT_SHA".to_string(), target.sha.to_string()),
+            ("ROLLOUT_TASK".to_string(), task.to_string()),
+        ];
+        if let Some(n) = target.pr_number {
+            set.push(("ROLLOUT_PR_NUMBER".to_string(), n.to_string()));
+        }
+        set.extend(extra);
+        set.extend(self.git_trust());
+        if let (Some(token), true) = (&self.inputs.token, self.inputs.pass_token) {
+            set.push(("GITHUB_TOKEN".to_string(), token.expose().to_string()));
+        }
+        let spec = CommandSpec {
+            script: script.to_string(),
+            dir: self.working_dir(),
+            set,
+            remove: vec!["INPUT_TOKEN".to_string()],
+            timeout: self.inputs.timeout,
+        };
+        runtime::group(&format!("rollout: {task} ({})", target.environment));
+        let mut cancel = self.cancel.clone();
+        let result = command::run(&spec, &mut cancel).await;
+        runtime::end_group();
+        result
     }
 
     fn working_dir(&self) -> PathBuf {
@@ -634,29 +647,9 @@ impl Rollout<'_> {
             );
         }
         if let Some(script) = &self.inputs.teardown_command {
-            let mut set = vec![
-                (
-                    "ROLLOUT_ENVIRONMENT".to_string(),
-                    target.environment.clone(),
-                ),
-                ("ROLLOUT_SHA".to_string(), target.sha.to_string()),
-                ("ROLLOUT_TASK".to_string(), "teardown".to_string()),
-            ];
-            if let Some(n) = target.pr_number {
-                set.push(("ROLLOUT_PR_NUMBER".to_string(), n.to_string()));
-            }
-            set.extend(self.git_trust());
-            let spec = CommandSpec {
-                script: script.clone(),
-                dir: self.working_dir(),
-                set,
-                remove: vec!["INPUT_TOKEN".into(), "GITHUB_TOKEN".into()],
-                timeout: self.inputs.timeout,
-            };
-            runtime::group(&format!("rollout: teardown ({})", target.environment));
-            let mut cancel = self.cancel.clone();
-            let (outcome, took) = command::run(&spec, &mut cancel).await;
-            runtime::end_group();
+            let (outcome, took) = self
+                .run_command(script, target, "teardown", Vec::new())
+                .await;
             if !outcome.success() {
                 let (_, detail) = describe_outcome(&outcome, took);
                 report.status = if matches!(outcome, Outcome::Cancelled(_)) {

@@ -245,7 +245,6 @@ fn the_command_gets_the_contract_environment_and_never_the_token() {
     let mut h = Harness::new();
     h.input("command", "env > \"$HOME/env\"; cat \"$ROLLOUT_CHANGED_FILES\" > \"$HOME/changed\"; echo https://from-command.example.com > \"$ROLLOUT_URL_FILE\"");
     h.input("environment-url", "https://from-input.example.com");
-    h.var("GITHUB_TOKEN", TOKEN);
     let sha = pushed(&h, "refs/heads/main", "x");
     let run = h.run();
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -364,4 +363,51 @@ fn unknown_events_are_a_notice_and_a_skip() {
         run.stdout
     );
     assert!(h.state().requests.is_empty());
+}
+
+#[test]
+fn runner_debug_shows_each_api_call_but_never_the_token() {
+    let mut h = Harness::new();
+    h.var("RUNNER_DEBUG", "1");
+    pushed(&h, "refs/heads/main", "x");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("::debug::POST /repos/octo-org/app/deployments -> 201"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.to_lowercase().contains("authorization"));
+    let quiet = Harness::new();
+    pushed(&quiet, "refs/heads/main", "x");
+    assert!(!quiet.run().stdout.contains("::debug::"));
+}
+
+#[test]
+fn deactivate_marks_one_deployment_or_a_whole_environment_inactive() {
+    let mut h = Harness::new();
+    pushed(&h, "refs/heads/main", "x");
+    assert_eq!(h.run().code, 0);
+    assert_eq!(h.run().code, 0);
+    let first = h.state().deployments[0].id.to_string();
+    h.inputs.remove("command");
+    h.input("step", "deactivate").input("deployment-id", &first);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "inactive");
+    {
+        let s = h.state();
+        assert_eq!(s.deployments[0].state(), Some("inactive"));
+        assert_eq!(s.deployments[1].state(), Some("success"));
+    }
+    h.inputs.remove("deployment-id");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["environment"], "production");
+    assert!(h
+        .state()
+        .deployments
+        .iter()
+        .all(|d| d.state() == Some("inactive")));
 }
