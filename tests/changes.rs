@@ -362,26 +362,17 @@ fn rollout_plan_lists_changed_files_and_the_rule() {
         .collect();
     let after = h.commit(&refs, "many");
     push(&h, &before, &after);
-    let out = std::process::Command::new(bin())
-        .args(["plan", "--event"])
-        .arg(h.file("event.json"))
-        .args([
-            "--event-name",
-            "push",
-            "--input",
+    let (code, text) = plan(
+        &h.file("event.json"),
+        "push",
+        &[
             "environments=main: production",
-            "--input",
             "command=true",
-            "--input",
             "tasks=deploy:dags: dags/**\\ndeploy: **",
-            "--workspace",
-        ])
-        .arg(&h.workspace)
-        .env_clear()
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+        ],
+        Some(&h.workspace),
+    );
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("task: deploy:dags (the first line of `tasks` whose globs cover all 60 changed file(s))"), "{text}");
     assert!(text.contains("changes: 60 changed file(s)"), "{text}");
     assert!(text.contains("  dags/f49.py\n"));

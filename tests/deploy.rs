@@ -302,13 +302,8 @@ fn invalid_environment_lines_exit_2_naming_the_line() {
         pushed(&h, "refs/heads/main", "x");
         let run = h.run();
         assert_eq!(run.code, 2, "{text}");
-        let errors: Vec<_> = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("::error::"))
-            .collect();
-        assert_eq!(errors.len(), 1, "{}", run.stdout);
-        assert!(errors[0].contains(needle), "{}", errors[0]);
+        let error = run.the_error();
+        assert!(error.contains(needle), "{}", error);
         assert!(h.state().requests.is_empty(), "nothing reaches the API");
     }
 }

@@ -2,7 +2,6 @@
 //! and API refusals. Every run also checks (in the shared helper) that the token leaked nowhere.
 
 mod support;
-use std::collections::BTreeMap;
 use support::*;
 
 /// What GitHub's runner would act on in rollout's output: every `::command` line outside a
@@ -115,21 +114,13 @@ fn pr_titles_full_of_workflow_commands_stay_inert() {
         "{}",
         run.stdout
     );
-    let out = std::process::Command::new(bin())
-        .args(["plan", "--event"])
-        .arg(h.file("event.json"))
-        .args([
-            "--event-name",
-            "pull_request",
-            "--input",
-            "preview-environment=pr-{number}",
-            "--input",
-            "command=true",
-        ])
-        .env_clear()
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (code, text) = plan(
+        &h.file("event.json"),
+        "pull_request",
+        &["preview-environment=pr-{number}", "command=true"],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("description: :"), "{text}");
     assert_eq!(live_commands(&text), Vec::<String>::new(), "{text}");
 }
@@ -188,13 +179,8 @@ fn bad_input(setup: impl FnOnce(&mut Harness), needle: &str) {
     setup(&mut h);
     let run = h.run();
     assert_eq!(run.code, 2, "{needle}: {}", run.stdout);
-    let errors: Vec<_> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error::"))
-        .collect();
-    assert_eq!(errors.len(), 1, "one sentence: {}", run.stdout);
-    assert!(errors[0].contains(needle), "{needle} not in {}", errors[0]);
+    let error = run.the_error();
+    assert!(error.contains(needle), "{needle} not in {}", error);
     assert!(h.state().requests.is_empty(), "nothing reaches the API");
 }
 
@@ -294,13 +280,8 @@ fn refused(setup: impl FnOnce(&mut Harness), needle: &str) -> Run {
     setup(&mut h);
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
-    let errors: Vec<_> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("::error::"))
-        .collect();
-    assert_eq!(errors.len(), 1, "{}", run.stdout);
-    assert!(errors[0].contains(needle), "{needle} not in {}", errors[0]);
+    let error = run.the_error();
+    assert!(error.contains(needle), "{needle} not in {}", error);
     assert!(h.state().deployments.iter().all(|d| d.is_final()));
     run
 }
@@ -323,15 +304,8 @@ fn api_refusals_are_one_sentence_each() {
     refused(
         |h| {
             h.fake.fault(Fault {
-                method: "POST".into(),
-                path: "/deployments".into(),
-                status: 404,
-                headers: BTreeMap::new(),
                 body: serde_json::json!({"message": "Not Found"}),
-                times: 1,
-                after: false,
-                delay_ms: 0,
-                skip: 0,
+                ..fault("POST", "/deployments", 404, 1)
             })
         },
         "GitHub answered 404 (Not Found); the token lacks access",
@@ -356,15 +330,8 @@ fn a_202_from_create_is_an_error_that_says_why() {
     let sha = h.commit(&[("b", "2")], "x");
     h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
     h.fake.fault(Fault {
-        method: "POST".into(),
-        path: "/deployments".into(),
-        status: 202,
-        headers: BTreeMap::new(),
         body: serde_json::json!({"message": "Auto-merged main into topic-branch on deployment."}),
-        times: 1,
-        after: false,
-        delay_ms: 0,
-        skip: 0,
+        ..fault("POST", "/deployments", 202, 1)
     });
     let run = h.run();
     assert_eq!(run.code, 1);

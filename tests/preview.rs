@@ -287,24 +287,13 @@ fn without_pull_requests_write_the_comment_warns_and_the_deploy_counts() {
 fn rollout_plan_explains_pull_request_events() {
     let p = pr();
     p.event("opened", 42, &p.head, OWNER_REPO);
-    let out = std::process::Command::new(bin())
-        .args(["plan", "--event"])
-        .arg(p.h.file("event.json"))
-        .args([
-            "--event-name",
-            "pull_request",
-            "--input",
-            "preview-environment=pr-{number}",
-            "--input",
-            "command=true",
-            "--workspace",
-        ])
-        .arg(&p.h.workspace)
-        .env_clear()
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    let (code, text) = plan(
+        &p.h.file("event.json"),
+        "pull_request",
+        &["preview-environment=pr-{number}", "command=true"],
+        Some(&p.h.workspace),
+    );
+    assert_eq!(code, 0, "{text}");
     assert!(text.contains("deploy: PR #42 to pr-42"), "{text}");
     assert!(text.contains(&format!("commit: {}", p.head)));
     assert!(
@@ -312,19 +301,11 @@ fn rollout_plan_explains_pull_request_events() {
         "changed files from local git: {text}"
     );
     p.event("closed", 42, &p.head, OWNER_REPO);
-    let out = std::process::Command::new(bin())
-        .args(["plan", "--event"])
-        .arg(p.h.file("event.json"))
-        .args([
-            "--event-name",
-            "pull_request",
-            "--input",
-            "preview-environment=pr-{number}",
-            "--input",
-            "command=true",
-        ])
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("teardown: environment pr-42 of PR #42"));
+    let (_, text) = plan(
+        &p.h.file("event.json"),
+        "pull_request",
+        &["preview-environment=pr-{number}", "command=true"],
+        None,
+    );
+    assert!(text.contains("teardown: environment pr-42 of PR #42"));
 }

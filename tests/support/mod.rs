@@ -365,3 +365,56 @@ pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+impl Run {
+    /// The one `::error::` line of the run; fails the test when there is not exactly one.
+    pub fn the_error(&self) -> &str {
+        let errors: Vec<&str> = self
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("::error::"))
+            .collect();
+        assert_eq!(
+            errors.len(),
+            1,
+            "expected one error sentence:\n{}",
+            self.stdout
+        );
+        errors[0]
+    }
+}
+
+/// A fault for the next `times` requests of `method` to paths containing `path`.
+pub fn fault(method: &str, path: &str, status: u16, times: u32) -> Fault {
+    Fault {
+        method: method.into(),
+        path: path.into(),
+        status,
+        headers: BTreeMap::new(),
+        body: Value::Null,
+        times,
+        after: false,
+        delay_ms: 0,
+        skip: 0,
+    }
+}
+
+/// `rollout plan` on an event file, with no runner environment at all; returns (exit code, stdout).
+pub fn plan(event: &Path, name: &str, inputs: &[&str], workspace: Option<&Path>) -> (i32, String) {
+    let mut cmd = Command::new(bin());
+    cmd.arg("plan")
+        .arg("--event")
+        .arg(event)
+        .args(["--event-name", name]);
+    for input in inputs {
+        cmd.args(["--input", input]);
+    }
+    if let Some(ws) = workspace {
+        cmd.arg("--workspace").arg(ws);
+    }
+    let out = cmd.env_clear().output().expect("rollout plan runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}

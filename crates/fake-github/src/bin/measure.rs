@@ -35,7 +35,7 @@ fn main() {
         eprintln!("measure: wait4 failed: {}", std::io::Error::last_os_error());
         std::process::exit(2);
     }
-    let micros = |t: libc::timeval| t.tv_sec as i64 * 1_000_000 + t.tv_usec as i64;
+    let micros = |t: libc::timeval| t.tv_sec as i128 * 1_000_000 + t.tv_usec as i128;
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
     } else {
