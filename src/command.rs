@@ -7,77 +7,8 @@ use nix::unistd::Pid;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
 
-/// The signal that cancelled the run, once one arrived. Signals only set this: whatever rollout is
-/// doing goes on to post a final status, however many signals follow.
-#[derive(Clone)]
-pub struct Cancel(watch::Receiver<Option<i32>>);
-
-impl Cancel {
-    pub fn new(rx: watch::Receiver<Option<i32>>) -> Cancel {
-        Cancel(rx)
-    }
-    /// A `Cancel` that never fires (`rollout plan`, tests).
-    pub fn never() -> Cancel {
-        let (tx, rx) = watch::channel(None);
-        std::mem::forget(tx);
-        Cancel(rx)
-    }
-    pub fn signal(&self) -> Option<i32> {
-        *self.0.borrow()
-    }
-    async fn fired(&mut self) -> i32 {
-        loop {
-            if let Some(sig) = *self.0.borrow_and_update() {
-                return sig;
-            }
-            if self.0.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-    }
-}
-
-/// Installs handlers for SIGINT and SIGTERM (as PID 1 in a container nothing else would) that
-/// record the first signal.
-pub fn listen_for_signals() -> std::io::Result<Cancel> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (tx, rx) = watch::channel(None);
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::spawn(async move {
-        loop {
-            let sig = tokio::select! {
-                _ = int.recv() => libc_sig(Signal::SIGINT),
-                _ = term.recv() => libc_sig(Signal::SIGTERM),
-            };
-            tracing::info!(
-                "received {}; stopping the command and posting the final status",
-                signal_name(sig)
-            );
-            tx.send_if_modified(|current| {
-                if current.is_none() {
-                    *current = Some(sig);
-                    true
-                } else {
-                    false
-                }
-            });
-        }
-    });
-    Ok(Cancel(rx))
-}
-
-fn libc_sig(s: Signal) -> i32 {
-    s as i32
-}
-
-pub fn signal_name(sig: i32) -> String {
-    Signal::try_from(sig)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("signal {sig}"))
-}
+pub use crate::signals::{signal_name, Cancel};
 
 pub struct CommandSpec {
     pub script: String,
@@ -199,6 +130,7 @@ fn exit_outcome(status: std::process::ExitStatus) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::sync::watch;
 
     fn spec(script: &str) -> CommandSpec {
         CommandSpec {
@@ -253,10 +185,19 @@ mod tests {
             .trim()
             .parse()
             .unwrap();
-        // The grandchild is gone (or a zombie reaped by init): signal 0 fails or /proc shows it dead.
-        let alive = nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok()
-            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| !s.contains(") Z "));
+        // The grandchild is gone, or a zombie waiting for init to reap it; SIGKILL lands
+        // asynchronously, so give it a moment.
+        let alive = || {
+            nix::sys::signal::kill(Pid::from_raw(pid), None).is_ok()
+                && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| !s.contains(") Z "))
+        };
+        let mut tries = 0;
+        while alive() && tries < 100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            tries += 1;
+        }
+        let alive = alive();
         assert!(!alive, "the command's child {pid} survived");
     }
 }

@@ -3,6 +3,7 @@
 //! sentence per refusal. Nothing else in rollout knows HTTP.
 
 use crate::inputs::Token;
+use crate::signals::Cancel;
 use crate::text::Description;
 use http::{HeaderMap, Method, StatusCode};
 use octocrab::service::middleware::retry::RetryConfig;
@@ -257,6 +258,9 @@ pub struct DeploymentClient {
     crab: Octocrab,
     repo_path: String,
     policy: RetryPolicy,
+    /// Once the run is cancelled, waits shrink: the runner kills the container 10 s after its
+    /// first signal, and the final status must be posted before that.
+    cancel: Option<Cancel>,
 }
 
 impl DeploymentClient {
@@ -287,7 +291,31 @@ impl DeploymentClient {
             crab,
             repo_path: format!("/repos/{repository}"),
             policy,
+            cancel: None,
         })
+    }
+
+    pub fn with_cancel(mut self, cancel: Cancel) -> DeploymentClient {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().and_then(Cancel::signal).is_some()
+    }
+
+    /// Sleeps before a retry; a cancel cuts the sleep short.
+    async fn pause(&self, wait: Duration) {
+        match &self.cancel {
+            Some(cancel) if !self.cancelled() => {
+                let mut cancel = cancel.clone();
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    _ = cancel.fired() => {}
+                }
+            }
+            _ => tokio::time::sleep(wait).await,
+        }
     }
 
     async fn once(
@@ -351,13 +379,18 @@ impl DeploymentClient {
                     }
                 ),
             };
-            if !may_resend || attempt >= self.policy.attempts {
+            // After a cancel, one quick retry at most: the final status must beat the runner's kill.
+            let cancelled = self.cancelled();
+            if !may_resend || attempt >= self.policy.attempts || (cancelled && attempt >= 2) {
                 return Err(error);
             }
-            let wait = headers
+            let mut wait = headers
                 .as_ref()
                 .and_then(server_wait)
                 .unwrap_or_else(|| backoff(&self.policy, attempt));
+            if cancelled {
+                wait = wait.min(Duration::from_secs(1));
+            }
             if started.elapsed() + wait > self.policy.max_total_wait {
                 return Err(error);
             }
@@ -367,7 +400,7 @@ impl DeploymentClient {
                 attempt + 1,
                 self.policy.attempts
             );
-            tokio::time::sleep(wait).await;
+            self.pause(wait).await;
         }
     }
 
@@ -413,7 +446,7 @@ impl DeploymentClient {
                 Ok(answer) => return Self::decode(Method::POST, &path, &answer.body),
                 Err(e) if e.ambiguous() && attempt < self.policy.attempts => {
                     tracing::info!("the deployment create may or may not have happened ({e}); looking for it before trying again");
-                    tokio::time::sleep(backoff(&self.policy, attempt)).await;
+                    self.pause(backoff(&self.policy, attempt)).await;
                     if let Ok(existing) =
                         self.find_by_key(&new.git_ref, &new.environment, key).await
                     {

@@ -14,4 +14,5 @@ pub mod logging;
 pub mod plan;
 pub mod report;
 pub mod runtime;
+pub mod signals;
 pub mod text;

@@ -39,8 +39,9 @@ impl Context {
         let var = |name: &str| get(name).unwrap_or_default();
         Context {
             repository: var("GITHUB_REPOSITORY"),
-            server_url: get("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into()),
-            api_url: get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+            // No default host: GitHub Enterprise has its own, and a wrong link is worse than none.
+            server_url: var("GITHUB_SERVER_URL"),
+            api_url: var("GITHUB_API_URL"),
             run_id: var("GITHUB_RUN_ID"),
             run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
             job: var("GITHUB_JOB"),
@@ -55,7 +56,7 @@ impl Context {
 
     /// The run attempt's page, on this server (GitHub Enterprise has its own host).
     pub fn log_url(&self) -> String {
-        if self.repository.is_empty() || self.run_id.is_empty() {
+        if self.server_url.is_empty() || self.repository.is_empty() || self.run_id.is_empty() {
             return String::new();
         }
         format!(
@@ -89,32 +90,29 @@ pub async fn find_changes(
 ) -> Changes {
     let basis = match (inputs.since, client) {
         (Since::LastDeployment, Some(client)) => {
-            match last_successful_sha(client, environment).await {
-                Ok(Some(base)) => match &event.trigger {
-                    _ if base == *plan_head(event).unwrap_or(&base) => {
-                        return Changes::Files {
-                            files: Vec::new(),
-                            source: format!(
-                                "the last successful deployment of {environment} is this commit"
-                            ),
-                        }
+            let last = last_successful_sha(client, environment).await;
+            match (last, plan_head(event)) {
+                (Ok(Some(base)), Some(head)) if base == *head => {
+                    return Changes::Files {
+                        files: Vec::new(),
+                        source: format!(
+                            "the last successful deployment of {environment} is this commit"
+                        ),
                     }
-                    _ => match plan_head(event) {
-                        Some(head) => Basis::Trees {
-                            base: base.clone(),
-                            head: head.clone(),
-                            why: format!(
-                                "since {}, the last successful deployment of {environment}",
-                                base.short()
-                            ),
-                        },
-                        None => changes::event_basis(event),
-                    },
+                }
+                (Ok(Some(base)), Some(head)) => Basis::Trees {
+                    why: format!(
+                        "since {}, the last successful deployment of {environment}",
+                        base.short()
+                    ),
+                    base,
+                    head: head.clone(),
                 },
-                Ok(None) => Basis::None {
+                (Ok(Some(_)), None) => changes::event_basis(event),
+                (Ok(None), _) => Basis::None {
                     why: format!("{environment} has no successful deployment yet"),
                 },
-                Err(e) => Basis::None {
+                (Err(e), _) => Basis::None {
                     why: format!("the last deployment could not be read ({e})"),
                 },
             }

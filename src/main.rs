@@ -2,7 +2,6 @@
 //! step, and turn the result into outputs, a summary, annotations and an exit code.
 
 use clap::{Parser, Subcommand};
-use rollout::command::{self, Cancel};
 use rollout::event::{self, Event, RunnerRefs};
 use rollout::github::{DeploymentClient, RetryPolicy};
 use rollout::inputs::{Inputs, RawInputs, Step, KNOWN};
@@ -10,6 +9,7 @@ use rollout::lifecycle::{self, Context, Rollout};
 use rollout::plan::{self, Changes};
 use rollout::report::{self, Report};
 use rollout::runtime::{self, Runtime};
+use rollout::signals::Cancel;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -151,6 +151,9 @@ fn required_token<'t>(
     if context.repository.is_empty() {
         return Err(BadInput("GITHUB_REPOSITORY is not set: rollout must run inside a GitHub Actions job (use `rollout plan` locally)".into()));
     }
+    if context.api_url.is_empty() {
+        return Err(BadInput("GITHUB_API_URL is not set: rollout must run inside a GitHub Actions job (use `rollout plan` locally)".into()));
+    }
     Ok(token)
 }
 
@@ -165,6 +168,11 @@ fn client(context: &Context, token: &rollout::inputs::Token) -> Result<Deploymen
 }
 
 async fn main_step() -> Result<i32, BadInput> {
+    // First: as PID 1, a signal without a handler is ignored, and the runner's cancel is lost.
+    let cancel = rollout::signals::listen_for_signals().unwrap_or_else(|e| {
+        tracing::warn!("could not listen for cancel signals: {e}");
+        Cancel::never()
+    });
     let inputs = read_inputs(&[])?;
     let context = Context::from_env(env);
     let runtime_files = Runtime::from_env(env);
@@ -197,11 +205,7 @@ async fn main_step() -> Result<i32, BadInput> {
             return Ok(conclude(&report, &runtime_files));
         }
     }
-    let client = client(&context, token)?;
-    let cancel = command::listen_for_signals().unwrap_or_else(|e| {
-        tracing::warn!("could not listen for cancel signals: {e}");
-        Cancel::never()
-    });
+    let client = client(&context, token)?.with_cancel(cancel.clone());
     let rollout = Rollout {
         event: &event,
         inputs: &inputs,

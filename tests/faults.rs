@@ -420,3 +420,31 @@ fn soak_200_deploys_with_random_faults() {
     assert_eq!(non_final, 0);
     assert_eq!(duplicates, 0);
 }
+
+#[test]
+fn a_cancel_during_an_api_outage_still_ends_before_the_runners_kill() {
+    let mut h = Harness::new();
+    let (child, _) = start_long(&mut h);
+    // Every status post from now on is refused with a long retry-after.
+    let mut f = fault("POST", "/statuses", 503, 1000);
+    f.headers.insert("retry-after".into(), "30".into());
+    h.fake.fault(f);
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let run = h.collect(child.wait_with_output().unwrap());
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "took {took:?}: the runner would have killed it"
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.the_error().contains("could not be posted"),
+        "{}",
+        run.stdout
+    );
+    // The saved id lets the post step finish it once the API answers again.
+    h.state().faults.clear();
+    assert_eq!(post(&h, &run.state["deployment-id"]).code, 0);
+    all_final(&h);
+}
