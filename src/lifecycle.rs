@@ -258,17 +258,15 @@ impl Rollout<'_> {
         } else {
             None
         };
-        let everything = Changes::Everything {
-            reason: "not needed".into(),
-        };
-        let plan = if teardown {
-            Plan::Teardown(Teardown { target })
-        } else {
-            plan::plan(
-                self.event,
-                self.inputs,
-                changes.as_ref().unwrap_or(&everything),
-            )
+        let plan = match (teardown, &changes) {
+            (true, _) => Plan::Teardown(Teardown { target }),
+            (false, Some(c)) => plan::decide(target, self.event, self.inputs, c),
+            (false, None) => {
+                let unneeded = Changes::Everything {
+                    reason: "neither `paths` nor `tasks` needs them".into(),
+                };
+                plan::decide(target, self.event, self.inputs, &unneeded)
+            }
         };
         if let Some(c) = &changes {
             tracing::info!("changes: {}", Untrusted(&c.describe()));

@@ -6,7 +6,7 @@ use rollout::event::{self, Event, RunnerRefs};
 use rollout::github::{DeploymentClient, RetryPolicy};
 use rollout::inputs::{Inputs, RawInputs, Step, KNOWN};
 use rollout::lifecycle::{self, Context, Rollout};
-use rollout::plan::{self, Changes};
+use rollout::plan;
 use rollout::report::{self, Report};
 use rollout::runtime::{self, Runtime};
 use rollout::signals::Cancel;
@@ -285,16 +285,20 @@ async fn plan_command(
         .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let mut notes = Vec::new();
-    let changes = match plan::target(&event, &inputs) {
-        Ok((target, _)) => Some(
-            lifecycle::find_changes(&event, &inputs, &workspace, &target.environment, None).await,
-        ),
-        Err(_) => None,
+    // Changes from local git only; what needs the API, the plan names.
+    let (the_plan, changes) = match plan::target(&event, &inputs) {
+        Err(skip) => (plan::Plan::Skip(skip), None),
+        Ok((target, true)) => (plan::Plan::Teardown(plan::Teardown { target }), None),
+        Ok((target, false)) => {
+            let changes =
+                lifecycle::find_changes(&event, &inputs, &workspace, &target.environment, None)
+                    .await;
+            (
+                plan::decide(target, &event, &inputs, &changes),
+                Some(changes),
+            )
+        }
     };
-    let everything = Changes::Everything {
-        reason: "not needed".into(),
-    };
-    let the_plan = plan::plan(&event, &inputs, changes.as_ref().unwrap_or(&everything));
     if inputs.supersede && matches!(the_plan, plan::Plan::Deploy(_)) {
         notes.push("older in-progress deployments of the environment would be marked inactive (`supersede`); which ones needs the API".to_string());
     }

@@ -311,13 +311,16 @@ pub fn needs_changes(inputs: &Inputs) -> bool {
 
 /// The whole plan. `changes` is consulted only for `paths` and `tasks`.
 pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
-    let (target, teardown) = match target(event, inputs) {
-        Ok(t) => t,
-        Err(skip) => return Plan::Skip(skip),
-    };
-    if teardown {
-        return Plan::Teardown(Teardown { target });
+    match target(event, inputs) {
+        Ok((target, false)) => decide(target, event, inputs, changes),
+        Ok((target, true)) => Plan::Teardown(Teardown { target }),
+        Err(skip) => Plan::Skip(skip),
     }
+}
+
+/// The second step, once [`target`] found where to deploy: the commit message, `paths` and
+/// `tasks` against the changed files, the description and the URL.
+pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
     if let Some(pattern) = &inputs.skip_commit_pattern {
         if pattern.is_match(&event.head_commit.message) {
             return Plan::Skip(skip(format!(
