@@ -171,11 +171,17 @@ fn branches_named_like_shell_code_are_never_run() {
     }
 }
 
-fn bad_input(setup: impl FnOnce(&mut Harness), needle: &str) {
-    let mut h = Harness::new();
+/// A harness with an ordinary push to main.
+fn main_push() -> Harness {
+    let h = Harness::new();
     let base = h.commit(&[("a", "1")], "base");
     let sha = h.commit(&[("b", "2")], "x");
     h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
+    h
+}
+
+fn bad_input(setup: impl FnOnce(&mut Harness), needle: &str) {
+    let mut h = main_push();
     setup(&mut h);
     let run = h.run();
     assert_eq!(run.code, 2, "{needle}: {}", run.stdout);
@@ -252,10 +258,7 @@ fn every_bad_input_is_one_sentence_and_exit_2() {
 }
 
 fn refused(setup: impl FnOnce(&mut Harness), needle: &str) -> Run {
-    let mut h = Harness::new();
-    let base = h.commit(&[("a", "1")], "base");
-    let sha = h.commit(&[("b", "2")], "x");
-    h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
+    let mut h = main_push();
     setup(&mut h);
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -304,10 +307,7 @@ fn api_refusals_are_one_sentence_each() {
 
 #[test]
 fn a_202_from_create_is_an_error_that_says_why() {
-    let h = Harness::new();
-    let base = h.commit(&[("a", "1")], "base");
-    let sha = h.commit(&[("b", "2")], "x");
-    h.event("push", &push_payload("refs/heads/main", &base, &sha, "x"));
+    let h = main_push();
     h.fake.fault(Fault {
         body: serde_json::json!({"message": "Auto-merged main into topic-branch on deployment."}),
         ..fault("POST", "/deployments", 202, 1)
