@@ -44,6 +44,11 @@ fn live_commands(stdout: &str) -> Vec<String> {
     live
 }
 
+/// Nothing in `text` would act as a workflow command on the runner.
+fn assert_inert(text: &str) {
+    assert_eq!(live_commands(text), Vec::<String>::new(), "{text}");
+}
+
 const HOSTILE: &str = "::add-mask::INJECTED\n::set-output name=status::INJECTED\n::stop-commands::abc\n::error::INJECTED\n##[set-output name=x;]INJECTED\n::save-state name=deployment-id::666";
 
 #[test]
@@ -70,12 +75,7 @@ fn commit_messages_and_branch_names_full_of_workflow_commands_stay_inert() {
     h.event("push", &push_payload(git_ref, &base, &sha, HOSTILE));
     let run = h.run();
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(
-        live_commands(&run.stdout),
-        Vec::<String>::new(),
-        "{}",
-        run.stdout
-    );
+    assert_inert(&run.stdout);
     assert_eq!(
         run.outputs["status"], "success",
         "no output was set by the message"
@@ -108,12 +108,7 @@ fn pr_titles_full_of_workflow_commands_stay_inert() {
     );
     let run = h.run();
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert_eq!(
-        live_commands(&run.stdout),
-        Vec::<String>::new(),
-        "{}",
-        run.stdout
-    );
+    assert_inert(&run.stdout);
     let (code, text) = plan(
         &h.file("event.json"),
         "pull_request",
@@ -122,7 +117,7 @@ fn pr_titles_full_of_workflow_commands_stay_inert() {
     );
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("description: :"), "{text}");
-    assert_eq!(live_commands(&text), Vec::<String>::new(), "{text}");
+    assert_inert(&text);
 }
 
 #[test]
