@@ -45,6 +45,9 @@ CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
 SETUP_PYTHON = "actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065"
 SETUP_NODE = "actions/setup-node@49933ea5288caeca8642d1e84afbd3f7d6820020"
 JOB_IMAGE = "localhost/rollout-job:test"
+# How a runner refuses an action.yml with an expression where none may be: act says the first,
+# GitHub's runner the second.
+LOAD_ERROR = re.compile(r"expressions are not allowed here|Unrecognized named-value")
 
 
 class Failure(Exception):
@@ -174,7 +177,7 @@ class Repo:
         p = self.path / ".seen" / name
         return p.read_text() if p.exists() else None
 
-    def act(self, event_name, event, extra=()):
+    def act(self, event_name, event, extra=(), action=None):
         event_file = self.path.parent / f"{self.path.name}-event.json"
         event_file.write_text(json.dumps(event))
         argv = [
@@ -184,7 +187,7 @@ class Repo:
             "-s", f"GITHUB_TOKEN={TOKEN}",
             "--env", f"GITHUB_API_URL={self.env.api}",
             "--env", "GITHUB_SERVER_URL=https://github.com",
-            "--local-repository", f"rollout-action/rollout@v1={self.env.action}",
+            "--local-repository", f"rollout-action/rollout@v1={action or self.env.action}",
             "--local-repository", f"{CHECKOUT}={RUNNER / 'stand-ins' / 'checkout'}",
             "--local-repository", f"{SETUP_PYTHON}={RUNNER / 'stand-ins' / 'setup-python'}",
             "--local-repository", f"{SETUP_NODE}={RUNNER / 'stand-ins' / 'setup-node'}",
@@ -194,7 +197,8 @@ class Repo:
                              text=True, timeout=600)
         log = run.stdout + run.stderr
         # Any failure to load the action (an expression in a description, an unknown key) ends here.
-        check("Unrecognized named-value" not in log, "the runner could not load action.yml", log)
+        if action is None:
+            check(not LOAD_ERROR.search(log), "the runner could not load action.yml", log)
         return run.returncode, log
 
 
@@ -503,6 +507,23 @@ def case_image(env):
     no_violations(env, log)
 
 
+def case_load_canary(env):
+    """examples/workflows/deploy.yml with an expression put back into an input's description: the
+    runner must refuse to load the action, or this test could not catch that break."""
+    broken = env.work / "action-broken"
+    broken.mkdir(exist_ok=True)
+    text = (ROOT / "action.yml").read_text()
+    marker = "    description: For `finish` and `deactivate`."
+    check(marker in text, "the canary's marker line is gone from action.yml; pick another description")
+    (broken / "action.yml").write_text(text.replace(marker, marker[:-1] + " (pass `${{ job.status }}`)."))
+    repo = Repo(env, "examples/workflows/deploy.yml", {"scripts/deploy.sh": DEPLOY_SH})
+    sha = repo.commit("ship it", {"app.txt": "v2\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base), action=broken)
+    check(code != 0, "act ran an action.yml with an expression in a description", log)
+    check(LOAD_ERROR.search(log), "act failed for another reason than the expression", log)
+    check(not env.state()["requests"], "the broken action reached the API", log)
+
+
 CASES = {
     "push-deploy": case_push_deploy,
     "failing-command": case_failing_command,
@@ -512,6 +533,7 @@ CASES = {
     "dagster": case_dagster,
     "windmill": case_windmill,
     "image": case_image,
+    "load-canary": case_load_canary,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).
