@@ -194,6 +194,7 @@ pub struct Inputs {
     pub fail_on_read_only: bool,
     pub pass_token: bool,
     pub dry_run: bool,
+    pub verify_checkout: bool,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -227,6 +228,7 @@ pub const KNOWN: &[&str] = &[
     "fail-on-read-only",
     "pass-token",
     "dry-run",
+    "verify-checkout",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -540,6 +542,7 @@ impl Inputs {
             fail_on_read_only: boolean(raw, "fail-on-read-only")?.unwrap_or(false),
             pass_token: boolean(raw, "pass-token")?.unwrap_or(false),
             dry_run: boolean(raw, "dry-run")?.unwrap_or(false),
+            verify_checkout: boolean(raw, "verify-checkout")?.unwrap_or(true),
         };
         inputs.check_step()?;
         Ok(inputs)
@@ -600,6 +603,7 @@ mod tests {
         assert_eq!(i.step, Step::Deploy);
         assert_eq!(i.since, Since::Event);
         assert!(i.supersede && !i.dry_run && !i.pass_token && !i.allow_fork_code);
+        assert!(i.verify_checkout);
         assert!(i.required_contexts.is_empty());
         assert!(i.payload.is_empty());
         assert!(i.token.is_none());

@@ -2,6 +2,7 @@
 //! reaches a final state on every path that rollout survives; the post step covers the rest.
 
 use crate::changes::{self, Basis, Local};
+use crate::checkout;
 use crate::command::{self, Cancel, CommandSpec, Outcome};
 use crate::event::{Event, Trigger};
 use crate::github::{ApiError, DeploymentClient, NewDeployment, NewStatus, State};
@@ -32,6 +33,8 @@ pub struct Context {
     pub runner_name: String,
     pub workspace: PathBuf,
     pub actor: String,
+    /// `GITHUB_SHA`: on `pull_request`, GitHub's test-merge commit.
+    pub sha: String,
 }
 
 impl Context {
@@ -51,6 +54,7 @@ impl Context {
                 .or_else(|| std::env::current_dir().ok())
                 .unwrap_or_else(|| PathBuf::from(".")),
             actor: var("GITHUB_ACTOR"),
+            sha: var("GITHUB_SHA"),
         }
     }
 
@@ -602,11 +606,7 @@ impl Rollout<'_> {
     }
 
     fn working_dir(&self) -> PathBuf {
-        match &self.inputs.working_directory {
-            Some(d) if d.is_absolute() => d.clone(),
-            Some(d) => self.context.workspace.join(d),
-            None => self.context.workspace.clone(),
-        }
+        working_dir(self.inputs, self.context)
     }
 
     /// git in the user's command trusts the workspace although another user owns it; passed as
@@ -868,6 +868,44 @@ impl Rollout<'_> {
             ..Report::default()
         }
     }
+}
+
+/// Where commands run: `working-directory`, relative to the workspace.
+pub fn working_dir(inputs: &Inputs, context: &Context) -> PathBuf {
+    match &inputs.working_directory {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => context.workspace.join(d),
+        None => context.workspace.clone(),
+    }
+}
+
+/// `verify-checkout` for a deploy to `target`: `Err` with the sentence when the checkout is the
+/// pull request's test-merge commit (exit 2, before anything is written); otherwise the finding
+/// is logged and the deploy goes on.
+pub fn verify_checkout(
+    event: &Event,
+    inputs: &Inputs,
+    context: &Context,
+    target: &Target,
+) -> Result<(), String> {
+    if !inputs.verify_checkout {
+        return Ok(());
+    }
+    let pr = match &event.trigger {
+        Trigger::PullRequest(pr) => Some(checkout::PullRequestHead {
+            kind: pr.kind,
+            number: pr.number,
+            runner_sha: Some(context.sha.as_str()).filter(|s| !s.is_empty()),
+        }),
+        _ => None,
+    };
+    let verdict = checkout::verify(&working_dir(inputs, context), &target.sha, pr);
+    match verdict {
+        checkout::Verdict::TestMerge { .. } => return Err(verdict.sentence()),
+        checkout::Verdict::Differs { .. } => runtime::warning(&verdict.sentence()),
+        _ => tracing::info!("{}", Untrusted(&verdict.sentence())),
+    }
+    Ok(())
 }
 
 /// A skip as a report: a notice (a warning when refused for safety), or a failure when the token

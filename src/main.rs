@@ -199,10 +199,18 @@ async fn main_step() -> Result<i32, BadInput> {
     };
     let token = required_token(&context, inputs.token.as_ref())?;
     // An event that deploys nowhere needs no client: a skip costs no TLS set-up and no request.
+    // A checkout at the test-merge commit is refused here too, before any client exists, so
+    // that nothing can have been written. A teardown builds nothing and is not checked.
     if matches!(inputs.step, Step::Deploy | Step::Start) {
-        if let Err(skip) = plan::target(&event, &inputs) {
-            let report = lifecycle::skip_report(&inputs, skip);
-            return Ok(conclude(&report, &runtime_files));
+        match plan::target(&event, &inputs) {
+            Err(skip) => {
+                let report = lifecycle::skip_report(&inputs, skip);
+                return Ok(conclude(&report, &runtime_files));
+            }
+            Ok((target, false)) => {
+                lifecycle::verify_checkout(&event, &inputs, &context, &target).map_err(BadInput)?
+            }
+            Ok((_, true)) => {}
         }
     }
     let client = client(&context, token)?.with_cancel(cancel.clone());
