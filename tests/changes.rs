@@ -345,6 +345,11 @@ fn skip_commit_pattern_skips_tool_commits() {
     assert_eq!(run.code, 0);
     assert_eq!(run.outputs["status"], "skipped");
     assert!(run.outputs["skip-reason"].contains("skip-commit-pattern"));
+    assert!(
+        run.outputs["skip-reason"].ends_with("at \"[WM]\""),
+        "the skip quotes the text that matched: {}",
+        run.outputs["skip-reason"]
+    );
     assert!(h.state().writes().is_empty());
 }
 
