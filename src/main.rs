@@ -169,6 +169,11 @@ fn client(context: &Context, token: &rollout::inputs::Token) -> Result<Deploymen
 
 async fn main_step() -> Result<i32, BadInput> {
     // First: as PID 1, a signal without a handler is ignored, and the runner's cancel is lost.
+    // A dry run says so on its first line, before anything else is logged (even a bad input),
+    // so nobody reads what follows as something that happened.
+    if env("INPUT_DRY-RUN").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        tracing::info!("dry run: rollout decides and prints what it would do; it writes nothing to the API and runs no command");
+    }
     let cancel = rollout::signals::listen_for_signals().unwrap_or_else(|e| {
         tracing::warn!("could not listen for cancel signals: {e}");
         Cancel::never()

@@ -343,6 +343,12 @@ fn dry_run_plans_without_writing() {
     assert_eq!(run.outputs["status"], "skipped");
     assert!(h.state().writes().is_empty());
     assert!(!h.file("ran").exists());
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("dry run:"),
+        "the first log line says it is a dry run: {}",
+        run.stdout
+    );
 }
 
 #[test]
