@@ -83,16 +83,46 @@ pub struct Rollout<'a> {
     pub cancel: Cancel,
 }
 
-/// The changed files for `target`, from local git, else the compare API (when `client` is given),
+/// Whether [`find_changes`] may ask the API, and if not, why not: the reason is part of what the
+/// log says, and a sentence about `rollout plan` has no place in a real run's log.
+#[derive(Clone, Copy)]
+pub enum Api<'a> {
+    Client(&'a DeploymentClient),
+    /// `rollout plan`: it makes no API call.
+    Plan,
+    /// A real run whose changed files only fill `ROLLOUT_CHANGED_FILES`: not worth a request.
+    NotNeeded,
+}
+
+impl<'a> Api<'a> {
+    fn client(self) -> Option<&'a DeploymentClient> {
+        match self {
+            Api::Client(c) => Some(c),
+            Api::Plan | Api::NotNeeded => None,
+        }
+    }
+
+    /// Why the API is not asked, finishing a sentence.
+    fn not_asked(self) -> &'static str {
+        match self {
+            Api::Plan => "`rollout plan` makes no API call",
+            Api::NotNeeded | Api::Client(_) => {
+                "neither `paths` nor `tasks` needs the changed files, so the API is not asked"
+            }
+        }
+    }
+}
+
+/// The changed files for `target`, from local git, else the compare API (when `api` allows),
 /// else everything with the reason.
 pub async fn find_changes(
     event: &Event,
     inputs: &Inputs,
     workspace: &std::path::Path,
     environment: &str,
-    client: Option<&DeploymentClient>,
+    api: Api<'_>,
 ) -> Changes {
-    let basis = match (inputs.since, client) {
+    let basis = match (inputs.since, api.client()) {
         (Since::LastDeployment, Some(client)) => {
             let last = last_successful_sha(client, environment).await;
             match (last, plan_head(event)) {
@@ -122,8 +152,10 @@ pub async fn find_changes(
             }
         }
         (Since::LastDeployment, None) => Basis::None {
-            why: "`since: last-deployment` needs the API, which `rollout plan` does not call"
-                .into(),
+            why: format!(
+                "`since: last-deployment` needs the last deployment from the API, and {}",
+                api.not_asked()
+            ),
         },
         (Since::Event, _) => changes::event_basis(event),
     };
@@ -161,10 +193,11 @@ pub async fn find_changes(
         }
         Basis::MergeBase { base, head, .. } => (base.clone(), head.clone()),
     };
-    let Some(client) = client else {
+    let Some(client) = api.client() else {
         return Changes::Everything {
             reason: format!(
-                "{missing}; the compare API would tell, but `rollout plan` makes no API call"
+                "{missing}; the compare API would tell, but {}",
+                api.not_asked()
             ),
         };
     };
@@ -248,7 +281,11 @@ impl Rollout<'_> {
         };
         // A closed PR's head may be gone: nothing about it is looked up.
         let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
-            let client = plan::needs_changes(self.inputs).then_some(self.client);
+            let api = if plan::needs_changes(self.inputs) {
+                Api::Client(self.client)
+            } else {
+                Api::NotNeeded
+            };
             Some(
                 find_changes(
                     self.event,

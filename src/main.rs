@@ -303,9 +303,14 @@ async fn plan_command(
         Err(skip) => (plan::Plan::Skip(skip), None),
         Ok((target, true)) => (plan::Plan::Teardown(plan::Teardown { target }), None),
         Ok((target, false)) => {
-            let changes =
-                lifecycle::find_changes(&event, &inputs, &workspace, &target.environment, None)
-                    .await;
+            let changes = lifecycle::find_changes(
+                &event,
+                &inputs,
+                &workspace,
+                &target.environment,
+                lifecycle::Api::Plan,
+            )
+            .await;
             (
                 plan::decide(target, &event, &inputs, &changes),
                 Some(changes),
