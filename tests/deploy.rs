@@ -119,6 +119,13 @@ fn an_unmapped_branch_skips_without_writing() {
     );
     assert!(run.stdout.contains("::notice::skipped:"));
     assert!(h.state().writes().is_empty());
+    assert!(
+        run.summary
+            .contains("`refs/heads/feature/x` matches no line of `environments`"),
+        "the summary renders code as code: {}",
+        run.summary
+    );
+    assert!(!run.summary.contains("&#96;"), "{}", run.summary);
 }
 
 #[test]
