@@ -603,7 +603,7 @@ impl Rollout<'_> {
     }
 
     /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
-    /// minus `INPUT_TOKEN` (the token goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
+    /// minus the token's copies (it goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
     /// `ROLLOUT_*` variables and git trusting the workspace.
     async fn run_command(
         &self,
@@ -632,7 +632,7 @@ impl Rollout<'_> {
             script: script.to_string(),
             dir: self.working_dir(),
             set,
-            remove: vec!["INPUT_TOKEN".to_string()],
+            remove: self.token_variables(),
             timeout: self.inputs.timeout,
         };
         runtime::group(&format!("rollout: {task} ({})", target.environment));
@@ -644,6 +644,24 @@ impl Rollout<'_> {
 
     fn working_dir(&self) -> PathBuf {
         working_dir(self.inputs, self.context)
+    }
+
+    /// The runner's copies of the token input, kept from the command: `INPUT_TOKEN`, and the bare
+    /// `token` that act also exports for every input. A bare `token` holding something else is
+    /// not that copy but the user's own variable, and stays; so do `GH_TOKEN`, `GITHUB_TOKEN` and
+    /// any other variable the user set on the step: passing those is their choice.
+    fn token_variables(&self) -> Vec<String> {
+        let mut remove = vec!["INPUT_TOKEN".to_string()];
+        let is_the_token = |value: &str| {
+            self.inputs
+                .token
+                .as_ref()
+                .is_some_and(|t| value.trim() == t.expose())
+        };
+        if std::env::var("token").is_ok_and(|v| is_the_token(&v)) {
+            remove.push("token".to_string());
+        }
+        remove
     }
 
     /// git in the user's command trusts the workspace although another user owns it; passed as
