@@ -292,7 +292,7 @@ impl Rollout<'_> {
                     self.inputs,
                     &self.context.workspace,
                     &target.environment,
-                    client,
+                    api,
                 )
                 .await,
             )
@@ -987,7 +987,9 @@ pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
 /// already final: no write call at all.
 pub async fn post(client: &DeploymentClient, context: &Context, saved: Option<u64>) -> Report {
     let Some(id) = saved else {
-        return Report::skipped("no deployment was started in this job");
+        return Report::skipped(
+            "no saved deployment id (STATE_deployment-id is not set); nothing to finish",
+        );
     };
     let latest = match client.latest_status(id).await {
         Ok(s) => s,

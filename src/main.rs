@@ -263,10 +263,21 @@ fn conclude(report: &Report, files: &Runtime) -> i32 {
 }
 
 async fn post_step() -> Result<i32, BadInput> {
-    let saved = env("STATE_deployment-id").and_then(|v| v.trim().parse::<u64>().ok());
+    // Only what the state says is known here: the post step cannot tell whether the main step
+    // created nothing or failed before saving, so it says which variable it read.
+    let saved = env("STATE_deployment-id");
     let context = Context::from_env(env);
-    let Some(id) = saved else {
-        tracing::info!("post: no deployment was started in this job; nothing to do");
+    let Some(text) = saved else {
+        tracing::info!(
+            "post: no saved deployment id (STATE_deployment-id is not set); nothing to finish"
+        );
+        return Ok(0);
+    };
+    let Some(id) = text.trim().parse::<u64>().ok().filter(|n| *n > 0) else {
+        tracing::info!(
+            "post: STATE_deployment-id is {:?}, which is not a deployment id; nothing to finish",
+            rollout::runtime::Untrusted(&text).to_string()
+        );
         return Ok(0);
     };
     let inputs_token = RawInputs::from_env(std::env::vars());
