@@ -189,6 +189,7 @@ struct Payload {
 
 #[derive(Deserialize)]
 struct HeadCommit {
+    id: Option<String>,
     message: Option<String>,
     author: Option<Author>,
 }
@@ -280,6 +281,17 @@ pub fn parse(name: &str, json: &str, runner: &RunnerRefs) -> Result<Event, Event
         "push" => {
             let git_ref = payload.git_ref.clone().ok_or_else(|| missing("ref"))?;
             let after = sha("after", payload.after.as_deref())?;
+            // A pushed annotated tag's `after` is the tag object; the commit it points to, which
+            // the checkout holds and which is deployed, is `head_commit.id`.
+            let after = match payload
+                .head_commit
+                .as_ref()
+                .and_then(|c| c.id.as_deref())
+                .and_then(Sha::parse)
+            {
+                Some(commit) if !after.is_zero() => commit,
+                _ => after,
+            };
             let before = match payload.before.as_deref() {
                 Some(b) => Some(sha("before", Some(b))?).filter(|s| !s.is_zero()),
                 None => None,
@@ -433,6 +445,20 @@ mod tests {
         );
         assert_eq!(e.head_commit.message, "fix: it");
         assert_eq!(e.head_commit.author.as_deref(), Some("mona"));
+    }
+
+    #[test]
+    fn an_annotated_tag_deploys_the_commit_not_the_tag_object() {
+        let json = format!(
+            r#"{{"ref":"refs/tags/v1","before":"{ZERO}","after":"{B}",
+            "head_commit":{{"id":"{A}","message":"release"}}}}"#
+        );
+        let e = parse("push", &json, &runner()).unwrap();
+        assert!(
+            matches!(&e.trigger, Trigger::Push { sha, .. } if sha.as_str() == A),
+            "{:?}",
+            e.trigger
+        );
     }
 
     #[test]

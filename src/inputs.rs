@@ -194,6 +194,7 @@ pub struct Inputs {
     pub fail_on_read_only: bool,
     pub pass_token: bool,
     pub dry_run: bool,
+    pub verify_checkout: bool,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -227,6 +228,7 @@ pub const KNOWN: &[&str] = &[
     "fail-on-read-only",
     "pass-token",
     "dry-run",
+    "verify-checkout",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -280,6 +282,28 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
 }
 
+/// The lines of a line-based input, refusing a line written as a YAML list item (`- main:
+/// production`): YAML-minded users write that, and it would silently match nothing (no branch,
+/// task, context or file path starts with `- `).
+fn input_lines<'a>(
+    input: &'static str,
+    text: &'a str,
+) -> Result<Vec<(usize, &'a str)>, InputError> {
+    lines(text)
+        .map(|(n, line)| match line.strip_prefix('-') {
+            Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => Err(InputError {
+                input,
+                line: Some((n, line.to_string())),
+                message: format!(
+                    "the lines of `{input}` are plain text, not a YAML list; write `{}` without the leading `- `",
+                    rest.trim()
+                ),
+            }),
+            _ => Ok((n, line)),
+        })
+        .collect()
+}
+
 /// `PATTERN: VALUE`, split at the first colon followed by a space (`deploy:dags: dags/**`).
 fn split_line<'a>(
     input: &'static str,
@@ -308,7 +332,7 @@ fn split_line<'a>(
 
 fn parse_environments(text: &str) -> Result<Vec<EnvironmentRule>, InputError> {
     let mut rules = Vec::new();
-    for (n, line) in lines(text) {
+    for (n, line) in input_lines("environments", text)? {
         let (pattern, environment) =
             split_line("environments", n, line, "BRANCH-GLOB: ENVIRONMENT")?;
         let glob = GlobBuilder::new(pattern)
@@ -333,7 +357,7 @@ fn parse_environments(text: &str) -> Result<Vec<EnvironmentRule>, InputError> {
 fn parse_tasks(text: &str) -> Result<TaskRules, InputError> {
     let mut rules = TaskRules::default();
     let mut builder = GlobSetBuilder::new();
-    for (n, line) in lines(text) {
+    for (n, line) in input_lines("tasks", text)? {
         let (task, globs) = split_line("tasks", n, line, "TASK: GLOB GLOB...")?;
         let index = rules.tasks.len();
         rules.tasks.push(task.to_string());
@@ -357,7 +381,7 @@ fn parse_paths(text: &str) -> Result<Option<PathFilter>, InputError> {
     let mut include = GlobSetBuilder::new();
     let mut exclude = GlobSetBuilder::new();
     let (mut includes, mut patterns) = (0, Vec::new());
-    for (n, line) in lines(text) {
+    for (n, line) in input_lines("paths", text)? {
         let (target, pattern) = match line.strip_prefix('!') {
             Some(p) => (&mut exclude, p.trim()),
             None => {
@@ -526,10 +550,13 @@ impl Inputs {
             step,
             status,
             deployment_id,
-            required_contexts: raw
-                .raw("required-contexts")
-                .map(|t| lines(t).map(|(_, l)| l.to_string()).collect())
-                .unwrap_or_default(),
+            required_contexts: match raw.raw("required-contexts") {
+                Some(t) => input_lines("required-contexts", t)?
+                    .into_iter()
+                    .map(|(_, l)| l.to_string())
+                    .collect(),
+                None => Vec::new(),
+            },
             production: boolean(raw, "production")?,
             transient: boolean(raw, "transient")?,
             timeout,
@@ -540,6 +567,7 @@ impl Inputs {
             fail_on_read_only: boolean(raw, "fail-on-read-only")?.unwrap_or(false),
             pass_token: boolean(raw, "pass-token")?.unwrap_or(false),
             dry_run: boolean(raw, "dry-run")?.unwrap_or(false),
+            verify_checkout: boolean(raw, "verify-checkout")?.unwrap_or(true),
         };
         inputs.check_step()?;
         Ok(inputs)
@@ -600,6 +628,7 @@ mod tests {
         assert_eq!(i.step, Step::Deploy);
         assert_eq!(i.since, Since::Event);
         assert!(i.supersede && !i.dry_run && !i.pass_token && !i.allow_fork_code);
+        assert!(i.verify_checkout);
         assert!(i.required_contexts.is_empty());
         assert!(i.payload.is_empty());
         assert!(i.token.is_none());
@@ -634,6 +663,31 @@ mod tests {
                 .starts_with("input `environments` line 2 (\"main:production\"): expected"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn lines_written_as_a_yaml_list_are_refused_with_the_fix() {
+        for (input, text, fix) in [
+            ("environments", "- main: production", "main: production"),
+            (
+                "tasks",
+                "deploy:dags: dags/**\n  - deploy: **",
+                "deploy: **",
+            ),
+            ("paths", "- app/**", "app/**"),
+            ("required-contexts", "-\tci/build", "ci/build"),
+        ] {
+            let e = parse(&[(input, text)]).unwrap_err();
+            assert_eq!(e.input, input);
+            let s = e.to_string();
+            assert!(
+                s.contains(&format!("write `{fix}` without the leading `- `")),
+                "{s}"
+            );
+            assert!(!s.contains(". "), "one sentence: {s}");
+        }
+        // Not a list item: a leading `-` glued to the text, and `!` excludes.
+        assert!(parse(&[("paths", "-weird/**\n!docs/**")]).is_ok());
     }
 
     #[test]

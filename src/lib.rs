@@ -1,10 +1,11 @@
 //! rollout: a GitHub container action that turns events into GitHub Deployments.
 //!
 //! The pipeline, one module each: [`event`] and [`inputs`] read the outside world once, [`plan`]
-//! decides (pure), [`changes`], [`github`], [`command`] and [`runtime`] are the adapters, and
+//! decides (pure), [`changes`], [`checkout`], [`github`], [`command`] and [`runtime`] are the adapters, and
 //! [`lifecycle`] is the only place that sequences them. [`report`] turns results into text.
 
 pub mod changes;
+pub mod checkout;
 pub mod command;
 pub mod event;
 pub mod github;

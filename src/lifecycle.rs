@@ -2,6 +2,7 @@
 //! reaches a final state on every path that rollout survives; the post step covers the rest.
 
 use crate::changes::{self, Basis, Local};
+use crate::checkout;
 use crate::command::{self, Cancel, CommandSpec, Outcome};
 use crate::event::{Event, Trigger};
 use crate::github::{ApiError, DeploymentClient, NewDeployment, NewStatus, State};
@@ -32,6 +33,8 @@ pub struct Context {
     pub runner_name: String,
     pub workspace: PathBuf,
     pub actor: String,
+    /// `GITHUB_SHA`: on `pull_request`, GitHub's test-merge commit.
+    pub sha: String,
 }
 
 impl Context {
@@ -51,6 +54,7 @@ impl Context {
                 .or_else(|| std::env::current_dir().ok())
                 .unwrap_or_else(|| PathBuf::from(".")),
             actor: var("GITHUB_ACTOR"),
+            sha: var("GITHUB_SHA"),
         }
     }
 
@@ -79,16 +83,46 @@ pub struct Rollout<'a> {
     pub cancel: Cancel,
 }
 
-/// The changed files for `target`, from local git, else the compare API (when `client` is given),
+/// Whether [`find_changes`] may ask the API, and if not, why not: the reason is part of what the
+/// log says, and a sentence about `rollout plan` has no place in a real run's log.
+#[derive(Clone, Copy)]
+pub enum Api<'a> {
+    Client(&'a DeploymentClient),
+    /// `rollout plan`: it makes no API call.
+    Plan,
+    /// A real run whose changed files only fill `ROLLOUT_CHANGED_FILES`: not worth a request.
+    NotNeeded,
+}
+
+impl<'a> Api<'a> {
+    fn client(self) -> Option<&'a DeploymentClient> {
+        match self {
+            Api::Client(c) => Some(c),
+            Api::Plan | Api::NotNeeded => None,
+        }
+    }
+
+    /// Why the API is not asked, finishing a sentence.
+    fn not_asked(self) -> &'static str {
+        match self {
+            Api::Plan => "`rollout plan` makes no API call",
+            Api::NotNeeded | Api::Client(_) => {
+                "neither `paths` nor `tasks` needs the changed files, so the API is not asked"
+            }
+        }
+    }
+}
+
+/// The changed files for `target`, from local git, else the compare API (when `api` allows),
 /// else everything with the reason.
 pub async fn find_changes(
     event: &Event,
     inputs: &Inputs,
     workspace: &std::path::Path,
     environment: &str,
-    client: Option<&DeploymentClient>,
+    api: Api<'_>,
 ) -> Changes {
-    let basis = match (inputs.since, client) {
+    let basis = match (inputs.since, api.client()) {
         (Since::LastDeployment, Some(client)) => {
             let last = last_successful_sha(client, environment).await;
             match (last, plan_head(event)) {
@@ -118,8 +152,10 @@ pub async fn find_changes(
             }
         }
         (Since::LastDeployment, None) => Basis::None {
-            why: "`since: last-deployment` needs the API, which `rollout plan` does not call"
-                .into(),
+            why: format!(
+                "`since: last-deployment` needs the last deployment from the API, and {}",
+                api.not_asked()
+            ),
         },
         (Since::Event, _) => changes::event_basis(event),
     };
@@ -157,10 +193,11 @@ pub async fn find_changes(
         }
         Basis::MergeBase { base, head, .. } => (base.clone(), head.clone()),
     };
-    let Some(client) = client else {
+    let Some(client) = api.client() else {
         return Changes::Everything {
             reason: format!(
-                "{missing}; the compare API would tell, but `rollout plan` makes no API call"
+                "{missing}; the compare API would tell, but {}",
+                api.not_asked()
             ),
         };
     };
@@ -244,14 +281,18 @@ impl Rollout<'_> {
         };
         // A closed PR's head may be gone: nothing about it is looked up.
         let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
-            let client = plan::needs_changes(self.inputs).then_some(self.client);
+            let api = if plan::needs_changes(self.inputs) {
+                Api::Client(self.client)
+            } else {
+                Api::NotNeeded
+            };
             Some(
                 find_changes(
                     self.event,
                     self.inputs,
                     &self.context.workspace,
                     &target.environment,
-                    client,
+                    api,
                 )
                 .await,
             )
@@ -562,7 +603,7 @@ impl Rollout<'_> {
     }
 
     /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
-    /// minus `INPUT_TOKEN` (the token goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
+    /// minus the token's copies (it goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
     /// `ROLLOUT_*` variables and git trusting the workspace.
     async fn run_command(
         &self,
@@ -591,7 +632,7 @@ impl Rollout<'_> {
             script: script.to_string(),
             dir: self.working_dir(),
             set,
-            remove: vec!["INPUT_TOKEN".to_string()],
+            remove: self.token_variables(),
             timeout: self.inputs.timeout,
         };
         runtime::group(&format!("rollout: {task} ({})", target.environment));
@@ -602,11 +643,25 @@ impl Rollout<'_> {
     }
 
     fn working_dir(&self) -> PathBuf {
-        match &self.inputs.working_directory {
-            Some(d) if d.is_absolute() => d.clone(),
-            Some(d) => self.context.workspace.join(d),
-            None => self.context.workspace.clone(),
+        working_dir(self.inputs, self.context)
+    }
+
+    /// The runner's copies of the token input, kept from the command: `INPUT_TOKEN`, and the bare
+    /// `token` that act also exports for every input. A bare `token` holding something else is
+    /// not that copy but the user's own variable, and stays; so do `GH_TOKEN`, `GITHUB_TOKEN` and
+    /// any other variable the user set on the step: passing those is their choice.
+    fn token_variables(&self) -> Vec<String> {
+        let mut remove = vec!["INPUT_TOKEN".to_string()];
+        let is_the_token = |value: &str| {
+            self.inputs
+                .token
+                .as_ref()
+                .is_some_and(|t| value.trim() == t.expose())
+        };
+        if std::env::var("token").is_ok_and(|v| is_the_token(&v)) {
+            remove.push("token".to_string());
         }
+        remove
     }
 
     /// git in the user's command trusts the workspace although another user owns it; passed as
@@ -870,6 +925,44 @@ impl Rollout<'_> {
     }
 }
 
+/// Where commands run: `working-directory`, relative to the workspace.
+pub fn working_dir(inputs: &Inputs, context: &Context) -> PathBuf {
+    match &inputs.working_directory {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => context.workspace.join(d),
+        None => context.workspace.clone(),
+    }
+}
+
+/// `verify-checkout` for a deploy to `target`: `Err` with the sentence when the checkout is the
+/// pull request's test-merge commit (exit 2, before anything is written); otherwise the finding
+/// is logged and the deploy goes on.
+pub fn verify_checkout(
+    event: &Event,
+    inputs: &Inputs,
+    context: &Context,
+    target: &Target,
+) -> Result<(), String> {
+    if !inputs.verify_checkout {
+        return Ok(());
+    }
+    let pr = match &event.trigger {
+        Trigger::PullRequest(pr) => Some(checkout::PullRequestHead {
+            kind: pr.kind,
+            number: pr.number,
+            runner_sha: Some(context.sha.as_str()).filter(|s| !s.is_empty()),
+        }),
+        _ => None,
+    };
+    let verdict = checkout::verify(&working_dir(inputs, context), &target.sha, pr);
+    match verdict {
+        checkout::Verdict::TestMerge { .. } => return Err(verdict.sentence()),
+        checkout::Verdict::Differs { .. } => runtime::warning(&verdict.sentence()),
+        _ => tracing::info!("{}", Untrusted(&verdict.sentence())),
+    }
+    Ok(())
+}
+
 /// A skip as a report: a notice (a warning when refused for safety), or a failure when the token
 /// is read-only and `fail-on-read-only` is set.
 pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
@@ -894,7 +987,9 @@ pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
 /// already final: no write call at all.
 pub async fn post(client: &DeploymentClient, context: &Context, saved: Option<u64>) -> Report {
     let Some(id) = saved else {
-        return Report::skipped("no deployment was started in this job");
+        return Report::skipped(
+            "no saved deployment id (STATE_deployment-id is not set); nothing to finish",
+        );
     };
     let latest = match client.latest_status(id).await {
         Ok(s) => s,

@@ -169,6 +169,11 @@ fn client(context: &Context, token: &rollout::inputs::Token) -> Result<Deploymen
 
 async fn main_step() -> Result<i32, BadInput> {
     // First: as PID 1, a signal without a handler is ignored, and the runner's cancel is lost.
+    // A dry run says so on its first line, before anything else is logged (even a bad input),
+    // so nobody reads what follows as something that happened.
+    if env("INPUT_DRY-RUN").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        tracing::info!("dry run: rollout decides and prints what it would do; it writes nothing to the API and runs no command");
+    }
     let cancel = rollout::signals::listen_for_signals().unwrap_or_else(|e| {
         tracing::warn!("could not listen for cancel signals: {e}");
         Cancel::never()
@@ -199,10 +204,18 @@ async fn main_step() -> Result<i32, BadInput> {
     };
     let token = required_token(&context, inputs.token.as_ref())?;
     // An event that deploys nowhere needs no client: a skip costs no TLS set-up and no request.
+    // A checkout at the test-merge commit is refused here too, before any client exists, so
+    // that nothing can have been written. A teardown builds nothing and is not checked.
     if matches!(inputs.step, Step::Deploy | Step::Start) {
-        if let Err(skip) = plan::target(&event, &inputs) {
-            let report = lifecycle::skip_report(&inputs, skip);
-            return Ok(conclude(&report, &runtime_files));
+        match plan::target(&event, &inputs) {
+            Err(skip) => {
+                let report = lifecycle::skip_report(&inputs, skip);
+                return Ok(conclude(&report, &runtime_files));
+            }
+            Ok((target, false)) => {
+                lifecycle::verify_checkout(&event, &inputs, &context, &target).map_err(BadInput)?
+            }
+            Ok((_, true)) => {}
         }
     }
     let client = client(&context, token)?.with_cancel(cancel.clone());
@@ -250,10 +263,21 @@ fn conclude(report: &Report, files: &Runtime) -> i32 {
 }
 
 async fn post_step() -> Result<i32, BadInput> {
-    let saved = env("STATE_deployment-id").and_then(|v| v.trim().parse::<u64>().ok());
+    // Only what the state says is known here: the post step cannot tell whether the main step
+    // created nothing or failed before saving, so it says which variable it read.
+    let saved = env("STATE_deployment-id");
     let context = Context::from_env(env);
-    let Some(id) = saved else {
-        tracing::info!("post: no deployment was started in this job; nothing to do");
+    let Some(text) = saved else {
+        tracing::info!(
+            "post: no saved deployment id (STATE_deployment-id is not set); nothing to finish"
+        );
+        return Ok(0);
+    };
+    let Some(id) = text.trim().parse::<u64>().ok().filter(|n| *n > 0) else {
+        tracing::info!(
+            "post: STATE_deployment-id is {:?}, which is not a deployment id; nothing to finish",
+            rollout::runtime::Untrusted(&text).to_string()
+        );
         return Ok(0);
     };
     let inputs_token = RawInputs::from_env(std::env::vars());
@@ -290,9 +314,14 @@ async fn plan_command(
         Err(skip) => (plan::Plan::Skip(skip), None),
         Ok((target, true)) => (plan::Plan::Teardown(plan::Teardown { target }), None),
         Ok((target, false)) => {
-            let changes =
-                lifecycle::find_changes(&event, &inputs, &workspace, &target.environment, None)
-                    .await;
+            let changes = lifecycle::find_changes(
+                &event,
+                &inputs,
+                &workspace,
+                &target.environment,
+                lifecycle::Api::Plan,
+            )
+            .await;
             (
                 plan::decide(target, &event, &inputs, &changes),
                 Some(changes),

@@ -4,6 +4,7 @@
 
 use crate::event::{Event, GitRef, PullRequestKind, Sha, Trigger};
 use crate::inputs::Inputs;
+use crate::runtime::Untrusted;
 use crate::text::{safe_name, Description, TemplateVars};
 
 /// Pull request actions that (re)deploy a preview.
@@ -322,10 +323,19 @@ pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
 /// `tasks` against the changed files, the description and the URL.
 pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
     if let Some(pattern) = &inputs.skip_commit_pattern {
-        if pattern.is_match(&event.head_commit.message) {
+        if let Some(found) = pattern.find(&event.head_commit.message) {
+            // The matched text is the commit's, so it is shown as untrusted text, and cut: a
+            // pattern such as `.*` can match the whole message.
+            let quoted: String = found.as_str().chars().take(80).collect();
+            let cut = if quoted.len() < found.as_str().len() {
+                "..."
+            } else {
+                ""
+            };
             return Plan::Skip(skip(format!(
-                "the head commit message matches `skip-commit-pattern` (`{}`)",
-                pattern.as_str()
+                "the head commit message matches `skip-commit-pattern` (`{}`) at \"{}{cut}\"",
+                pattern.as_str(),
+                Untrusted(&quoted)
             )));
         }
     }
@@ -716,6 +726,19 @@ mod tests {
             &all(),
         ));
         assert!(s.reason.contains("skip-commit-pattern"));
+        assert!(s.reason.ends_with("at \"feat:\""), "{}", s.reason);
+        let mut e = push("refs/heads/main");
+        e.head_commit.message = "chore: x\n::add-mask::y [skip deploy]".into();
+        let s = skipped(plan(
+            &e,
+            &inputs(&[("skip-commit-pattern", r"(?s)x.*\]")]),
+            &all(),
+        ));
+        assert!(
+            s.reason.ends_with(r#"at "x\n::add-mask::y [skip deploy]""#),
+            "the match is quoted, its line break shown as text: {}",
+            s.reason
+        );
         deploy(plan(
             &push("refs/heads/main"),
             &inputs(&[("skip-commit-pattern", r"\[WM\]")]),

@@ -96,6 +96,55 @@ fn md(text: &str) -> String {
     out
 }
 
+/// A code span of `content`, rendered as code: the fence is one backtick longer than any run of
+/// backticks inside, so nothing inside can close it; line breaks become spaces; in a table cell
+/// `|` is escaped, which GFM honours even inside code spans. Markup inside a code span is never
+/// rendered, so nothing else needs escaping (and entities would show as written).
+fn code(content: &str, in_table: bool) -> String {
+    let mut text: String = content
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    if in_table {
+        text = text.replace('|', "\\|");
+    }
+    if text.trim().is_empty() {
+        return String::new();
+    }
+    let (mut longest, mut run) = (0, 0);
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    // A space keeps a backtick at either end apart from the fence; one space each side is
+    // stripped again by the renderer.
+    let pad = text.starts_with(['`', ' ']) || text.ends_with(['`', ' ']);
+    let pad = if pad { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// Text that marks code with backticks (rollout's own sentences do: `paths`, `main: production`)
+/// as Markdown: each backtick-delimited part a code span, the rest escaped by [`md`]. A lone
+/// backtick is shown as code too, never as an entity.
+fn rich(text: &str, in_table: bool) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, part) in parts.iter().enumerate() {
+        let is_code = i % 2 == 1;
+        let closed = i + 1 < parts.len();
+        if is_code && closed {
+            out.push_str(&code(part, in_table));
+        } else if is_code {
+            out.push_str(&code("`", in_table));
+            out.push_str(&md(part));
+        } else {
+            out.push_str(&md(part));
+        }
+    }
+    out
+}
+
 /// The step summary: environment, commit, result, links, duration.
 pub fn summary(report: &Report) -> String {
     let mut s = format!(
@@ -113,14 +162,16 @@ pub fn summary(report: &Report) -> String {
         row(
             "Commit",
             format!(
-                "`{}` {}",
-                md(&report.sha.chars().take(12).collect::<String>()),
+                "{} {}",
+                code(&report.sha.chars().take(12).collect::<String>(), true),
                 md(&report.git_ref)
-            ),
+            )
+            .trim_end()
+            .to_string(),
         );
     }
     row("Task", md(&report.task));
-    row("Result", md(&report.detail));
+    row("Result", rich(&report.detail, true));
     if let Some(id) = report.deployment_id {
         row("Deployment", id.to_string());
     }
@@ -157,14 +208,14 @@ pub fn comment(report: &Report, when: &str) -> String {
         other => other.to_string(),
     };
     let mut s = format!(
-        "{}\n{} **Preview `{}`**: {}\n\n",
+        "{}\n{} **Preview {}**: {}\n\n",
         comment_marker(&report.environment),
         icon(&report.status),
-        md(&report.environment),
+        code(&report.environment, false),
         md(&headline)
     );
     if !report.sha.is_empty() {
-        s.push_str(&format!("- Commit: `{}`\n", md(&report.sha)));
+        s.push_str(&format!("- Commit: {}\n", code(&report.sha, false)));
     }
     if !report.environment_url.is_empty() && report.status != "inactive" {
         s.push_str(&format!(
@@ -173,7 +224,7 @@ pub fn comment(report: &Report, when: &str) -> String {
         ));
     }
     if !report.detail.is_empty() {
-        s.push_str(&format!("- Result: {}\n", md(&report.detail)));
+        s.push_str(&format!("- Result: {}\n", rich(&report.detail, false)));
     }
     if !report.log_url.is_empty() {
         s.push_str(&format!(
@@ -332,6 +383,36 @@ mod tests {
             "{s}"
         );
         assert!(s.contains("| Environment | pr-4 |"));
+    }
+
+    #[test]
+    fn summaries_render_code_as_code() {
+        let mut r =
+            Report::skipped("`refs/heads/x` matches no line of `environments`, so nothing deploys");
+        r.sha = "6113728f27ae82c7b1a177c8d03f9e96e0adf246".into();
+        let s = summary(&r);
+        assert!(!s.contains("&#96;"), "{s}");
+        assert!(
+            s.contains(
+                "| Result | `refs/heads/x` matches no line of `environments`, so nothing deploys |"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("| Commit | `6113728f27ae` |"), "{s}");
+        // Untrusted code cannot close its span, break the cell or the table, or add markup.
+        r.detail = "`a|b` and `<img src=x>` then ` alone".into();
+        let s = summary(&r);
+        assert!(!s.contains("&#96;"), "{s}");
+        assert!(s.contains("`a\\|b`"), "{s}");
+        assert!(s.contains("`<img src=x>`"), "{s}");
+        assert!(s.contains("`` ` ``"), "{s}");
+        assert_eq!(code("x``y", true), "```x``y```");
+        assert_eq!(code("`start", false), "`` `start ``");
+        assert_eq!(code("line\nbreak", false), "`line break`");
+        r.environment = "pr-4".into();
+        let c = comment(&r, "now");
+        assert!(!c.contains("&#96;"), "{c}");
+        assert!(c.contains("**Preview `pr-4`**"), "{c}");
     }
 
     #[test]

@@ -345,6 +345,11 @@ fn skip_commit_pattern_skips_tool_commits() {
     assert_eq!(run.code, 0);
     assert_eq!(run.outputs["status"], "skipped");
     assert!(run.outputs["skip-reason"].contains("skip-commit-pattern"));
+    assert!(
+        run.outputs["skip-reason"].ends_with("at \"[WM]\""),
+        "the skip quotes the text that matched: {}",
+        run.outputs["skip-reason"]
+    );
     assert!(h.state().writes().is_empty());
 }
 
@@ -379,4 +384,32 @@ fn rollout_plan_lists_changed_files_and_the_rule() {
     assert!(!text.contains("  dags/f50.py\n"));
     assert!(text.contains("... and 10 more"), "{text}");
     assert!(h.state().requests.is_empty());
+}
+
+#[test]
+fn a_real_run_never_says_what_rollout_plan_cannot_know() {
+    // No `paths` or `tasks`: the changed files only fill ROLLOUT_CHANGED_FILES, and the API is
+    // not asked for them; the log says that, not what `rollout plan` would do.
+    for since in ["event", "last-deployment"] {
+        let mut h = Harness::new();
+        h.input("since", since);
+        let before = base(&h);
+        let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
+        push(&h, &before, &after);
+        let ws = shallow_clone(&h);
+        let run = run_in(&h, &ws);
+        assert_eq!(run.code, 0, "{}", run.stdout);
+        assert!(
+            !run.stdout.contains("rollout plan"),
+            "{since}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout
+                .contains("neither `paths` nor `tasks` needs the changed files"),
+            "{since}: {}",
+            run.stdout
+        );
+        assert_eq!(h.state().requests_to("GET", "/compare/"), 0);
+    }
 }

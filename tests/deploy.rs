@@ -119,6 +119,13 @@ fn an_unmapped_branch_skips_without_writing() {
     );
     assert!(run.stdout.contains("::notice::skipped:"));
     assert!(h.state().writes().is_empty());
+    assert!(
+        run.summary
+            .contains("`refs/heads/feature/x` matches no line of `environments`"),
+        "the summary renders code as code: {}",
+        run.summary
+    );
+    assert!(!run.summary.contains("&#96;"), "{}", run.summary);
 }
 
 #[test]
@@ -274,6 +281,42 @@ fn the_command_gets_the_contract_environment_and_never_the_token() {
 }
 
 #[test]
+fn the_runners_copies_of_the_token_are_removed_and_the_users_own_variables_stay() {
+    let mut h = Harness::new();
+    h.input("command", "env > \"$HOME/env\"");
+    // act exports each input under its bare name too; GH_TOKEN and GITHUB_TOKEN are the user's.
+    h.var("token", TOKEN);
+    h.var("GH_TOKEN", TOKEN);
+    h.var("GITHUB_TOKEN", "ghs_TheUsersOwnChoice");
+    pushed(&h, "refs/heads/main", "x");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let env = std::fs::read_to_string(h.file("env")).unwrap();
+    let lines: Vec<&str> = env.lines().collect();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("INPUT_TOKEN=")),
+        "INPUT_TOKEN reached the command"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("token=")),
+        "the bare `token` reached the command"
+    );
+    assert!(
+        lines.contains(&format!("GH_TOKEN={TOKEN}").as_str()),
+        "GH_TOKEN stays"
+    );
+    assert!(
+        lines.contains(&"GITHUB_TOKEN=ghs_TheUsersOwnChoice"),
+        "GITHUB_TOKEN stays without `pass-token`"
+    );
+    // A bare `token` that is not the token is the user's own variable.
+    h.var("token", "not-the-token");
+    assert_eq!(h.run().code, 0);
+    let env = std::fs::read_to_string(h.file("env")).unwrap();
+    assert!(env.lines().any(|l| l == "token=not-the-token"), "{env}");
+}
+
+#[test]
 fn pass_token_hands_the_token_over_as_github_token() {
     let mut h = Harness::new();
     h.input("pass-token", "true");
@@ -343,6 +386,12 @@ fn dry_run_plans_without_writing() {
     assert_eq!(run.outputs["status"], "skipped");
     assert!(h.state().writes().is_empty());
     assert!(!h.file("ran").exists());
+    let first = run.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("dry run:"),
+        "the first log line says it is a dry run: {}",
+        run.stdout
+    );
 }
 
 #[test]

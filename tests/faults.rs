@@ -319,6 +319,22 @@ fn the_post_step_after_a_normal_deploy_writes_nothing() {
     let run = post(&h, "");
     assert_eq!(run.code, 0);
     assert_eq!(h.state().writes().len(), writes);
+    assert!(
+        run.stdout.contains(
+            "post: no saved deployment id (STATE_deployment-id is not set); nothing to finish"
+        ),
+        "the post step says what it knows: {}",
+        run.stdout
+    );
+    let run = post(&h, "12abc");
+    assert_eq!(run.code, 0);
+    assert_eq!(h.state().writes().len(), writes);
+    assert!(
+        run.stdout
+            .contains("post: STATE_deployment-id is \"12abc\", which is not a deployment id"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

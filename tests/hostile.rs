@@ -230,6 +230,22 @@ fn every_bad_input_is_one_sentence_and_exit_2() {
         ),
         ("token", "", "input `token` is empty"),
         ("dry-run", "maybe", "input `dry-run`"),
+        ("verify-checkout", "maybe", "input `verify-checkout`"),
+        (
+            "environments",
+            "- main: production",
+            "input `environments` line 1 (\"- main: production\"): the lines of `environments` are plain text, not a YAML list; write `main: production` without the leading `- `",
+        ),
+        (
+            "tasks",
+            "- deploy: **",
+            "input `tasks` line 1 (\"- deploy: **\"): the lines of `tasks` are plain text, not a YAML list; write `deploy: **` without the leading `- `",
+        ),
+        (
+            "paths",
+            "app/**\n- lib/**",
+            "input `paths` line 2 (\"- lib/**\"): the lines of `paths` are plain text, not a YAML list; write `lib/**` without the leading `- `",
+        ),
     ] {
         bad_input(
             |h| {
