@@ -3,7 +3,7 @@
 
 use crate::changes::{self, Basis, Local};
 use crate::checkout;
-use crate::command::{self, Cancel, CommandSpec, Outcome};
+use crate::command::{self, Cancel, CommandSpec, Finished, Missing, Outcome};
 use crate::event::{Event, Trigger};
 use crate::github::{ApiError, DeploymentClient, NewDeployment, NewStatus, State};
 use crate::inputs::{Inputs, JobStatus, Since};
@@ -583,11 +583,12 @@ impl Rollout<'_> {
             ),
         ];
         let script = self.inputs.command.clone().unwrap_or_default();
-        let (outcome, took) = self.run_command(&script, &d.target, &d.task, extra).await;
-        report.duration_secs = Some(took.as_secs());
+        let finished = self.run_command(&script, &d.target, &d.task, extra).await;
+        report.duration_secs = Some(finished.took.as_secs());
         let url = read_url(&url_file).or_else(|| d.environment_url.clone());
-        let (state, detail) = describe_outcome(&outcome, took);
-        match outcome {
+        let missing = finished.missing(&self.working_dir());
+        let (state, detail) = describe_run(&finished, missing.as_ref());
+        match finished.outcome {
             Outcome::Cancelled(sig) => {
                 report.status = "cancelled".into();
                 report.signal = Some(sig);
@@ -599,7 +600,12 @@ impl Rollout<'_> {
         if state == State::Success {
             tracing::info!("deployment {id}: {detail}");
         }
-        self.end(id, report, state, &detail, url).await
+        let mut report = self.end(id, report, state, &detail, url).await;
+        if let Some(m) = &missing {
+            let told = explain_run(&finished, m, &self.working_dir());
+            report.log_detail = Some(report.detail.replacen(&detail, &told, 1));
+        }
+        report
     }
 
     /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
@@ -611,7 +617,7 @@ impl Rollout<'_> {
         target: &Target,
         task: &str,
         extra: Vec<(String, String)>,
-    ) -> (Outcome, Duration) {
+    ) -> Finished {
         let mut set = vec![
             (
                 "ROLLOUT_ENVIRONMENT".to_string(),
@@ -698,24 +704,31 @@ impl Rollout<'_> {
             );
         }
         if let Some(script) = &self.inputs.teardown_command {
-            let (outcome, took) = self
+            let finished = self
                 .run_command(script, target, "teardown", Vec::new())
                 .await;
-            if !outcome.success() {
-                let (_, detail) = describe_outcome(&outcome, took);
-                report.status = if matches!(outcome, Outcome::Cancelled(_)) {
+            if !finished.outcome.success() {
+                let missing = finished.missing(&self.working_dir());
+                let (_, detail) = describe_run(&finished, missing.as_ref());
+                report.status = if matches!(finished.outcome, Outcome::Cancelled(_)) {
                     "cancelled"
                 } else {
                     "failure"
                 }
                 .into();
-                report.signal = match outcome {
+                report.signal = match finished.outcome {
                     Outcome::Cancelled(s) => Some(s),
                     _ => None,
                 };
                 report.detail = format!(
                     "the teardown command failed: {detail}; the deployments stay as they are"
                 );
+                if let Some(m) = &missing {
+                    let told = explain_run(&finished, m, &self.working_dir());
+                    report.log_detail = Some(format!(
+                        "The teardown command failed, so the deployments stay as they are. {told}"
+                    ));
+                }
                 return report;
             }
         }
@@ -1075,6 +1088,21 @@ fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
     let secs = took.as_secs();
     match outcome {
         Outcome::Exited(0) => (State::Success, format!("Deployed in {secs}s")),
+        // HANDBOOK: the shell's codes for a command it could not find or could not execute.
+        Outcome::Exited(127) => (
+            State::Failure,
+            format!(
+                "The command exited with code 127 after {secs}s, which means a program it runs \
+                 was not found (see the log)"
+            ),
+        ),
+        Outcome::Exited(126) => (
+            State::Failure,
+            format!(
+                "The command exited with code 126 after {secs}s, which means a program it runs \
+                 could not be executed (see the log)"
+            ),
+        ),
         Outcome::Exited(code) => (
             State::Failure,
             format!("The command exited with code {code} after {secs}s"),
@@ -1099,6 +1127,37 @@ fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
         ),
         Outcome::NotStarted(why) => (State::Error, format!("The command did not start: {why}")),
     }
+}
+
+/// The final status's sentence for a command that ran. What the shell could not find is told
+/// in rollout's own words, by kind: its name came from the command's output, which never goes
+/// to the API (HANDBOOK, "Statuses").
+fn describe_run(finished: &Finished, missing: Option<&Missing>) -> (State, String) {
+    let (state, detail) = describe_outcome(&finished.outcome, finished.took);
+    match (&finished.outcome, missing) {
+        (Outcome::Exited(code), Some(m)) => (
+            state,
+            format!(
+                "The command exited with code {code} after {}s: {} (see the log)",
+                finished.took.as_secs(),
+                m.summary()
+            ),
+        ),
+        _ => (state, detail),
+    }
+}
+
+/// The job log's sentence for the same failure: it may name what is missing and say where.
+fn explain_run(finished: &Finished, missing: &Missing, dir: &std::path::Path) -> String {
+    let code = match finished.outcome {
+        Outcome::Exited(code) => code,
+        _ => -1,
+    };
+    format!(
+        "The command exited with code {code} after {}s: {}",
+        finished.took.as_secs(),
+        missing.explain(dir)
+    )
 }
 
 /// The first line of the URL file, if it holds an http(s) URL.
@@ -1173,6 +1232,45 @@ mod tests {
         );
         assert_eq!(s, State::Failure);
         assert!(d.contains("90s"));
+    }
+
+    #[test]
+    fn a_missing_program_is_told_by_kind_never_by_name() {
+        let finished = Finished {
+            outcome: Outcome::Exited(127),
+            took: Duration::from_secs(3),
+            stderr_tail: vec!["sh: 1: ghp_fromTheLog: not found".into()],
+        };
+        let dir = std::path::Path::new("/github/workspace");
+        let missing = finished.missing(dir);
+        let (s, d) = describe_run(&finished, missing.as_ref());
+        assert_eq!(s, State::Failure);
+        assert_eq!(
+            d,
+            "The command exited with code 127 after 3s: a program it runs is not in rollout's \
+             image (see the log)"
+        );
+        let told = missing.map(|m| explain_run(&finished, &m, dir));
+        assert!(told.is_some_and(|t| t.contains("`ghp_fromTheLog`")));
+        // The longest sentence, with the longest duration, still fits GitHub's 140 characters.
+        for m in [
+            Missing::Program(String::new()),
+            Missing::File(String::new()),
+            Missing::Unstartable(String::new()),
+            Missing::NotExecutable(String::new()),
+        ] {
+            let long = Finished {
+                outcome: Outcome::Exited(i32::MIN),
+                took: Duration::from_secs(u64::MAX),
+                stderr_tail: Vec::new(),
+            };
+            let (_, d) = describe_run(&long, Some(&m));
+            assert!(d.chars().count() <= 140, "{d}");
+        }
+        for code in [126, 127] {
+            let (_, d) = describe_outcome(&Outcome::Exited(code), Duration::from_secs(u64::MAX));
+            assert!(d.chars().count() <= 140, "{d}");
+        }
     }
 
     #[test]

@@ -250,7 +250,9 @@ fn conclude(report: &Report, files: &Runtime) -> i32 {
         }
     }
     match report.status.as_str() {
-        "failure" | "error" => runtime::error(&report.detail),
+        "failure" | "error" => {
+            runtime::error(report.log_detail.as_deref().unwrap_or(&report.detail))
+        }
         "cancelled" => runtime::warning(&report.detail),
         "skipped" => {}
         _ => tracing::info!(

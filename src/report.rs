@@ -10,6 +10,10 @@ pub struct Report {
     pub status: String,
     /// One sentence: why it skipped, failed, or what happened.
     pub detail: String,
+    /// What the log's closing `::error::` says instead of `detail`, when it may say more: the
+    /// command's own words (a name the shell could not find) go to the job log, never to a
+    /// status, the summary or the PR comment.
+    pub log_detail: Option<String>,
     pub deployment_id: Option<u64>,
     pub environment: String,
     pub environment_url: String,
