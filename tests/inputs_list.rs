@@ -1,0 +1,122 @@
+//! One list of inputs: action.yml's `inputs:`, the inputs the code reads (`inputs::KNOWN`), and the
+//! first column of README.md's "## Inputs" table. A runner only warns about an input the action
+//! does not declare, so a drift between the three shows nowhere else.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn read(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The keys under the top-level `inputs:` of action.yml: the lines indented by exactly two spaces
+/// that end the key with a colon, until the next top-level key.
+fn action_inputs(yaml: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut inside = false;
+    for line in yaml.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            inside = line.trim_end() == "inputs:";
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("  ") else {
+            continue;
+        };
+        if inside && !rest.starts_with([' ', '#']) {
+            if let Some((key, _)) = rest.split_once(':') {
+                names.insert(key.trim().trim_matches(['"', '\'']).to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The names in backticks in the first column of the table under "## Inputs" (a row may name
+/// two: "| `production`, `transient` | ...").
+fn readme_inputs(readme: &str) -> BTreeSet<String> {
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Inputs\n"))
+        .expect("README.md has a \"## Inputs\" section");
+    let mut names = BTreeSet::new();
+    for line in section.lines().filter(|l| l.starts_with('|')) {
+        let first = line.trim_start_matches('|').split('|').next().unwrap_or("");
+        if first.trim() == "input" || first.trim().starts_with("---") {
+            continue;
+        }
+        names.extend(
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .filter(|n| !n.is_empty()),
+        );
+    }
+    names
+}
+
+fn differences(lists: &[(&str, &BTreeSet<String>)]) -> Vec<String> {
+    let all: BTreeSet<&String> = lists.iter().flat_map(|(_, l)| l.iter()).collect();
+    let mut out = Vec::new();
+    for name in all {
+        let missing: Vec<&str> = lists
+            .iter()
+            .filter(|(_, l)| !l.contains(name))
+            .map(|(where_, _)| *where_)
+            .collect();
+        if !missing.is_empty() {
+            out.push(format!(
+                "`{name}` is missing from {}",
+                missing.join(" and ")
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn action_yml_the_code_and_the_readme_name_the_same_inputs() {
+    let action = action_inputs(&read("action.yml"));
+    let code: BTreeSet<String> = rollout::inputs::KNOWN
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let readme = readme_inputs(&read("README.md"));
+    assert!(action.contains("token") && readme.contains("transient"));
+    let diff = differences(&[
+        ("action.yml", &action),
+        ("inputs::KNOWN", &code),
+        ("README.md's inputs table", &readme),
+    ]);
+    assert!(
+        diff.is_empty(),
+        "the input lists differ:\n{}",
+        diff.join("\n")
+    );
+}
+
+#[test]
+fn the_comparison_sees_a_drift() {
+    let yaml = "name: x\ninputs:\n  token:\n    description: t\n  dry-run:\n    default: \"false\"\noutputs:\n  status:\n    description: s\n";
+    assert_eq!(
+        action_inputs(yaml),
+        BTreeSet::from(["token".to_string(), "dry-run".to_string()])
+    );
+    let readme = "# rollout\n\n## Inputs\n\n| input | default | meaning |\n|---|---|---|\n| `token` | `${{ github.token }}` | t |\n| `production`, `transient` | x | `true` |\n\n## Outputs\n| `status` | x |\n";
+    assert_eq!(
+        readme_inputs(readme),
+        BTreeSet::from([
+            "token".to_string(),
+            "production".to_string(),
+            "transient".to_string()
+        ])
+    );
+    let a = BTreeSet::from(["token".to_string(), "dry-run".to_string()]);
+    let b = BTreeSet::from(["token".to_string()]);
+    assert_eq!(
+        differences(&[("action.yml", &a), ("README.md", &b)]),
+        vec!["`dry-run` is missing from README.md".to_string()]
+    );
+}
