@@ -104,7 +104,7 @@ fn the_comparison_sees_a_drift() {
         action_inputs(yaml),
         BTreeSet::from(["token".to_string(), "dry-run".to_string()])
     );
-    let readme = "## Inputs\n\n| input | default | meaning |\n|---|---|---|\n| `token` | `${{ github.token }}` | t |\n| `production`, `transient` | x | `true` |\n\n## Outputs\n| `status` | x |\n";
+    let readme = "# rollout\n\n## Inputs\n\n| input | default | meaning |\n|---|---|---|\n| `token` | `${{ github.token }}` | t |\n| `production`, `transient` | x | `true` |\n\n## Outputs\n| `status` | x |\n";
     assert_eq!(
         readme_inputs(readme),
         BTreeSet::from([
