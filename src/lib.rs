@@ -16,4 +16,5 @@ pub mod plan;
 pub mod report;
 pub mod runtime;
 pub mod signals;
+pub mod targets;
 pub mod text;

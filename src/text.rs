@@ -91,6 +91,17 @@ impl Template {
     /// Replaces `{environment}`, `{branch}`, `{sha}`, `{short_sha}` and `{number}`; any other
     /// braces stay as written. One pass, so a value containing `{sha}` is never expanded again.
     pub fn render(&self, vars: &TemplateVars<'_>) -> String {
+        self.render_with(vars, None)
+    }
+
+    /// [`Template::render`] for one target of `targets`: `{target}` is its name too. A separate
+    /// method, not a `TemplateVars` field, so that templates outside targets keep `{target}` as
+    /// written.
+    pub fn render_for_target(&self, vars: &TemplateVars<'_>, target: &str) -> String {
+        self.render_with(vars, Some(target))
+    }
+
+    fn render_with(&self, vars: &TemplateVars<'_>, target: Option<&str>) -> String {
         let number = vars.number.map(|n| n.to_string()).unwrap_or_default();
         let short_sha: String = vars.sha.chars().take(7).collect();
         let mut out = String::with_capacity(self.0.len() + 32);
@@ -105,6 +116,7 @@ impl Template {
                     "sha" => vars.sha,
                     "short_sha" => &short_sha,
                     "number" => &number,
+                    "target" => target?,
                     _ => return None,
                 };
                 Some((value, close))
@@ -199,6 +211,22 @@ mod tests {
         };
         let t = Template::new("https://{environment}.x/{short_sha}/{number}/{other}/{sha");
         assert_eq!(t.render(&vars), "https://pr-4.x/0123456/4/{other}/{sha");
+    }
+
+    #[test]
+    fn target_is_replaced_only_for_a_target() {
+        let vars = TemplateVars {
+            environment: "production",
+            ..Default::default()
+        };
+        let t = Template::new("{environment}-{target}");
+        assert_eq!(t.render(&vars), "production-{target}");
+        assert_eq!(t.render_for_target(&vars, "api"), "production-api");
+        assert_eq!(
+            Template::new("{target}").render_for_target(&vars, "{environment}"),
+            "{environment}",
+            "one pass: a target name is never expanded"
+        );
     }
 
     #[test]
