@@ -5,11 +5,11 @@ use clap::{Parser, Subcommand};
 use rollout::event::{self, Event, RunnerRefs};
 use rollout::github::{DeploymentClient, RetryPolicy};
 use rollout::inputs::{Inputs, RawInputs, Step, KNOWN};
-use rollout::lifecycle::{self, Context, Rollout};
 use rollout::plan;
 use rollout::report::{self, Report};
 use rollout::runtime::{self, Runtime};
 use rollout::signals::Cancel;
+use rollout::steps::{self, Context, Rollout};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -209,11 +209,11 @@ async fn main_step() -> Result<i32, BadInput> {
     if matches!(inputs.step, Step::Deploy | Step::Start) {
         match plan::target(&event, &inputs) {
             Err(skip) => {
-                let report = lifecycle::skip_report(&inputs, skip);
+                let report = steps::skip_report(&inputs, skip);
                 return Ok(conclude(&report, &runtime_files));
             }
             Ok((target, false)) => {
-                lifecycle::verify_checkout(&event, &inputs, &context, &target).map_err(BadInput)?
+                steps::verify_checkout(&event, &inputs, &context, &target).map_err(BadInput)?
             }
             Ok((_, true)) => {}
         }
@@ -285,7 +285,7 @@ async fn post_step() -> Result<i32, BadInput> {
     let inputs_token = RawInputs::from_env(std::env::vars());
     let token = Inputs::parse_token(&inputs_token);
     let client = client(&context, required_token(&context, token.as_ref())?)?;
-    let report = lifecycle::post(&client, &context, Some(id)).await;
+    let report = steps::post(&client, &context, Some(id)).await;
     if report.exit_code() == 0 {
         tracing::info!("post: {}", rollout::runtime::Untrusted(&report.detail));
     } else {
@@ -316,12 +316,12 @@ async fn plan_command(
         Err(skip) => (plan::Plan::Skip(skip), None),
         Ok((target, true)) => (plan::Plan::Teardown(plan::Teardown { target }), None),
         Ok((target, false)) => {
-            let changes = lifecycle::find_changes(
+            let changes = steps::find_changes(
                 &event,
                 &inputs,
                 &workspace,
                 &target.environment,
-                lifecycle::Api::Plan,
+                steps::Api::Plan,
             )
             .await;
             (

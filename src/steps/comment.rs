@@ -1,0 +1,37 @@
+//! The sticky pull request comment.
+
+use super::{now_utc, Rollout, COMMENT_PERMISSION};
+use crate::report::{self, Report};
+use crate::runtime::{self};
+
+impl Rollout<'_> {
+    /// The sticky PR comment: found by its marker, updated in place.
+    pub async fn comment(&self, report: &Report) {
+        let Some(number) = report.pr_number else {
+            return;
+        };
+        if report.environment.is_empty()
+            || !self.inputs.comment.unwrap_or(true)
+            || self.inputs.dry_run
+        {
+            return;
+        }
+        let marker = report::comment_marker(&report.environment);
+        let now = now_utc();
+        let body = report::comment(report, &now);
+        let result = async {
+            let comments = self.client.list_comments(number, 10).await?;
+            match comments
+                .iter()
+                .find(|c| c.body.as_deref().is_some_and(|b| b.contains(&marker)))
+            {
+                Some(c) => self.client.update_comment(c.id, &body).await,
+                None => self.client.create_comment(number, &body).await.map(|_| ()),
+            }
+        }
+        .await;
+        if let Err(e) = result {
+            runtime::warning(&e.explain("Updating the pull request comment", COMMENT_PERMISSION));
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `step: deactivate`: deployments marked inactive on request.
+
+use super::{Rollout, DEPLOY_PERMISSION};
+use crate::github::{NewStatus, State};
+use crate::plan::{self};
+use crate::report::Report;
+use crate::text::Description;
+
+impl Rollout<'_> {
+    /// `step: deactivate`: one deployment, or every deployment of the environment, inactive.
+    pub async fn deactivate(&self) -> Report {
+        let log_url = self.context.log_url();
+        let (ids, environment) = match self.inputs.deployment_id {
+            Some(id) => (vec![id], String::new()),
+            None => {
+                let target = match plan::target(self.event, self.inputs) {
+                    Ok((t, _)) => t,
+                    Err(s) => return self.skip(s.kind, s.reason),
+                };
+                match self
+                    .client
+                    .list_deployments(Some(&target.environment), None, 10)
+                    .await
+                {
+                    Ok(list) => (list.into_iter().map(|d| d.id).collect(), target.environment),
+                    Err(e) => {
+                        return Report {
+                            status: "failure".into(),
+                            detail: e.explain("Listing the deployments", DEPLOY_PERMISSION),
+                            ..Report::default()
+                        }
+                    }
+                }
+            }
+        };
+        for id in &ids {
+            let status = NewStatus {
+                state: State::Inactive,
+                description: Description::new("Deactivated"),
+                log_url: Some(log_url.clone()).filter(|u| !u.is_empty()),
+                environment_url: None,
+                auto_inactive: None,
+            };
+            if let Err(e) = self.client.create_status(*id, &status).await {
+                return Report {
+                    status: "failure".into(),
+                    detail: e.explain(&format!("Deactivating deployment {id}"), DEPLOY_PERMISSION),
+                    ..Report::default()
+                };
+            }
+        }
+        Report {
+            status: "inactive".into(),
+            detail: format!("{} deployment(s) marked inactive", ids.len()),
+            environment,
+            deployment_id: (ids.len() == 1).then(|| ids[0]),
+            log_url,
+            ..Report::default()
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! `step: deploy` and `step: start`: plan, create the deployment, mark it in progress, supersede
+//! older ones, run the command (deploy only), post the final status.
+
+use super::{
+    describe_run, explain_run, find_changes, read_url, working_dir, Api, Context, Rollout,
+    DEPLOY_PERMISSION, VERSION,
+};
+use crate::checkout;
+use crate::command::{self, Outcome};
+use crate::event::{Event, Trigger};
+use crate::github::{NewDeployment, NewStatus, State};
+use crate::inputs::Inputs;
+use crate::plan::{self, Changes, Deploy, Plan, Target, Teardown};
+use crate::report::Report;
+use crate::runtime::{self, Untrusted};
+use crate::text::Description;
+use serde_json::{json, Value};
+
+impl Rollout<'_> {
+    /// `step: deploy` and `step: start`.
+    pub async fn deploy(&self, run_command: bool) -> Report {
+        let (target, teardown) = match plan::target(self.event, self.inputs) {
+            Ok(t) => t,
+            Err(skip) => return self.skip(skip.kind, skip.reason),
+        };
+        // A closed PR's head may be gone: nothing about it is looked up.
+        let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
+            let api = if plan::needs_changes(self.inputs) {
+                Api::Client(self.client)
+            } else {
+                Api::NotNeeded
+            };
+            Some(
+                find_changes(
+                    self.event,
+                    self.inputs,
+                    &self.context.workspace,
+                    &target.environment,
+                    api,
+                )
+                .await,
+            )
+        } else {
+            None
+        };
+        let plan = match (teardown, &changes) {
+            (true, _) => Plan::Teardown(Teardown { target }),
+            (false, Some(c)) => plan::decide(target, self.event, self.inputs, c),
+            (false, None) => {
+                let unneeded = Changes::Everything {
+                    reason: "neither `paths` nor `tasks` needs them".into(),
+                };
+                plan::decide(target, self.event, self.inputs, &unneeded)
+            }
+        };
+        if let Some(c) = &changes {
+            tracing::info!("changes: {}", Untrusted(&c.describe()));
+        }
+        match plan {
+            Plan::Skip(skip) => self.skip(skip.kind, skip.reason),
+            Plan::Teardown(t) => self.teardown(&t).await,
+            Plan::Deploy(d) => {
+                self.announce(&d);
+                if self.inputs.dry_run {
+                    return Report::skipped(
+                        "dry-run: the plan was printed; nothing was written and no command ran",
+                    );
+                }
+                self.run_deploy(&d, changes.as_ref(), run_command).await
+            }
+        }
+    }
+
+    fn announce(&self, d: &Deploy) {
+        let t = &d.target;
+        tracing::info!(
+            "deploying {} ({}) to {}",
+            Untrusted(&t.label()),
+            t.sha,
+            Untrusted(&t.environment)
+        );
+        tracing::info!("  environment: {}", Untrusted(&t.rule));
+        tracing::info!(
+            "  task: {} ({})",
+            Untrusted(&d.task),
+            Untrusted(&d.task_reason)
+        );
+        if let Some(p) = &d.paths_reason {
+            tracing::info!("  paths: {}", Untrusted(p));
+        }
+    }
+
+    fn payload(&self, d: &Deploy, key: &str) -> Value {
+        let mut payload = Value::Object(self.inputs.payload.clone());
+        let message: String = self.event.head_commit.message.chars().take(1000).collect();
+        let ours = json!({
+            "ref": d.target.git_ref.as_ref().map(|r| r.full()),
+            "branch": d.target.git_ref.as_ref().and_then(|r| r.branch_name()),
+            "sha": d.target.sha.as_str(),
+            "pr": d.target.pr_number,
+            "commit_message": message,
+            "author": self.event.head_commit.author,
+            "event": self.event.name,
+            "run_id": self.context.run_id,
+            "run_attempt": self.context.run_attempt,
+            "job": self.context.job,
+            "rollout": { "version": VERSION, "key": key },
+        });
+        if let (Value::Object(map), Value::Object(ours)) = (&mut payload, ours) {
+            map.extend(ours);
+        }
+        payload
+    }
+
+    /// Creates the deployment and marks it in progress; on failure, the report to end with.
+    async fn create(&self, d: &Deploy) -> Result<u64, Report> {
+        let key = format!(
+            "{}-{}-{}-{:016x}",
+            self.context.run_id,
+            self.context.run_attempt,
+            self.context.job,
+            rand::random::<u64>()
+        );
+        let new = NewDeployment {
+            git_ref: d.target.sha.to_string(),
+            task: d.task.clone(),
+            auto_merge: false,
+            required_contexts: self.inputs.required_contexts.clone(),
+            payload: self.payload(d, &key),
+            environment: d.target.environment.clone(),
+            description: d.description.clone(),
+            transient_environment: d.target.transient,
+            production_environment: d.target.production,
+        };
+        let mut report = self.base_report(&d.target);
+        report.task = d.task.clone();
+        let deployment = match self.client.create_deployment(&new, &key).await {
+            Ok(dep) => dep,
+            Err(e) => {
+                report.status = "failure".into();
+                report.detail = e.explain("Creating the deployment", DEPLOY_PERMISSION);
+                if matches!(e.status(), Some(403 | 404)) {
+                    report.detail.push_str(
+                        "\n  permissions:\n    deployments: write\n    contents: read\n    pull-requests: write",
+                    );
+                }
+                return Err(report);
+            }
+        };
+        let id = deployment.id;
+        // First, so that the post step can finish it whatever happens next.
+        if let Err(e) = self.runtime.save_state("deployment-id", &id.to_string()) {
+            tracing::warn!("could not save the deployment id for the post step: {e}");
+        }
+        let _ = self.runtime.set_output("deployment-id", &id.to_string());
+        tracing::info!(
+            "created deployment {id} of {} for {}",
+            Untrusted(&d.target.environment),
+            d.target.sha
+        );
+        let in_progress = NewStatus {
+            state: State::InProgress,
+            description: Description::new(&format!(
+                "Deploying {} ({})",
+                d.target.label(),
+                d.target.sha.short()
+            )),
+            log_url: Some(self.context.log_url()).filter(|u| !u.is_empty()),
+            environment_url: None,
+            auto_inactive: None,
+        };
+        if let Err(e) = self.client.create_status(id, &in_progress).await {
+            let detail = e.explain("Marking the deployment in progress", DEPLOY_PERMISSION);
+            report.deployment_id = Some(id);
+            return Err(self.end(id, report, State::Error, &detail, None).await);
+        }
+        if self.inputs.supersede {
+            self.supersede(&d.target.environment, id).await;
+        }
+        Ok(id)
+    }
+
+    /// Marks the previous deployment of the environment inactive if it is still running: a new
+    /// deploy replaces it. The REST list carries no state, so this is one list and one status
+    /// read. Only the newest older deployment is read: every deploy before it did the same to its
+    /// own predecessor, so older ones are final already.
+    async fn supersede(&self, environment: &str, ours: u64) {
+        let list = match self
+            .client
+            .list_deployments(Some(environment), None, 1)
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::info!("could not list older deployments to supersede ({e})");
+                return;
+            }
+        };
+        for older in list.iter().filter(|d| d.id < ours).take(1) {
+            match self.client.latest_status(older.id).await {
+                Ok(Some(s)) if !s.state.is_final() => {
+                    let status = NewStatus {
+                        state: State::Inactive,
+                        description: Description::new(&format!("Superseded by deployment {ours}")),
+                        log_url: s.log_url,
+                        environment_url: None,
+                        auto_inactive: None,
+                    };
+                    match self.client.create_status(older.id, &status).await {
+                        Ok(()) => tracing::info!(
+                            "deployment {} was still {}; marked inactive (superseded)",
+                            older.id,
+                            s.state.as_str()
+                        ),
+                        Err(e) => {
+                            tracing::info!("could not supersede deployment {} ({e})", older.id)
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::info!("could not read the status of deployment {} ({e})", older.id)
+                }
+            }
+        }
+    }
+
+    async fn run_deploy(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
+        let id = match self.create(d).await {
+            Ok(id) => id,
+            Err(report) => return report,
+        };
+        let mut report = self.base_report(&d.target);
+        report.task = d.task.clone();
+        report.deployment_id = Some(id);
+        if !run_command {
+            report.status = "started".into();
+            report.detail =
+                format!("deployment {id} is in progress; finish it with `step: finish`");
+            return report;
+        }
+        if let Some(sig) = self.cancel.signal() {
+            report.status = "cancelled".into();
+            report.signal = Some(sig);
+            let detail = format!(
+                "Cancelled by {} before the command started",
+                command::signal_name(sig)
+            );
+            return self.end(id, report, State::Error, &detail, None).await;
+        }
+        let scratch = match tempfile::Builder::new().prefix("rollout-").tempdir() {
+            Ok(dir) => dir,
+            Err(e) => {
+                let detail = format!("could not create a scratch folder for the command: {e}");
+                return self.end(id, report, State::Error, &detail, None).await;
+            }
+        };
+        let url_file = scratch.path().join("environment-url");
+        let files_path = scratch.path().join("changed-files");
+        let listed = changes.map(|c| c.files().join("\n")).unwrap_or_default();
+        if let Err(e) = std::fs::write(
+            &files_path,
+            if listed.is_empty() {
+                listed
+            } else {
+                listed + "\n"
+            },
+        ) {
+            tracing::warn!("could not write the changed-files list: {e}");
+        }
+        let extra = vec![
+            ("ROLLOUT_DEPLOYMENT_ID".to_string(), id.to_string()),
+            ("ROLLOUT_REF".to_string(), report.git_ref.clone()),
+            (
+                "ROLLOUT_CHANGED_FILES".to_string(),
+                files_path.display().to_string(),
+            ),
+            (
+                "ROLLOUT_URL_FILE".to_string(),
+                url_file.display().to_string(),
+            ),
+        ];
+        let script = self.inputs.command.clone().unwrap_or_default();
+        let finished = self.run_command(&script, &d.target, &d.task, extra).await;
+        report.duration_secs = Some(finished.took.as_secs());
+        let url = read_url(&url_file).or_else(|| d.environment_url.clone());
+        let missing = finished.missing(&self.working_dir());
+        let (state, detail) = describe_run(&finished, missing.as_ref());
+        match finished.outcome {
+            Outcome::Cancelled(sig) => {
+                report.status = "cancelled".into();
+                report.signal = Some(sig);
+            }
+            Outcome::Exited(0) => {}
+            _ => report.status = "failure".into(),
+        }
+        let url = if state == State::Success { url } else { None };
+        if state == State::Success {
+            tracing::info!("deployment {id}: {detail}");
+        }
+        let mut report = self.end(id, report, state, &detail, url).await;
+        if let Some(m) = &missing {
+            let told = explain_run(&finished, m, &self.working_dir());
+            report.log_detail = Some(report.detail.replacen(&detail, &told, 1));
+        }
+        report
+    }
+}
+
+/// `verify-checkout` for a deploy to `target`: `Err` with the sentence when the checkout is the
+/// pull request's test-merge commit (exit 2, before anything is written); otherwise the finding
+/// is logged and the deploy goes on.
+pub fn verify_checkout(
+    event: &Event,
+    inputs: &Inputs,
+    context: &Context,
+    target: &Target,
+) -> Result<(), String> {
+    if !inputs.verify_checkout {
+        return Ok(());
+    }
+    let pr = match &event.trigger {
+        Trigger::PullRequest(pr) => Some(checkout::PullRequestHead {
+            kind: pr.kind,
+            number: pr.number,
+            runner_sha: Some(context.sha.as_str()).filter(|s| !s.is_empty()),
+        }),
+        _ => None,
+    };
+    let verdict = checkout::verify(&working_dir(inputs, context), &target.sha, pr);
+    match verdict {
+        checkout::Verdict::TestMerge { .. } => return Err(verdict.sentence()),
+        checkout::Verdict::Differs { .. } => runtime::warning(&verdict.sentence()),
+        _ => tracing::info!("{}", Untrusted(&verdict.sentence())),
+    }
+    Ok(())
+}

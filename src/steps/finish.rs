@@ -1,0 +1,74 @@
+//! `step: finish`: the job's status on a deployment `step: start` opened.
+
+use super::{Rollout, DEPLOY_PERMISSION};
+use crate::github::State;
+use crate::inputs::JobStatus;
+use crate::report::Report;
+
+impl Rollout<'_> {
+    /// `step: finish`: the final status of a deployment started by `step: start`.
+    pub async fn finish(&self) -> Report {
+        let (Some(id), Some(job)) = (self.inputs.deployment_id, self.inputs.status) else {
+            return Report {
+                status: "error".into(),
+                detail: "`step: finish` needs `deployment-id` and `status`".into(),
+                ..Report::default()
+            };
+        };
+        let mut report = Report {
+            log_url: self.context.log_url(),
+            deployment_id: Some(id),
+            ..Report::default()
+        };
+        // Read first: a deployment superseded by a newer run must stay inactive, and the
+        // environment and sha make the outputs and the URL template.
+        match self.client.get_deployment(id).await {
+            Ok(dep) => {
+                report.environment = dep.environment;
+                report.sha = dep.sha;
+            }
+            Err(e) => {
+                report.status = "error".into();
+                report.detail = e.explain(&format!("Reading deployment {id}"), DEPLOY_PERMISSION);
+                return report;
+            }
+        }
+        if let Ok(Some(latest)) = self.client.latest_status(id).await {
+            if latest.state == State::Inactive {
+                report.status = "inactive".into();
+                report.detail = format!(
+                    "deployment {id} was superseded by a newer deployment; it stays inactive"
+                );
+                return report;
+            }
+        }
+        let url = self.inputs.environment_url.as_ref().map(|t| {
+            t.render(&crate::text::TemplateVars {
+                environment: &report.environment,
+                sha: &report.sha,
+                ..Default::default()
+            })
+        });
+        let (state, status, detail) = match job {
+            JobStatus::Success => (
+                State::Success,
+                "success",
+                "The job's deploy steps succeeded",
+            ),
+            JobStatus::Failure => (State::Failure, "failure", "The job's deploy steps failed"),
+            JobStatus::Cancelled => (State::Error, "cancelled", "The job was cancelled"),
+        };
+        report.status = status.into();
+        let url = if state == State::Success {
+            url.filter(|u| !u.is_empty())
+        } else {
+            None
+        };
+        let mut report = self.end(id, report, state, detail, url).await;
+        if report.status == status {
+            // The job's outcome is reported; the step itself did its work.
+            report.exit = Some(0);
+        }
+        report
+    }
+}

@@ -1,0 +1,469 @@
+//! The steps of a run, one file each, over one shared context ([`Rollout`]): the only code that
+//! sequences I/O. Every deployment created here reaches a final state on every path that
+//! rollout survives; the post step covers the rest.
+//!
+//! - `deploy`: `step: deploy` and `step: start` (create, command, final status, supersede)
+//! - `teardown`: a closed pull request's preview
+//! - `comment`: the sticky pull request comment
+//! - `finish`, `deactivate`, `post`: the other steps
+//! - `changes`: the changed files, from git or the compare API
+//!
+//! This file holds what several steps share: the runner's context, the final status, running a
+//! user command, and the sentences that describe its outcome.
+
+mod changes;
+mod comment;
+mod deactivate;
+mod deploy;
+mod finish;
+mod post;
+mod teardown;
+
+pub use changes::{find_changes, Api};
+pub use deploy::verify_checkout;
+pub use post::post;
+
+use crate::command::{self, Cancel, CommandSpec, Finished, Missing, Outcome};
+use crate::event::Event;
+use crate::github::{DeploymentClient, NewStatus, State};
+use crate::inputs::Inputs;
+use crate::plan::{self, SkipKind, Target};
+use crate::report::Report;
+use crate::runtime::{self, Runtime};
+use crate::text::Description;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+const DEPLOY_PERMISSION: &str = "deployments: write";
+const COMMENT_PERMISSION: &str = "pull-requests: write";
+
+/// What the runner tells about the run, read once from `GITHUB_*` and `RUNNER_*`.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub repository: String,
+    pub server_url: String,
+    pub api_url: String,
+    pub run_id: String,
+    pub run_attempt: String,
+    pub job: String,
+    pub runner_name: String,
+    pub workspace: PathBuf,
+    pub actor: String,
+    /// `GITHUB_SHA`: on `pull_request`, GitHub's test-merge commit.
+    pub sha: String,
+}
+
+impl Context {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Context {
+        let var = |name: &str| get(name).unwrap_or_default();
+        Context {
+            repository: var("GITHUB_REPOSITORY"),
+            // No default host: GitHub Enterprise has its own, and a wrong link is worse than none.
+            server_url: var("GITHUB_SERVER_URL"),
+            api_url: var("GITHUB_API_URL"),
+            run_id: var("GITHUB_RUN_ID"),
+            run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
+            job: var("GITHUB_JOB"),
+            runner_name: var("RUNNER_NAME"),
+            workspace: get("GITHUB_WORKSPACE")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            actor: var("GITHUB_ACTOR"),
+            sha: var("GITHUB_SHA"),
+        }
+    }
+
+    /// The run attempt's page, on this server (GitHub Enterprise has its own host).
+    pub fn log_url(&self) -> String {
+        if self.server_url.is_empty() || self.repository.is_empty() || self.run_id.is_empty() {
+            return String::new();
+        }
+        format!(
+            "{}/{}/actions/runs/{}/attempts/{}",
+            self.server_url.trim_end_matches('/'),
+            self.repository,
+            self.run_id,
+            self.run_attempt
+        )
+    }
+}
+
+/// Everything a step needs; built once by `main`.
+pub struct Rollout<'a> {
+    pub event: &'a Event,
+    pub inputs: &'a Inputs,
+    pub context: &'a Context,
+    pub client: &'a DeploymentClient,
+    pub runtime: &'a Runtime,
+    pub cancel: Cancel,
+}
+
+impl Rollout<'_> {
+    fn base_report(&self, target: &Target) -> Report {
+        Report {
+            environment: target.environment.clone(),
+            log_url: self.context.log_url(),
+            git_ref: target
+                .git_ref
+                .as_ref()
+                .map(|r| r.full().to_string())
+                .unwrap_or_default(),
+            sha: target.sha.to_string(),
+            pr_number: target.pr_number,
+            ..Report::default()
+        }
+    }
+
+    fn skip(&self, kind: SkipKind, reason: String) -> Report {
+        skip_report(self.inputs, plan::Skip { kind, reason })
+    }
+
+    /// Posts the final status and fills in the report; if the status cannot be posted, the
+    /// report says so and fails.
+    async fn end(
+        &self,
+        id: u64,
+        mut report: Report,
+        state: State,
+        detail: &str,
+        url: Option<String>,
+    ) -> Report {
+        report.deployment_id = Some(id);
+        report.detail = detail.to_string();
+        if let Some(u) = &url {
+            report.environment_url = u.clone();
+        }
+        let status = NewStatus {
+            state,
+            description: Description::new(detail),
+            log_url: Some(report.log_url.clone()).filter(|u| !u.is_empty()),
+            environment_url: url,
+            auto_inactive: None,
+        };
+        if report.status.is_empty() {
+            report.status = match state {
+                State::Success => "success",
+                State::Failure => "failure",
+                State::Inactive => "inactive",
+                _ => "error",
+            }
+            .into();
+        }
+        if let Err(e) = self.client.create_status(id, &status).await {
+            report.status = "error".into();
+            report.signal = None;
+            report.detail = format!(
+                "{detail}; and the final status of deployment {id} could not be posted: {}",
+                e.explain("Posting the final status", DEPLOY_PERMISSION)
+            );
+        }
+        report
+    }
+
+    /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
+    /// minus the token's copies (it goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
+    /// `ROLLOUT_*` variables and git trusting the workspace.
+    async fn run_command(
+        &self,
+        script: &str,
+        target: &Target,
+        task: &str,
+        extra: Vec<(String, String)>,
+    ) -> Finished {
+        let mut set = vec![
+            (
+                "ROLLOUT_ENVIRONMENT".to_string(),
+                target.environment.clone(),
+            ),
+            ("ROLLOUT_SHA".to_string(), target.sha.to_string()),
+            ("ROLLOUT_TASK".to_string(), task.to_string()),
+        ];
+        if let Some(n) = target.pr_number {
+            set.push(("ROLLOUT_PR_NUMBER".to_string(), n.to_string()));
+        }
+        set.extend(extra);
+        set.extend(self.git_trust());
+        if let (Some(token), true) = (&self.inputs.token, self.inputs.pass_token) {
+            set.push(("GITHUB_TOKEN".to_string(), token.expose().to_string()));
+        }
+        let spec = CommandSpec {
+            script: script.to_string(),
+            dir: self.working_dir(),
+            set,
+            remove: self.token_variables(),
+            timeout: self.inputs.timeout,
+        };
+        runtime::group(&format!("rollout: {task} ({})", target.environment));
+        let mut cancel = self.cancel.clone();
+        let result = command::run(&spec, &mut cancel).await;
+        runtime::end_group();
+        result
+    }
+
+    fn working_dir(&self) -> PathBuf {
+        working_dir(self.inputs, self.context)
+    }
+
+    /// The runner's copies of the token input, kept from the command: `INPUT_TOKEN`, and the bare
+    /// `token` that act also exports for every input. A bare `token` holding something else is
+    /// not that copy but the user's own variable, and stays; so do `GH_TOKEN`, `GITHUB_TOKEN` and
+    /// any other variable the user set on the step: passing those is their choice.
+    fn token_variables(&self) -> Vec<String> {
+        let mut remove = vec!["INPUT_TOKEN".to_string()];
+        let is_the_token = |value: &str| {
+            self.inputs
+                .token
+                .as_ref()
+                .is_some_and(|t| value.trim() == t.expose())
+        };
+        if std::env::var("token").is_ok_and(|v| is_the_token(&v)) {
+            remove.push("token".to_string());
+        }
+        remove
+    }
+
+    /// git in the user's command trusts the workspace although another user owns it; passed as
+    /// `GIT_CONFIG_*` so no file is edited. Entries the runner already set are kept.
+    fn git_trust(&self) -> Vec<(String, String)> {
+        let n: usize = std::env::var("GIT_CONFIG_COUNT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        vec![
+            ("GIT_CONFIG_COUNT".into(), (n + 1).to_string()),
+            (format!("GIT_CONFIG_KEY_{n}"), "safe.directory".into()),
+            (
+                format!("GIT_CONFIG_VALUE_{n}"),
+                self.context.workspace.display().to_string(),
+            ),
+        ]
+    }
+}
+
+/// Where commands run: `working-directory`, relative to the workspace.
+pub fn working_dir(inputs: &Inputs, context: &Context) -> PathBuf {
+    match &inputs.working_directory {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => context.workspace.join(d),
+        None => context.workspace.clone(),
+    }
+}
+
+/// A skip as a report: a notice (a warning when refused for safety), or a failure when the token
+/// is read-only and `fail-on-read-only` is set.
+pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
+    let (kind, reason) = (skip.kind, skip.reason);
+    match kind {
+        SkipKind::ReadOnlyToken if inputs.fail_on_read_only => {
+            let detail = format!("{reason} (`fail-on-read-only` is set)");
+            runtime::error(&detail);
+            return Report {
+                status: "failure".into(),
+                detail,
+                ..Report::default()
+            };
+        }
+        SkipKind::Refused => runtime::warning(&format!("skipped: {reason}")),
+        _ => runtime::notice(&format!("skipped: {reason}")),
+    }
+    Report::skipped(reason)
+}
+
+fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
+    let secs = took.as_secs();
+    match outcome {
+        Outcome::Exited(0) => (State::Success, format!("Deployed in {secs}s")),
+        // HANDBOOK: the shell's codes for a command it could not find or could not execute.
+        Outcome::Exited(127) => (
+            State::Failure,
+            format!(
+                "The command exited with code 127 after {secs}s, which means a program it runs \
+                 was not found (see the log)"
+            ),
+        ),
+        Outcome::Exited(126) => (
+            State::Failure,
+            format!(
+                "The command exited with code 126 after {secs}s, which means a program it runs \
+                 could not be executed (see the log)"
+            ),
+        ),
+        Outcome::Exited(code) => (
+            State::Failure,
+            format!("The command exited with code {code} after {secs}s"),
+        ),
+        Outcome::Killed(sig) => (
+            State::Failure,
+            format!(
+                "The command was killed by {} after {secs}s",
+                command::signal_name(*sig)
+            ),
+        ),
+        Outcome::TimedOut(limit) => (
+            State::Failure,
+            format!(
+                "The command timed out: it ran longer than the {}s `timeout`",
+                limit.as_secs()
+            ),
+        ),
+        Outcome::Cancelled(sig) => (
+            State::Error,
+            format!("Cancelled by {} after {secs}s", command::signal_name(*sig)),
+        ),
+        Outcome::NotStarted(why) => (State::Error, format!("The command did not start: {why}")),
+    }
+}
+
+/// The final status's sentence for a command that ran. What the shell could not find is told
+/// in rollout's own words, by kind: its name came from the command's output, which never goes
+/// to the API (HANDBOOK, "Statuses").
+fn describe_run(finished: &Finished, missing: Option<&Missing>) -> (State, String) {
+    let (state, detail) = describe_outcome(&finished.outcome, finished.took);
+    match (&finished.outcome, missing) {
+        (Outcome::Exited(code), Some(m)) => (
+            state,
+            format!(
+                "The command exited with code {code} after {}s: {} (see the log)",
+                finished.took.as_secs(),
+                m.summary()
+            ),
+        ),
+        _ => (state, detail),
+    }
+}
+
+/// The job log's sentence for the same failure: it may name what is missing and say where.
+fn explain_run(finished: &Finished, missing: &Missing, dir: &std::path::Path) -> String {
+    let code = match finished.outcome {
+        Outcome::Exited(code) => code,
+        _ => -1,
+    };
+    format!(
+        "The command exited with code {code} after {}s: {}",
+        finished.took.as_secs(),
+        missing.explain(dir)
+    )
+}
+
+/// The first line of the URL file, if it holds an http(s) URL.
+fn read_url(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let url = text.lines().next()?.trim().to_string();
+    if url.starts_with("https://") || url.starts_with("http://") {
+        Some(url)
+    } else {
+        if !url.is_empty() {
+            tracing::warn!("ignoring the URL the command wrote to ROLLOUT_URL_FILE: it does not start with http:// or https://");
+        }
+        None
+    }
+}
+
+fn now_utc() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_urls_use_the_server_of_the_run() {
+        let c = Context {
+            repository: "o/r".into(),
+            server_url: "https://ghe.example.com/".into(),
+            run_id: "9".into(),
+            run_attempt: "2".into(),
+            ..Context::default()
+        };
+        assert_eq!(
+            c.log_url(),
+            "https://ghe.example.com/o/r/actions/runs/9/attempts/2"
+        );
+    }
+
+    #[test]
+    fn outcomes_never_carry_command_output() {
+        let (s, d) = describe_outcome(&Outcome::Exited(3), Duration::from_secs(12));
+        assert_eq!(
+            (s, d.as_str()),
+            (State::Failure, "The command exited with code 3 after 12s")
+        );
+        let (s, _) = describe_outcome(&Outcome::Cancelled(15), Duration::from_secs(1));
+        assert_eq!(s, State::Error);
+        let (s, d) = describe_outcome(
+            &Outcome::TimedOut(Duration::from_secs(90)),
+            Duration::from_secs(95),
+        );
+        assert_eq!(s, State::Failure);
+        assert!(d.contains("90s"));
+    }
+
+    #[test]
+    fn a_missing_program_is_told_by_kind_never_by_name() {
+        let finished = Finished {
+            outcome: Outcome::Exited(127),
+            took: Duration::from_secs(3),
+            stderr_tail: vec!["sh: 1: ghp_fromTheLog: not found".into()],
+        };
+        let dir = std::path::Path::new("/github/workspace");
+        let missing = finished.missing(dir);
+        let (s, d) = describe_run(&finished, missing.as_ref());
+        assert_eq!(s, State::Failure);
+        assert_eq!(
+            d,
+            "The command exited with code 127 after 3s: a program it runs is not in rollout's \
+             image (see the log)"
+        );
+        let told = missing.map(|m| explain_run(&finished, &m, dir));
+        assert!(told.is_some_and(|t| t.contains("`ghp_fromTheLog`")));
+        // The longest sentence, with the longest duration, still fits GitHub's 140 characters.
+        for m in [
+            Missing::Program(String::new()),
+            Missing::File(String::new()),
+            Missing::Unstartable(String::new()),
+            Missing::NotExecutable(String::new()),
+        ] {
+            let long = Finished {
+                outcome: Outcome::Exited(i32::MIN),
+                took: Duration::from_secs(u64::MAX),
+                stderr_tail: Vec::new(),
+            };
+            let (_, d) = describe_run(&long, Some(&m));
+            assert!(d.chars().count() <= 140, "{d}");
+        }
+        for code in [126, 127] {
+            let (_, d) = describe_outcome(&Outcome::Exited(code), Duration::from_secs(u64::MAX));
+            assert!(d.chars().count() <= 140, "{d}");
+        }
+    }
+
+    #[test]
+    fn dates_are_civil() {
+        let d = now_utc();
+        assert_eq!(d.len(), "2026-11-21 00:00:00 UTC".len(), "{d}");
+        assert!(d.starts_with("20"));
+    }
+}

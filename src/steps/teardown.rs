@@ -1,0 +1,113 @@
+//! A closed pull request: its preview torn down.
+
+use super::{describe_run, explain_run, Rollout, DEPLOY_PERMISSION};
+use crate::command::Outcome;
+use crate::github::{NewStatus, State};
+use crate::plan::Teardown;
+use crate::report::Report;
+use crate::runtime::{self, Untrusted};
+use crate::text::Description;
+
+impl Rollout<'_> {
+    /// A pull request closed: run `teardown-command`, mark every deployment of its environment
+    /// inactive, say so on the PR. The head branch is never looked up: it may be gone.
+    pub(super) async fn teardown(&self, t: &Teardown) -> Report {
+        let target = &t.target;
+        let mut report = self.base_report(target);
+        report.git_ref.clear();
+        tracing::info!(
+            "pull request #{} closed: tearing down {}",
+            target.pr_number.unwrap_or(0),
+            Untrusted(&target.environment)
+        );
+        if self.inputs.dry_run {
+            return Report::skipped(
+                "dry-run: the teardown was printed; nothing was written and no command ran",
+            );
+        }
+        if let Some(script) = &self.inputs.teardown_command {
+            let finished = self
+                .run_command(script, target, "teardown", Vec::new())
+                .await;
+            if !finished.outcome.success() {
+                let missing = finished.missing(&self.working_dir());
+                let (_, detail) = describe_run(&finished, missing.as_ref());
+                report.status = if matches!(finished.outcome, Outcome::Cancelled(_)) {
+                    "cancelled"
+                } else {
+                    "failure"
+                }
+                .into();
+                report.signal = match finished.outcome {
+                    Outcome::Cancelled(s) => Some(s),
+                    _ => None,
+                };
+                report.detail = format!(
+                    "the teardown command failed: {detail}; the deployments stay as they are"
+                );
+                if let Some(m) = &missing {
+                    let told = explain_run(&finished, m, &self.working_dir());
+                    report.log_detail = Some(format!(
+                        "The teardown command failed, so the deployments stay as they are. {told}"
+                    ));
+                }
+                return report;
+            }
+        }
+        let deployments = match self
+            .client
+            .list_deployments(Some(&target.environment), None, 10)
+            .await
+        {
+            Ok(list) => list,
+            Err(e) => {
+                report.status = "failure".into();
+                report.detail = e.explain("Listing the preview's deployments", DEPLOY_PERMISSION);
+                return report;
+            }
+        };
+        let mut failed = Vec::new();
+        for d in &deployments {
+            let status = NewStatus {
+                state: State::Inactive,
+                description: Description::new(&format!(
+                    "Pull request #{} closed",
+                    target.pr_number.unwrap_or(0)
+                )),
+                log_url: Some(report.log_url.clone()).filter(|u| !u.is_empty()),
+                environment_url: None,
+                auto_inactive: None,
+            };
+            if let Err(e) = self.client.create_status(d.id, &status).await {
+                failed.push(format!("{}: {e}", d.id));
+            }
+        }
+        if !failed.is_empty() {
+            report.status = "failure".into();
+            report.detail = format!(
+                "could not mark these deployments inactive: {}",
+                failed.join("; ")
+            );
+            return report;
+        }
+        report.status = "inactive".into();
+        report.detail = format!(
+            "{} deployment(s) of {} marked inactive",
+            deployments.len(),
+            target.environment
+        );
+        if self.inputs.delete_environment {
+            match self.client.delete_environment(&target.environment).await {
+                Ok(()) => report.detail.push_str("; the environment was deleted"),
+                Err(e) if matches!(e.status(), Some(403 | 404)) => runtime::warning(&format!(
+                    "the environment {} was not deleted: deleting an environment needs a token with admin rights on the repository (GITHUB_TOKEN never has them), GitHub answered {}",
+                    target.environment,
+                    e.status().unwrap_or(0)
+                )),
+                Err(e) => runtime::warning(&format!("the environment {} was not deleted: {e}", target.environment)),
+            }
+        }
+        tracing::info!("{}", Untrusted(&report.detail));
+        report
+    }
+}
