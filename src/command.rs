@@ -3,14 +3,13 @@
 //! way to the job log, byte for byte and as it comes, so that rollout can keep the last lines of
 //! stderr to explain a failure, and can end the command's last line before printing its own.
 
-use crate::runtime::Untrusted;
+use crate::runtime::{self, Untrusted};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -110,17 +109,16 @@ pub async fn run(spec: &CommandSpec, cancel: &mut Cancel) -> Finished {
     let group = child.id().map(|id| Pid::from_raw(id as i32));
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    // Whether rollout's stdout is in the middle of a line the command started: rollout's own
-    // lines (`::endgroup::` above all) must start a line of their own to be read as commands.
-    let mid_line = AtomicBool::new(false);
     let mut tail = Tail::new(TAIL_LINES, TAIL_LINE_BYTES);
     let (exited, exit_seen) = tokio::sync::oneshot::channel::<()>();
     let drain = async {
         let pumps = async {
             tokio::join!(
+                // rollout's own lines (`::endgroup::` above all) must start a line of their
+                // own to be read as commands: the runtime ends one the command left open.
                 pump(stdout, std::io::stdout(), |chunk| {
                     if let Some(last) = chunk.last() {
-                        mid_line.store(*last != b'\n', Ordering::Relaxed);
+                        runtime::stdout_line_open(*last != b'\n');
                     }
                 }),
                 pump(stderr, std::io::stderr(), |chunk| tail.feed(chunk)),
@@ -135,22 +133,19 @@ pub async fn run(spec: &CommandSpec, cancel: &mut Cancel) -> Finished {
         }
     };
     let supervise = async {
-        let outcome = supervise(&mut child, group, spec.timeout, cancel, &mid_line).await;
+        let outcome = supervise(&mut child, group, spec.timeout, cancel).await;
         let _ = exited.send(());
         outcome
     };
     let (drained, outcome) = tokio::join!(drain, supervise);
     if !drained {
-        note(
-            &mid_line,
-            &format!(
-                "stopped reading the command's output {}s after it ended: a process it started \
-                 outside its process group still holds the output open",
-                DRAIN_AFTER_EXIT.as_secs()
-            ),
+        tracing::info!(
+            "stopped reading the command's output {}s after it ended: a process it started \
+             outside its process group still holds the output open",
+            DRAIN_AFTER_EXIT.as_secs()
         );
     }
-    end_line(&mid_line);
+    runtime::end_open_line();
     Finished {
         outcome,
         took: started.elapsed(),
@@ -164,7 +159,6 @@ async fn supervise(
     group: Option<Pid>,
     timeout: Option<Duration>,
     cancel: &mut Cancel,
-    mid_line: &AtomicBool,
 ) -> Outcome {
     let deadline = async {
         match timeout {
@@ -203,30 +197,14 @@ async fn supervise(
         CANCEL_GRACE
     };
     if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        note(
-            mid_line,
-            &format!(
-                "the command did not stop within {}s; killing it",
-                grace.as_secs()
-            ),
+        tracing::info!(
+            "the command did not stop within {}s; killing it",
+            grace.as_secs()
         );
     }
     stop(Signal::SIGKILL);
     let _ = child.wait().await;
     outcome
-}
-
-/// Ends a line the command left open on stdout, so that what rollout prints next starts one.
-fn end_line(mid_line: &AtomicBool) {
-    if mid_line.swap(false, Ordering::Relaxed) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(b"\n").and_then(|()| out.flush());
-    }
-}
-
-fn note(mid_line: &AtomicBool, message: &str) {
-    end_line(mid_line);
-    tracing::info!("{message}");
 }
 
 /// Copies one of the command's pipes to rollout's own stream chunk by chunk, flushing each, so

@@ -40,7 +40,11 @@ pub fn init(debug: bool) {
     let filter = Targets::new().with_target("rollout", own);
     let layer = tracing_subscriber::fmt::layer()
         .event_format(ActionsFormat)
-        .with_writer(std::io::stdout);
+        .with_writer(|| {
+            // A line the command left open would swallow this one (and an annotation with it).
+            crate::runtime::end_open_line();
+            std::io::stdout()
+        });
     let _ = tracing_subscriber::registry()
         .with(layer)
         .with(filter)

@@ -7,6 +7,7 @@ use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The runner's file commands. A file that is not set (a local `rollout plan`) is silently skipped.
 #[derive(Clone, Debug, Default)]
@@ -109,8 +110,26 @@ pub fn annotation(level: Level, title: Option<&str>, message: &str) -> String {
     }
 }
 
+/// Whether the command's output, which passes through rollout's stdout, left a line open: the
+/// runner reads a workflow command (`::endgroup::`, `::error::`) only at the start of a line.
+static STDOUT_LINE_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// Records whether the last byte the command wrote to rollout's stdout ended a line.
+pub fn stdout_line_open(open: bool) {
+    STDOUT_LINE_OPEN.store(open, Ordering::Relaxed);
+}
+
+/// Ends a line the command left open, so that what rollout prints next starts one.
+pub fn end_open_line() {
+    if STDOUT_LINE_OPEN.swap(false, Ordering::Relaxed) {
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(b"\n").and_then(|()| out.flush());
+    }
+}
+
 /// Prints a line to the job log, ignoring a closed stdout (`rollout plan | head`).
 pub fn say(line: &str) {
+    end_open_line();
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();

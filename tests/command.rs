@@ -342,3 +342,67 @@ fn a_bash_curl_jq_script_streams_its_progress_as_it_goes() {
     );
     assert_eq!(final_description(&h).0, "success");
 }
+
+#[test]
+fn a_flood_on_both_streams_arrives_whole() {
+    let mut h = Harness::new();
+    // Both pipes full at once: a reader that waited on one would deadlock the other.
+    h.input(
+        "command",
+        "yes err | head -n 100000 >&2 & yes out | head -n 100000; wait; printf last",
+    );
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.lines().filter(|l| *l == "out").count(), 100_000);
+    assert_eq!(run.stderr.lines().filter(|l| *l == "err").count(), 100_000);
+    assert!(
+        run.stdout.contains("\nlast\n::endgroup::\n"),
+        "the tail is kept"
+    );
+}
+
+#[test]
+fn a_cancel_keeps_the_output_so_far_and_still_closes_the_group() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let mut h = Harness::new();
+    h.input(
+        "command",
+        "printf 'working'; echo $$ > \"$HOME/started\"; exec sleep 60",
+    );
+    pushed(&h);
+    let child = h
+        .command(&[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rollout starts");
+    let started = h.file("started");
+    wait_until("the command to start", Duration::from_secs(20), || {
+        std::fs::read_to_string(&started).is_ok_and(|t| !t.trim().is_empty())
+    });
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("signal");
+    let run = h.collect(child.wait_with_output().expect("rollout ends"));
+    assert!(sent.elapsed() < Duration::from_secs(10));
+    assert_eq!(run.code, 143, "{}", run.stdout);
+    assert!(
+        run.stdout.lines().any(|l| l == "working"),
+        "the open line is ended before rollout's own: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("received SIGTERM")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.lines().any(|l| l == "::endgroup::"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(final_description(&h).0, "error");
+}
