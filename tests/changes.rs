@@ -2,7 +2,7 @@
 //! for shallow clones, force pushes, new branches and `since: last-deployment`.
 
 mod support;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::*;
 
 fn astro(h: &mut Harness) {
@@ -98,40 +98,6 @@ fn nothing_under_paths_skips_without_writing() {
     assert_eq!(h.run().outputs["status"], "success");
 }
 
-fn shallow_clone(h: &Harness) -> PathBuf {
-    let dest = h.dir.path().join("shallow");
-    let url = format!("file://{}", h.workspace.display());
-    let out = std::process::Command::new("git")
-        .args(["clone", "-q", "--depth", "1", &url])
-        .arg(&dest)
-        // git clears GIT_CONFIG_* for a local clone's upload-pack, so the source is trusted
-        // through a global config of the clone's own (not the HOME rollout's command sees).
-        .env("HOME", clone_home(h))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if nix_is_root() {
-        assert!(std::process::Command::new("chown")
-            .args(["-R", "1001:1001"])
-            .arg(&dest)
-            .status()
-            .unwrap()
-            .success());
-    }
-    dest
-}
-
-fn clone_home(h: &Harness) -> PathBuf {
-    let home = h.dir.path().join("clone-home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(home.join(".gitconfig"), "[safe]\n\tdirectory = *\n").unwrap();
-    home
-}
-
 fn run_in(h: &Harness, workspace: &Path) -> Run {
     h.run_with(|c| {
         c.env("GITHUB_WORKSPACE", workspace).current_dir(workspace);
@@ -148,7 +114,7 @@ fn a_shallow_clone_asks_the_compare_api() {
     h.state()
         .compares
         .insert(format!("{before}...{after}"), vec!["dags/etl.py".into()]);
-    let ws = shallow_clone(&h);
+    let ws = h.shallow_clone();
     let run = run_in(&h, &ws);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(
@@ -168,7 +134,7 @@ fn a_failing_compare_means_a_full_deploy_with_the_reason() {
     let before = base(&h);
     let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
     push(&h, &before, &after);
-    let ws = shallow_clone(&h);
+    let ws = h.shallow_clone();
     let run = run_in(&h, &ws);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(h.state().deployments[0].task, "deploy");
@@ -195,7 +161,7 @@ fn a_compare_cut_at_300_files_means_a_full_deploy() {
     h.state()
         .compares
         .insert(format!("{before}...{after}"), files);
-    let ws = shallow_clone(&h);
+    let ws = h.shallow_clone();
     let run = run_in(&h, &ws);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(
@@ -237,7 +203,7 @@ fn a_new_branch_compares_with_the_default_branch() {
     h.state()
         .compares
         .insert(format!("main...{after}"), vec!["dags/new.py".into()]);
-    let ws = shallow_clone(&h);
+    let ws = h.shallow_clone();
     let run = run_in(&h, &ws);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert_eq!(h.state().deployments[1].task, "deploy:dags");
@@ -396,7 +362,7 @@ fn a_real_run_never_says_what_rollout_plan_cannot_know() {
         let before = base(&h);
         let after = h.commit(&[("dags/etl.py", "v2\n")], "dag");
         push(&h, &before, &after);
-        let ws = shallow_clone(&h);
+        let ws = h.shallow_clone();
         let run = run_in(&h, &ws);
         assert_eq!(run.code, 0, "{}", run.stdout);
         assert!(

@@ -4,7 +4,7 @@
 
 mod support;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::*;
 
 /// A repository as GitHub's runner sees a pull request: `main` with a base commit, the PR's
@@ -57,38 +57,6 @@ fn pr_event(h: &Harness, name: &str, action: &str, head: &str, base: &str) {
     );
 }
 
-/// `git clone --depth 1`, as actions/checkout leaves the workspace.
-fn depth_1_clone(h: &Harness) -> PathBuf {
-    let dest = h.dir.path().join("shallow");
-    let home = h.dir.path().join("clone-home");
-    std::fs::create_dir_all(&home).unwrap();
-    // git clears GIT_CONFIG_* for a local clone's upload-pack: the source (owned by another
-    // user) is trusted through a global config of the clone's own.
-    std::fs::write(home.join(".gitconfig"), "[safe]\n\tdirectory = *\n").unwrap();
-    let url = format!("file://{}", h.workspace.display());
-    let out = std::process::Command::new("git")
-        .args(["clone", "-q", "--depth", "1", &url])
-        .arg(&dest)
-        .env("HOME", &home)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(dest.join(".git/shallow").exists(), "a shallow clone");
-    if nix_is_root() {
-        assert!(std::process::Command::new("chown")
-            .args(["-R", "1001:1001"])
-            .arg(&dest)
-            .status()
-            .unwrap()
-            .success());
-    }
-    dest
-}
-
 fn run_in(h: &Harness, workspace: &Path, runner_sha: Option<&str>) -> Run {
     h.run_with(|c| {
         c.env("GITHUB_WORKSPACE", workspace).current_dir(workspace);
@@ -130,7 +98,7 @@ fn a_full_clone_at_the_test_merge_commit_is_refused_before_any_write() {
 #[test]
 fn a_depth_1_clone_at_the_test_merge_commit_is_refused_from_the_raw_parents() {
     let t = test_merge();
-    let ws = depth_1_clone(&t.h);
+    let ws = t.h.shallow_clone();
     // No GITHUB_SHA either: libgit2 lists no parents here, the raw commit still does.
     let run = run_in(&t.h, &ws, None);
     assert_refused(&t, &run);
@@ -139,7 +107,7 @@ fn a_depth_1_clone_at_the_test_merge_commit_is_refused_from_the_raw_parents() {
 #[test]
 fn a_depth_1_clone_at_github_sha_is_refused_on_pull_request() {
     let t = test_merge();
-    let ws = depth_1_clone(&t.h);
+    let ws = t.h.shallow_clone();
     let run = run_in(&t.h, &ws, Some(&t.merge));
     assert_refused(&t, &run);
 }
@@ -149,7 +117,7 @@ fn on_pull_request_target_the_fix_warns_about_trusting_the_code() {
     let t = test_merge();
     let base = git(&t.h.workspace, &["rev-parse", "HEAD^1"]);
     pr_event(&t.h, "pull_request_target", "opened", &t.head, &base);
-    let ws = depth_1_clone(&t.h);
+    let ws = t.h.shallow_clone();
     let run = run_in(&t.h, &ws, Some(&base));
     assert_refused(&t, &run);
     assert!(

@@ -7,17 +7,6 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn pushed(h: &Harness) -> String {
-    let base = h.commit(&[("README.md", "hello\n")], "initial");
-    let sha = h.commit(&[("app/main.txt", "v2\n")], "ship");
-    h.event(
-        "push",
-        &push_payload("refs/heads/main", &base, &sha, "ship"),
-    );
-    h.chown_workspace();
-    sha
-}
-
 /// Every request body rollout sent to the API, as text.
 fn bodies(h: &Harness) -> String {
     h.state()

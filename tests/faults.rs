@@ -8,17 +8,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn pushed(h: &Harness) -> String {
-    let base = h.commit(&[("README.md", "hello\n")], "initial");
-    let sha = h.commit(&[("app/main.txt", "v2\n")], "ship");
-    h.event(
-        "push",
-        &push_payload("refs/heads/main", &base, &sha, "ship"),
-    );
-    h.chown_workspace();
-    sha
-}
-
 fn all_final(h: &Harness) {
     let s = h.state();
     for d in &s.deployments {

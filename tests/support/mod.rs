@@ -145,6 +145,40 @@ impl Harness {
         }
     }
 
+    /// `git clone --depth 1` of the workspace, as actions/checkout leaves it, owned by the
+    /// runner's user like the workspace.
+    pub fn shallow_clone(&self) -> PathBuf {
+        let dest = self.dir.path().join("shallow");
+        // git clears GIT_CONFIG_* for a local clone's upload-pack, so the source (owned by
+        // another user) is trusted through a global config of the clone's own, not the HOME
+        // rollout's command sees.
+        let home = self.dir.path().join("clone-home");
+        std::fs::create_dir_all(&home).expect("a HOME for the clone");
+        std::fs::write(home.join(".gitconfig"), "[safe]\n\tdirectory = *\n").expect("gitconfig");
+        let url = format!("file://{}", self.workspace.display());
+        let out = Command::new("git")
+            .args(["clone", "-q", "--depth", "1", &url])
+            .arg(&dest)
+            .env("HOME", &home)
+            .output()
+            .expect("git clone runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(dest.join(".git/shallow").exists(), "a shallow clone");
+        if nix_is_root() {
+            let status = Command::new("chown")
+                .args(["-R", "1001:1001"])
+                .arg(&dest)
+                .status()
+                .expect("chown");
+            assert!(status.success());
+        }
+        dest
+    }
+
     pub fn event(&self, name: &str, payload: &Value) -> PathBuf {
         let path = self.dir.path().join("event.json");
         std::fs::write(&path, serde_json::to_vec_pretty(payload).expect("json"))
@@ -417,4 +451,17 @@ pub fn plan(event: &Path, name: &str, inputs: &[&str], workspace: Option<&Path>)
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
+}
+
+/// The ordinary push: two commits on main, the event for the second, the workspace owned by the
+/// runner's user. Returns the pushed sha.
+pub fn pushed(h: &Harness) -> String {
+    let base = h.commit(&[("README.md", "hello\n")], "initial");
+    let sha = h.commit(&[("app/main.txt", "v2\n")], "ship");
+    h.event(
+        "push",
+        &push_payload("refs/heads/main", &base, &sha, "ship"),
+    );
+    h.chown_workspace();
+    sha
 }
