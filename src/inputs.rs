@@ -57,6 +57,8 @@ pub enum Step {
     Start,
     Finish,
     Deactivate,
+    /// Decide and set the outputs (`targets` above all); reads only, no API write, no command.
+    Plan,
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -195,6 +197,12 @@ pub struct Inputs {
     pub pass_token: bool,
     pub dry_run: bool,
     pub verify_checkout: bool,
+    /// The deployable units of the repository (`targets`); empty: the repository is one unit.
+    pub targets: crate::targets::Targets,
+    /// `target`: the one target this run deploys (a matrix job's).
+    pub target: Option<String>,
+    /// `target-environment`: a target's environment; `None` is `{environment}-{target}`.
+    pub target_environment: Option<Template>,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -229,6 +237,9 @@ pub const KNOWN: &[&str] = &[
     "pass-token",
     "dry-run",
     "verify-checkout",
+    "targets",
+    "target",
+    "target-environment",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -445,11 +456,12 @@ impl Inputs {
             "start" => Step::Start,
             "finish" => Step::Finish,
             "deactivate" => Step::Deactivate,
+            "plan" => Step::Plan,
             other => {
                 return Err(err(
                     "step",
                     format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish` or `deactivate`"
+                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate` or `plan`"
                     ),
                 ))
             }
@@ -568,6 +580,13 @@ impl Inputs {
             pass_token: boolean(raw, "pass-token")?.unwrap_or(false),
             dry_run: boolean(raw, "dry-run")?.unwrap_or(false),
             verify_checkout: boolean(raw, "verify-checkout")?.unwrap_or(true),
+            targets: crate::targets::Targets::parse(raw.get("targets").unwrap_or(""))?,
+            target: raw
+                .get("target")
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+            target_environment: template("target-environment"),
         };
         inputs.check_step()?;
         Ok(inputs)
@@ -575,6 +594,26 @@ impl Inputs {
 
     /// What each step needs, checked before anything is written.
     fn check_step(&self) -> Result<(), InputError> {
+        if let Some(name) = &self.target {
+            if self.targets.is_empty() {
+                return Err(err(
+                    "target",
+                    format!("names the target {name:?}, but `targets` is empty; list the repository's targets there (`NAME: GLOB GLOB...`)"),
+                ));
+            }
+            self.targets.select(name)?;
+        }
+        self.targets
+            .check_environment_template(self.target_environment.as_ref())?;
+        if !self.targets.is_empty()
+            && self.target.is_none()
+            && matches!(self.step, Step::Start | Step::Finish)
+        {
+            return Err(err(
+                "target",
+                "is required for `step: start` and `step: finish` when `targets` is set: each split pair opens and closes one target's deployment (pass the matrix's target)",
+            ));
+        }
         match self.step {
             Step::Deploy if self.command.is_none() => Err(err(
                 "command",

@@ -185,7 +185,7 @@ async fn main_step() -> Result<i32, BadInput> {
     let needs_event = match inputs.step {
         Step::Finish => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
-        Step::Deploy | Step::Start => true,
+        Step::Deploy | Step::Start | Step::Plan => true,
     };
     let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
         (Some(path), Some(name)) => read_event(Path::new(&path), &name)?,
@@ -206,12 +206,17 @@ async fn main_step() -> Result<i32, BadInput> {
     // An event that deploys nowhere needs no client: a skip costs no TLS set-up and no request.
     // A checkout at the test-merge commit is refused here too, before any client exists, so
     // that nothing can have been written. A teardown builds nothing and is not checked.
-    if matches!(inputs.step, Step::Deploy | Step::Start) {
+    if matches!(inputs.step, Step::Deploy | Step::Start | Step::Plan) {
         match plan::target(&event, &inputs) {
             Err(skip) => {
-                let report = steps::skip_report(&inputs, skip);
+                let mut report = steps::skip_report(&inputs, skip);
+                if !inputs.targets.is_empty() {
+                    // A matrix over `targets` must see an empty list, not no output.
+                    report.targets = Some(Vec::new());
+                }
                 return Ok(conclude(&report, &runtime_files));
             }
+            Ok(_) if inputs.step == Step::Plan => {}
             Ok((target, false)) => {
                 steps::verify_checkout(&event, &inputs, &context, &target).map_err(BadInput)?
             }
@@ -226,14 +231,18 @@ async fn main_step() -> Result<i32, BadInput> {
         client: &client,
         runtime: &runtime_files,
         cancel,
+        created: Default::default(),
     };
     let report = match inputs.step {
         Step::Deploy => rollout.deploy(true).await,
         Step::Start => rollout.deploy(false).await,
         Step::Finish => rollout.finish().await,
         Step::Deactivate => rollout.deactivate().await,
+        Step::Plan => rollout.plan().await,
     };
-    rollout.comment(&report).await;
+    if inputs.step != Step::Plan {
+        rollout.comment(&report).await;
+    }
     Ok(conclude(&report, &runtime_files))
 }
 
@@ -267,7 +276,8 @@ fn conclude(report: &Report, files: &Runtime) -> i32 {
 async fn post_step() -> Result<i32, BadInput> {
     // Only what the state says is known here: the post step cannot tell whether the main step
     // created nothing or failed before saving, so it says which variable it read.
-    let saved = env("STATE_deployment-id");
+    // With `targets` the job may have created several deployments: the state lists them all.
+    let saved = env("STATE_deployment-ids").or_else(|| env("STATE_deployment-id"));
     let context = Context::from_env(env);
     let Some(text) = saved else {
         tracing::info!(
@@ -275,7 +285,11 @@ async fn post_step() -> Result<i32, BadInput> {
         );
         return Ok(0);
     };
-    let Some(id) = text.trim().parse::<u64>().ok().filter(|n| *n > 0) else {
+    let ids: Option<Vec<u64>> = text
+        .split(',')
+        .map(|id| id.trim().parse::<u64>().ok().filter(|n| *n > 0))
+        .collect();
+    let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
         tracing::info!(
             "post: STATE_deployment-id is {:?}, which is not a deployment id; nothing to finish",
             rollout::runtime::Untrusted(&text).to_string()
@@ -285,13 +299,17 @@ async fn post_step() -> Result<i32, BadInput> {
     let inputs_token = RawInputs::from_env(std::env::vars());
     let token = Inputs::parse_token(&inputs_token);
     let client = client(&context, required_token(&context, token.as_ref())?)?;
-    let report = steps::post(&client, &context, Some(id)).await;
-    if report.exit_code() == 0 {
-        tracing::info!("post: {}", rollout::runtime::Untrusted(&report.detail));
-    } else {
-        runtime::error(&report.detail);
+    let mut code = 0;
+    for id in ids {
+        let report = steps::post(&client, &context, Some(id)).await;
+        if report.exit_code() == 0 {
+            tracing::info!("post: {}", rollout::runtime::Untrusted(&report.detail));
+        } else {
+            runtime::error(&report.detail);
+        }
+        code = code.max(report.exit_code());
     }
-    Ok(report.exit_code())
+    Ok(code)
 }
 
 async fn plan_command(

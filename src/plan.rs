@@ -50,6 +50,8 @@ pub struct Target {
     pub transient: bool,
     /// Why this environment: the rule that matched, in words.
     pub rule: String,
+    /// The `targets` line this deploys (`ROLLOUT_TARGET`), when the repository has targets.
+    pub unit: Option<String>,
 }
 
 impl Target {
@@ -187,6 +189,7 @@ pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
                         production: inputs.production,
                         transient: inputs.transient.unwrap_or(false),
                         rule: "the `environment` input (fork code allowed by `allow-fork-code`)".into(),
+                        unit: None,
                     },
                     false,
                 ));
@@ -248,6 +251,7 @@ pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
                     production: Some(inputs.production.unwrap_or(false)),
                     transient: inputs.transient.unwrap_or(true),
                     rule,
+                    unit: None,
                 },
                 closing,
             ));
@@ -300,6 +304,7 @@ pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
             production: inputs.production,
             transient: inputs.transient.unwrap_or(false),
             rule,
+            unit: None,
         },
         false,
     ))
@@ -408,6 +413,36 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         environment_url,
         paths_reason,
     })
+}
+
+/// Where one target of `targets` deploys: the branch's destination with the target's own
+/// environment (`target-environment`, default `{environment}-{target}`). A target environment
+/// inherits the production flag of the environment the branch maps to: every target of
+/// `production` is production, which the API alone would deny `production-api`.
+pub fn for_target(base: &Target, name: &str, inputs: &Inputs) -> Target {
+    let vars = TemplateVars {
+        environment: &base.environment,
+        branch: &safe_name(base.branch()),
+        sha: base.sha.as_str(),
+        number: base.pr_number,
+    };
+    let environment =
+        crate::targets::environment_for(name, &vars, inputs.target_environment.as_ref());
+    let production = if base.pr_number.is_some() {
+        base.production
+    } else {
+        Some(crate::targets::target_is_production(
+            base.production,
+            &base.environment,
+        ))
+    };
+    Target {
+        environment,
+        production,
+        rule: format!("{}, target `{name}`", base.rule),
+        unit: Some(name.to_string()),
+        ..base.clone()
+    }
 }
 
 #[cfg(test)]

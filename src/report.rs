@@ -27,6 +27,10 @@ pub struct Report {
     pub signal: Option<i32>,
     /// An exit code that overrides the status's (`finish` reports the job's failure but succeeds).
     pub exit: Option<i32>,
+    /// With `targets`: the affected targets' names, in the order of the `targets` lines.
+    pub targets: Option<Vec<String>>,
+    /// With `targets`: each affected target's name and its status, in the same order.
+    pub results: Vec<(String, String)>,
 }
 
 impl Report {
@@ -69,6 +73,18 @@ impl Report {
             if !value.is_empty() {
                 out.push((name, value.clone()));
             }
+        }
+        if let Some(targets) = &self.targets {
+            out.push((
+                "targets",
+                serde_json::Value::from(targets.clone()).to_string(),
+            ));
+            let results: serde_json::Map<String, serde_json::Value> = self
+                .results
+                .iter()
+                .map(|(name, status)| (name.clone(), serde_json::Value::from(status.as_str())))
+                .collect();
+            out.push(("results", serde_json::Value::Object(results).to_string()));
         }
         out
     }

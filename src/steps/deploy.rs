@@ -23,6 +23,9 @@ impl Rollout<'_> {
             Ok(t) => t,
             Err(skip) => return self.skip(skip.kind, skip.reason),
         };
+        if !self.inputs.targets.is_empty() {
+            return self.deploy_targets(target, teardown, run_command).await;
+        }
         // A closed PR's head may be gone: nothing about it is looked up.
         let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
             let api = if plan::needs_changes(self.inputs) {
@@ -30,32 +33,39 @@ impl Rollout<'_> {
             } else {
                 Api::NotNeeded
             };
-            Some(
-                find_changes(
-                    self.event,
-                    self.inputs,
-                    &self.context.workspace,
-                    &target.environment,
-                    api,
-                )
-                .await,
-            )
+            Some(self.changes_for(&target, api).await)
         } else {
             None
         };
-        let plan = match (teardown, &changes) {
-            (true, _) => Plan::Teardown(Teardown { target }),
-            (false, Some(c)) => plan::decide(target, self.event, self.inputs, c),
-            (false, None) => {
+        if teardown {
+            return self.teardown(&Teardown { target }).await;
+        }
+        let plan = match &changes {
+            Some(c) => plan::decide(target, self.event, self.inputs, c),
+            None => {
                 let unneeded = Changes::Everything {
                     reason: "neither `paths` nor `tasks` needs them".into(),
                 };
                 plan::decide(target, self.event, self.inputs, &unneeded)
             }
         };
-        if let Some(c) = &changes {
-            tracing::info!("changes: {}", Untrusted(&c.describe()));
-        }
+        self.run_plan(plan, changes.as_ref(), run_command).await
+    }
+
+    pub(super) async fn changes_for(&self, target: &Target, api: Api<'_>) -> Changes {
+        let changes = find_changes(
+            self.event,
+            self.inputs,
+            &self.context.workspace,
+            &target.environment,
+            api,
+        )
+        .await;
+        tracing::info!("changes: {}", Untrusted(&changes.describe()));
+        changes
+    }
+
+    async fn run_plan(&self, plan: Plan, changes: Option<&Changes>, run_command: bool) -> Report {
         match plan {
             Plan::Skip(skip) => self.skip(skip.kind, skip.reason),
             Plan::Teardown(t) => self.teardown(&t).await,
@@ -66,9 +76,97 @@ impl Rollout<'_> {
                         "dry-run: the plan was printed; nothing was written and no command ran",
                     );
                 }
-                self.run_deploy(&d, changes.as_ref(), run_command).await
+                self.run_deploy(&d, changes, run_command).await
             }
         }
+    }
+
+    /// Which targets this change affects, each with its own changed files; `target` narrows it to
+    /// one. `Err`: the skip report (the one target the run names is not affected).
+    pub(super) async fn affected_targets(
+        &self,
+        base: &Target,
+    ) -> Result<Vec<(String, Changes)>, Report> {
+        let changes = self.changes_for(base, Api::Client(self.client)).await;
+        let affected = self.inputs.targets.affected(&changes);
+        tracing::info!("targets: {}", Untrusted(&affected.summary()));
+        for verdict in &affected.targets {
+            tracing::info!(
+                "  {}: {}",
+                Untrusted(&verdict.name),
+                Untrusted(verdict.reason())
+            );
+        }
+        let mut chosen: Vec<(String, Changes)> = affected
+            .affected()
+            .filter_map(|v| Some((v.name.clone(), v.changes()?.clone())))
+            .collect();
+        if let Some(name) = &self.inputs.target {
+            chosen.retain(|(n, _)| n == name);
+            if chosen.is_empty() {
+                let reason = affected
+                    .get(name)
+                    .map(|v| v.reason().to_string())
+                    .unwrap_or_default();
+                let mut report = self.skip(
+                    plan::SkipKind::Nothing,
+                    format!("target `{name}` is not affected by this change: {reason}"),
+                );
+                report.targets = Some(Vec::new());
+                return Err(report);
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// Every affected target in turn, each with its own deployment, statuses and command run; a
+    /// failure does not stop the others. A closed pull request tears down every target's preview.
+    async fn deploy_targets(&self, base: Target, teardown: bool, run_command: bool) -> Report {
+        let names: Vec<String> = if teardown {
+            // Every target's preview, whatever the change: the PR is gone, its head may be too.
+            match &self.inputs.target {
+                Some(one) => vec![one.clone()],
+                None => self.inputs.targets.names().map(str::to_string).collect(),
+            }
+        } else {
+            match self.affected_targets(&base).await {
+                Ok(chosen) => {
+                    let mut reports = Vec::new();
+                    for (name, changes) in &chosen {
+                        let target = plan::for_target(&base, name, self.inputs);
+                        let plan = plan::decide(target, self.event, self.inputs, changes);
+                        reports.push((
+                            name.clone(),
+                            self.run_plan(plan, Some(changes), run_command).await,
+                        ));
+                    }
+                    return combine(&base, reports, self.context.log_url());
+                }
+                Err(skip) => return skip,
+            }
+        };
+        let mut reports = Vec::new();
+        for name in &names {
+            let target = plan::for_target(&base, name, self.inputs);
+            // `teardown-command` runs once for each target that had a preview, not for all.
+            match self
+                .client
+                .list_deployments(Some(&target.environment), None, 1)
+                .await
+            {
+                Ok(list) if list.is_empty() => {
+                    tracing::info!(
+                        "target {}: {} has no deployment; nothing to tear down",
+                        Untrusted(name),
+                        Untrusted(&target.environment)
+                    );
+                    continue;
+                }
+                _ => {}
+            }
+            reports.push((name.clone(), self.teardown(&Teardown { target }).await));
+        }
+        combine(&base, reports, self.context.log_url())
     }
 
     fn announce(&self, d: &Deploy) {
@@ -98,6 +196,7 @@ impl Rollout<'_> {
             "branch": d.target.git_ref.as_ref().and_then(|r| r.branch_name()),
             "sha": d.target.sha.as_str(),
             "pr": d.target.pr_number,
+            "target": d.target.unit,
             "commit_message": message,
             "author": self.event.head_commit.author,
             "event": self.event.name,
@@ -148,11 +247,25 @@ impl Rollout<'_> {
             }
         };
         let id = deployment.id;
-        // First, so that the post step can finish it whatever happens next.
-        if let Err(e) = self.runtime.save_state("deployment-id", &id.to_string()) {
-            tracing::warn!("could not save the deployment id for the post step: {e}");
+        // First, so that the post step can finish it whatever happens next: with targets, the
+        // job creates several, and the state lists them all.
+        let all = {
+            let mut created = self.created.borrow_mut();
+            created.push(id);
+            created
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        for (name, value) in [("deployment-id", id.to_string()), ("deployment-ids", all)] {
+            if let Err(e) = self.runtime.save_state(name, &value) {
+                tracing::warn!("could not save the deployment ids for the post step: {e}");
+            }
         }
-        let _ = self.runtime.set_output("deployment-id", &id.to_string());
+        if self.inputs.targets.is_empty() {
+            let _ = self.runtime.set_output("deployment-id", &id.to_string());
+        }
         tracing::info!(
             "created deployment {id} of {} for {}",
             Untrusted(&d.target.environment),
@@ -334,4 +447,73 @@ pub fn verify_checkout(
         _ => tracing::info!("{}", Untrusted(&verdict.sentence())),
     }
     Ok(())
+}
+
+/// One report for several targets: the one target's own when exactly one ran, else a summary;
+/// failed when any failed, with `targets` and `results` for the outputs.
+fn combine(base: &Target, reports: Vec<(String, Report)>, log_url: String) -> Report {
+    let names: Vec<String> = reports.iter().map(|(n, _)| n.clone()).collect();
+    let results: Vec<(String, String)> = reports
+        .iter()
+        .map(|(n, r)| (n.clone(), r.status.clone()))
+        .collect();
+    let mut report = if reports.len() == 1 {
+        reports
+            .into_iter()
+            .map(|(_, r)| r)
+            .next()
+            .unwrap_or_default()
+    } else {
+        let worst = [
+            "error",
+            "failure",
+            "cancelled",
+            "inactive",
+            "success",
+            "started",
+            "skipped",
+        ]
+        .into_iter()
+        .find(|s| results.iter().any(|(_, r)| r == s))
+        .unwrap_or("skipped");
+        let detail = if reports.is_empty() {
+            "no target is affected by this change".to_string()
+        } else {
+            reports
+                .iter()
+                .map(|(n, r)| format!("{n}: {} ({})", r.status, r.detail))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let signal = reports.iter().find_map(|(_, r)| r.signal);
+        let exit = if reports.iter().any(|(_, r)| r.exit_code() != 0) {
+            Some(
+                reports
+                    .iter()
+                    .map(|(_, r)| r.exit_code())
+                    .max()
+                    .unwrap_or(1),
+            )
+        } else {
+            None
+        };
+        Report {
+            status: worst.into(),
+            detail,
+            sha: base.sha.to_string(),
+            git_ref: base
+                .git_ref
+                .as_ref()
+                .map(|r| r.full().to_string())
+                .unwrap_or_default(),
+            log_url,
+            pr_number: base.pr_number,
+            signal,
+            exit,
+            ..Report::default()
+        }
+    };
+    report.targets = Some(names);
+    report.results = results;
+    report
 }

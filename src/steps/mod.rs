@@ -5,6 +5,7 @@
 //! - `deploy`: `step: deploy` and `step: start` (create, command, final status, supersede)
 //! - `teardown`: a closed pull request's preview
 //! - `comment`: the sticky pull request comment
+//! - `plan`: what a deploy would do, as outputs, writing nothing
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
 //!
@@ -16,6 +17,7 @@ mod comment;
 mod deactivate;
 mod deploy;
 mod finish;
+mod planning;
 mod post;
 mod teardown;
 
@@ -98,6 +100,8 @@ pub struct Rollout<'a> {
     pub client: &'a DeploymentClient,
     pub runtime: &'a Runtime,
     pub cancel: Cancel,
+    /// Every deployment this run created, for the post step's state.
+    pub created: std::cell::RefCell<Vec<u64>>,
 }
 
 impl Rollout<'_> {
@@ -182,6 +186,9 @@ impl Rollout<'_> {
         ];
         if let Some(n) = target.pr_number {
             set.push(("ROLLOUT_PR_NUMBER".to_string(), n.to_string()));
+        }
+        if let Some(unit) = &target.unit {
+            set.push(("ROLLOUT_TARGET".to_string(), unit.clone()));
         }
         set.extend(extra);
         set.extend(self.git_trust());

@@ -507,6 +507,31 @@ def case_image(env):
     no_violations(env, log)
 
 
+def case_targets(env):
+    """examples/workflows/targets.yml: step: plan sets the matrix, one job per affected target."""
+    script = "#!/bin/sh\nset -eu\nmkdir -p .seen\necho \"$1 $ROLLOUT_ENVIRONMENT\" >> .seen/targets\n"
+    repo = Repo(env, "examples/workflows/targets.yml", {
+        "scripts/deploy.sh": script, "services/api/a.txt": "1\n", "services/web/w.txt": "1\n",
+        "services/worker/k.txt": "1\n"})
+    sha = repo.commit("api and worker", {"services/api/a.txt": "2\n", "services/worker/k.txt": "2\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, message="api and worker"))
+    check(code == 0, f"act exited {code}", log)
+    ds = sorted(deployments(env), key=lambda d: d["environment"])
+    check([d["environment"] for d in ds] == ["production-api", "production-worker"],
+          f"deployed to {[d['environment'] for d in ds]}", log)
+    check(all(states(d) == ["in_progress", "success"] and d["ref"] == sha and d["production_environment"]
+              for d in ds), f"{[(states(d), d['production_environment']) for d in ds]}", log)
+    seen = sorted((repo.seen("targets") or "").splitlines())
+    check(seen == ["api production-api", "worker production-worker"], f"the commands saw {seen}", log)
+
+    # Nothing under any target changed: the plan job says [] and the matrix job is skipped.
+    docs = repo.commit("docs", {"README.md": "hello\n"})
+    code, log = repo.act("push", push_event(repo, docs, sha, message="docs"))
+    check(code == 0, f"docs: act exited {code}", log)
+    check(len(deployments(env)) == 2, "docs: a change outside every target deployed", log)
+    no_violations(env, log)
+
+
 def case_load_canary(env):
     """examples/workflows/deploy.yml with an expression put back into an input's description: the
     runner must refuse to load the action, or this test could not catch that break."""
@@ -534,6 +559,7 @@ CASES = {
     "windmill": case_windmill,
     "image": case_image,
     "load-canary": case_load_canary,
+    "targets": case_targets,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).
