@@ -4,6 +4,8 @@
 //! changes 10,000 of them, and measures (median of 7 runs):
 //! - rollout's two-tree diff (`changes::local`, what a push deploy does),
 //! - task selection over the 10,000 changed paths with 50 `tasks` patterns (one compiled set),
+//! - target selection over the same paths with 200 `targets` of 5 globs each, and `rollout plan`
+//!   (the release binary, end to end: event, inputs, local diff, 200 targets' decisions),
 //! - `git diff --name-only A B` on the same repository.
 //!
 //! Run: `cargo bench --bench changes` (figures in BENCHMARKS.md).
@@ -67,7 +69,8 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
-    let repo = git2::Repository::init_bare(dir.path()).expect("init");
+    // A work tree's repository, with nothing checked out: rollout reads only objects.
+    let repo = git2::Repository::init(dir.path()).expect("init");
     let a = build(&repo, "v1");
     let b = build(&repo, "v2");
     println!(
@@ -104,10 +107,72 @@ fn main() {
     });
     assert_eq!(task.as_deref(), Some("deploy:mods"));
 
+    // 200 targets of 5 globs; those of the 10 changed folders whose own file is in them are
+    // affected (20 of them).
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "t{i}: svc{i}/** mod{:03}/sub{i}/** lib{i}/**/*.rs docs/{i}/** mod{:03}/file{:04}.txt",
+                i % 100,
+                i % 100,
+                i
+            )
+        })
+        .collect();
+    let targets = lines.join("\n");
+    raw.set("targets", targets.clone());
+    let with_targets = Inputs::parse(&raw).expect("inputs with targets");
+    let changed = rollout::plan::Changes::Files {
+        files: files.clone(),
+        source: "bench".into(),
+    };
+    let (targets_select, affected) = time(7, || with_targets.targets.affected(&changed));
+    assert_eq!(affected.names().len(), 20, "{}", affected.summary());
+
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        serde_json::json!({
+            "ref": "refs/heads/main",
+            "before": a.to_string(),
+            "after": b.to_string(),
+            "repository": {"full_name": "bench/bench"},
+            "head_commit": {"id": b.to_string(), "message": "v2"},
+        })
+        .to_string(),
+    )
+    .expect("event");
+    let (plan, printed) = time(7, || {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollout"))
+            .arg("plan")
+            .arg("--event")
+            .arg(&event)
+            .args(["--event-name", "push", "--workspace"])
+            .arg(dir.path())
+            .args(["--input", "environments=main: production"])
+            .args(["--input", "command=./deploy.sh"])
+            .arg("--input")
+            .arg(format!("targets={targets}"))
+            .env_clear()
+            .output()
+            .expect("rollout plan runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    assert!(
+        printed.starts_with("targets: 20 of 200 target(s) affected by 10000 changed file(s)"),
+        "{}",
+        printed.lines().next().unwrap_or_default()
+    );
+
     let (git, count) = time(7, || {
         let out = Command::new("git")
             .arg("--git-dir")
-            .arg(dir.path())
+            .arg(repo.path())
             .args(["diff", "--name-only", &a.to_string(), &b.to_string()])
             .output()
             .expect("git runs");
@@ -122,6 +187,14 @@ fn main() {
     println!(
         "task selection, 50 patterns over 10,000 paths:    {:>8.1} ms",
         select.as_secs_f64() * 1e3
+    );
+    println!(
+        "target selection, 200 targets x 5 globs, 10,000 paths: {:>8.1} ms",
+        targets_select.as_secs_f64() * 1e3
+    );
+    println!(
+        "rollout plan (release binary), 200 targets, 10,000-file change: {:>8.1} ms",
+        plan.as_secs_f64() * 1e3
     );
     println!(
         "git diff --name-only (git {}):          {:>8.1} ms",

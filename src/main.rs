@@ -329,6 +329,9 @@ async fn plan_command(
         .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let mut notes = Vec::new();
+    if !inputs.targets.is_empty() {
+        return Ok(plan_targets(&event, &inputs, &workspace).await);
+    }
     // Changes from local git only; what needs the API, the plan names.
     let (the_plan, changes) = match plan::target(&event, &inputs) {
         Err(skip) => (plan::Plan::Skip(skip), None),
@@ -353,4 +356,57 @@ async fn plan_command(
     }
     print!("{}", report::plan_text(&the_plan, changes.as_ref(), &notes));
     Ok(0)
+}
+
+/// `rollout plan` with `targets`: each target's own decision (the `target` input narrows it to one).
+async fn plan_targets(event: &Event, inputs: &Inputs, workspace: &Path) -> i32 {
+    let (base, teardown) = match plan::target(event, inputs) {
+        Err(skip) => {
+            print!("{}", report::plan_text(&plan::Plan::Skip(skip), None, &[]));
+            return 0;
+        }
+        Ok(found) => found,
+    };
+    let named = |name: &str| inputs.target.as_deref().is_none_or(|one| one == name);
+    let changes = if teardown {
+        // A closed PR tears down every target's preview, whatever changed.
+        plan::Changes::Everything {
+            reason: "the pull request closed; every target's preview is torn down".into(),
+        }
+    } else {
+        steps::find_changes(
+            event,
+            inputs,
+            workspace,
+            &base.environment,
+            steps::Api::Plan,
+        )
+        .await
+    };
+    let affected = inputs.targets.affected(&changes);
+    let mut plans = Vec::new();
+    for verdict in affected.targets.iter().filter(|v| named(&v.name)) {
+        let decision = match verdict.changes() {
+            Some(own) => {
+                let target = plan::for_target(&base, &verdict.name, inputs);
+                report::TargetPlan::Planned(if teardown {
+                    plan::Plan::Teardown(plan::Teardown { target })
+                } else {
+                    plan::decide(target, event, inputs, own)
+                })
+            }
+            None => report::TargetPlan::Unaffected(verdict.reason()),
+        };
+        plans.push((verdict.name.as_str(), decision));
+    }
+    let mut notes = Vec::new();
+    if inputs.supersede && !teardown {
+        notes.push("older in-progress deployments of each target's environment would be marked inactive (`supersede`); which ones needs the API".to_string());
+    }
+    let shown = (!teardown).then_some(&changes);
+    print!(
+        "{}",
+        report::targets_plan_text(&affected, &plans, shown, &notes)
+    );
+    0
 }

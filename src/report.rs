@@ -2,6 +2,7 @@
 
 use crate::plan::{Changes, Plan};
 use crate::runtime::Untrusted;
+use crate::targets::Affected;
 
 /// What a run ended as: the source of outputs, the summary, the comment and the exit code.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,8 +30,37 @@ pub struct Report {
     pub exit: Option<i32>,
     /// With `targets`: the affected targets' names, in the order of the `targets` lines.
     pub targets: Option<Vec<String>>,
-    /// With `targets`: each affected target's name and its status, in the same order.
-    pub results: Vec<(String, String)>,
+    /// With `targets`: each affected target's own result, in the same order (the `results`
+    /// output, and one row each in the summary and the PR comment).
+    pub rows: Vec<TargetRow>,
+    /// With `targets`: the environment the branch maps to before any target's is derived from it
+    /// (`pr-7` for `pr-7-api`); one job's PR comment is found by it.
+    pub group_environment: String,
+}
+
+/// One target's line of a run with `targets`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TargetRow {
+    pub target: String,
+    pub status: String,
+    pub environment: String,
+    pub environment_url: String,
+    pub deployment_id: Option<u64>,
+    pub detail: String,
+}
+
+impl TargetRow {
+    /// The row of one target's own report.
+    pub fn of(target: &str, report: &Report) -> TargetRow {
+        TargetRow {
+            target: target.to_string(),
+            status: report.status.clone(),
+            environment: report.environment.clone(),
+            environment_url: report.environment_url.clone(),
+            deployment_id: report.deployment_id,
+            detail: report.detail.clone(),
+        }
+    }
 }
 
 impl Report {
@@ -80,9 +110,14 @@ impl Report {
                 serde_json::Value::from(targets.clone()).to_string(),
             ));
             let results: serde_json::Map<String, serde_json::Value> = self
-                .results
+                .rows
                 .iter()
-                .map(|(name, status)| (name.clone(), serde_json::Value::from(status.as_str())))
+                .map(|row| {
+                    (
+                        row.target.clone(),
+                        serde_json::Value::from(row.status.as_str()),
+                    )
+                })
                 .collect();
             out.push(("results", serde_json::Value::Object(results).to_string()));
         }
@@ -191,7 +226,10 @@ pub fn summary(report: &Report) -> String {
         );
     }
     row("Task", md(&report.task));
-    row("Result", rich(&report.detail, true));
+    // Several targets' details are their rows' own, below.
+    if report.rows.len() <= 1 {
+        row("Result", rich(&report.detail, true));
+    }
     if let Some(id) = report.deployment_id {
         row("Deployment", id.to_string());
     }
@@ -211,12 +249,55 @@ pub fn summary(report: &Report) -> String {
         row("Duration", format!("{d}s"));
     }
     s.push('\n');
+    s.push_str(&target_rows(&report.rows));
+    s
+}
+
+/// One row per target, when the run had `targets`: its status, environment, deployment, URL and
+/// what happened to it.
+fn target_rows(rows: &[TargetRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from(
+        "| Target | Status | Environment | Deployment | URL | Result |\n|---|---|---|---|---|---|\n",
+    );
+    for row in rows {
+        let url = if row.environment_url.is_empty() || row.status == "inactive" {
+            String::new()
+        } else {
+            format!("<{}>", row.environment_url.replace('>', "%3E"))
+        };
+        s.push_str(&format!(
+            "| {} | {} {} | {} | {} | {} | {} |\n",
+            md(&row.target),
+            icon(&row.status),
+            md(&row.status),
+            code(&row.environment, true),
+            row.deployment_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            url,
+            rich(&row.detail, true),
+        ));
+    }
+    s.push('\n');
     s
 }
 
 /// The hidden marker that finds rollout's comment for one environment again, whoever wrote it.
 pub fn comment_marker(environment: &str) -> String {
     format!("<!-- rollout:preview:{} -->", md(environment))
+}
+
+/// The environment the sticky PR comment is kept for: one job's targets share one comment, named
+/// after the pull request's preview (`pr-7`); a matrix job's one target has its own.
+pub fn comment_environment(report: &Report) -> &str {
+    if report.group_environment.is_empty() {
+        &report.environment
+    } else {
+        &report.group_environment
+    }
 }
 
 /// The sticky PR comment.
@@ -229,11 +310,14 @@ pub fn comment(report: &Report, when: &str) -> String {
     };
     let mut s = format!(
         "{}\n{} **Preview {}**: {}\n\n",
-        comment_marker(&report.environment),
+        comment_marker(comment_environment(report)),
         icon(&report.status),
-        code(&report.environment, false),
+        code(comment_environment(report), false),
         md(&headline)
     );
+    if !report.rows.is_empty() {
+        s.push_str(&target_rows(&report.rows));
+    }
     if !report.sha.is_empty() {
         s.push_str(&format!("- Commit: {}\n", code(&report.sha, false)));
     }
@@ -243,7 +327,7 @@ pub fn comment(report: &Report, when: &str) -> String {
             report.environment_url.replace('>', "%3E")
         ));
     }
-    if !report.detail.is_empty() {
+    if !report.detail.is_empty() && report.rows.len() <= 1 {
         s.push_str(&format!("- Result: {}\n", rich(&report.detail, false)));
     }
     if !report.log_url.is_empty() {
@@ -313,6 +397,13 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
             }
         }
     }
+    s.push_str(&plan_text_tail(changes, offline_notes));
+    s
+}
+
+/// The changed files and the notes, after the decision.
+fn plan_text_tail(changes: Option<&Changes>, offline_notes: &[String]) -> String {
+    let mut s = String::new();
     if let Some(c) = changes {
         s.push_str(&format!("changes: {}\n", Untrusted(&c.describe())));
         let files = c.files();
@@ -326,6 +417,35 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
     for note in offline_notes {
         s.push_str(&format!("note: {}\n", Untrusted(note)));
     }
+    s
+}
+
+/// One target's line of `rollout plan` with `targets`: its plan, or why the change leaves it alone.
+pub enum TargetPlan<'a> {
+    Planned(Plan),
+    Unaffected(&'a str),
+}
+
+/// What `rollout plan` prints with `targets`: which targets the change affects and why, then each
+/// target's own decision, indented under its name.
+pub fn targets_plan_text(
+    affected: &Affected,
+    plans: &[(&str, TargetPlan<'_>)],
+    changes: Option<&Changes>,
+    notes: &[String],
+) -> String {
+    let mut s = format!("targets: {}\n", Untrusted(&affected.summary()));
+    for (name, decision) in plans {
+        s.push_str(&format!("target {}:\n", Untrusted(name)));
+        let text = match decision {
+            TargetPlan::Planned(plan) => plan_text(plan, None, &[]),
+            TargetPlan::Unaffected(reason) => format!("not affected: {}\n", Untrusted(reason)),
+        };
+        for line in text.lines() {
+            s.push_str(&format!("  {line}\n"));
+        }
+    }
+    s.push_str(&plan_text_tail(changes, notes));
     s
 }
 

@@ -350,3 +350,143 @@ fn the_post_step_finishes_every_deployment_of_the_job() {
         assert!(d.is_final(), "{} left {:?}", d.id, d.state());
     }
 }
+
+#[test]
+fn the_summary_has_one_row_per_target() {
+    let mut h = Harness::new();
+    two_of_three(&mut h);
+    h.var("FAIL_TARGET", "worker");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let s = h.state();
+    let row = |name: &str, env: &str| {
+        let line = run
+            .summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| {name} |")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{}", run.summary));
+        let id = s
+            .deployments
+            .iter()
+            .find(|d| d.environment == env)
+            .map(|d| d.id.to_string())
+            .unwrap_or_else(|| panic!("no deployment to {env}"));
+        assert!(line.contains(&format!("`{env}`")), "{line}");
+        assert!(line.contains(&format!("| {id} |")), "{line}");
+        line.to_string()
+    };
+    assert!(row("api", "production-api").contains("✅ success"));
+    let worker = row("worker", "production-worker");
+    assert!(worker.contains("❌ failure"), "{worker}");
+    assert!(worker.contains("exited with code 1"), "{worker}");
+    assert!(
+        !run.summary.contains("| web |"),
+        "an unaffected target has no row:\n{}",
+        run.summary
+    );
+}
+
+#[test]
+fn one_job_preview_keeps_one_comment_with_a_row_per_target() {
+    let mut h = Harness::new();
+    h.input("targets", TARGETS)
+        .input("preview-environment", "pr-{number}");
+    let base = h.commit(
+        &[("services/api/a.txt", "1\n"), ("services/web/w.txt", "1\n")],
+        "initial",
+    );
+    let head = h.commit(&[("libs/shared.txt", "2\n")], "a shared library");
+    h.event(
+        "pull_request",
+        &pr_payload(
+            "opened",
+            7,
+            &head,
+            "feature/libs",
+            &base,
+            OWNER_REPO,
+            "libs",
+        ),
+    );
+    h.chown_workspace();
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    {
+        let s = h.state();
+        assert_eq!(s.comments.len(), 1, "one comment for the job's targets");
+        let body = &s.comments[0].body;
+        assert!(body.starts_with("<!-- rollout:preview:pr-7 -->"), "{body}");
+        for (name, env) in [("api", "pr-7-api"), ("web", "pr-7-web")] {
+            let line = body
+                .lines()
+                .find(|l| l.starts_with(&format!("| {name} |")))
+                .unwrap_or_else(|| panic!("no row for {name}:\n{body}"));
+            assert!(line.contains(&format!("`{env}`")), "{line}");
+            assert!(line.contains("success"), "{line}");
+        }
+        assert!(!body.contains("| worker |"), "{body}");
+    }
+    // The close updates the same comment: every row says its preview is gone.
+    h.event(
+        "pull_request",
+        &pr_payload(
+            "closed",
+            7,
+            &head,
+            "feature/libs",
+            &base,
+            OWNER_REPO,
+            "libs",
+        ),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let s = h.state();
+    assert_eq!(s.comments.len(), 1, "{:?}", s.comments);
+    let body = &s.comments[0].body;
+    assert_eq!(
+        body.lines().filter(|l| l.contains("💤 inactive")).count(),
+        2,
+        "{body}"
+    );
+}
+
+#[test]
+fn rollout_plan_prints_each_targets_decision() {
+    let mut h = Harness::new();
+    two_of_three(&mut h);
+    let event = h.dir.path().join("event.json");
+    let inputs = [
+        format!("targets={TARGETS}"),
+        "environments=main: production".to_string(),
+        "command=./deploy.sh".to_string(),
+    ];
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let (code, text) = plan(&event, "push", &inputs, Some(&h.workspace));
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.starts_with("targets: 2 of 3 target(s) affected"),
+        "{text}"
+    );
+    let section = |name: &str| {
+        let start = text
+            .find(&format!("target {name}:\n"))
+            .unwrap_or_else(|| panic!("no section for {name}:\n{text}"));
+        let rest = &text[start..];
+        let end = rest[1..].find("\ntarget ").map_or(rest.len(), |i| i + 1);
+        rest[..end].to_string()
+    };
+    assert!(
+        section("api").contains("  deploy: ") && section("api").contains("to production-api"),
+        "{text}"
+    );
+    assert!(section("worker").contains("to production-worker"), "{text}");
+    assert!(section("web").contains("  not affected: "), "{text}");
+    // The `target` input narrows it to one.
+    let mut one = inputs.clone();
+    one.push("target=web");
+    let (code, text) = plan(&event, "push", &one, Some(&h.workspace));
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("target web:\n  not affected"), "{text}");
+    assert!(!text.contains("target api:"), "{text}");
+}

@@ -10,13 +10,13 @@ impl Rollout<'_> {
         let Some(number) = report.pr_number else {
             return;
         };
-        if report.environment.is_empty()
+        if report::comment_environment(report).is_empty()
             || !self.inputs.comment.unwrap_or(true)
             || self.inputs.dry_run
         {
             return;
         }
-        let marker = report::comment_marker(&report.environment);
+        let marker = report::comment_marker(report::comment_environment(report));
         let now = now_utc();
         let body = report::comment(report, &now);
         let result = async {

@@ -11,7 +11,7 @@ use crate::event::{Event, Trigger};
 use crate::github::{NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
 use crate::plan::{self, Changes, Deploy, Plan, Target, Teardown};
-use crate::report::Report;
+use crate::report::{Report, TargetRow};
 use crate::runtime::{self, Untrusted};
 use crate::text::Description;
 use serde_json::{json, Value};
@@ -140,7 +140,12 @@ impl Rollout<'_> {
                             self.run_plan(plan, Some(changes), run_command).await,
                         ));
                     }
-                    return combine(&base, reports, self.context.log_url());
+                    return combine(
+                        &base,
+                        reports,
+                        self.context.log_url(),
+                        self.inputs.target.is_none(),
+                    );
                 }
                 Err(skip) => return skip,
             }
@@ -166,7 +171,12 @@ impl Rollout<'_> {
             }
             reports.push((name.clone(), self.teardown(&Teardown { target }).await));
         }
-        combine(&base, reports, self.context.log_url())
+        combine(
+            &base,
+            reports,
+            self.context.log_url(),
+            self.inputs.target.is_none(),
+        )
     }
 
     fn announce(&self, d: &Deploy) {
@@ -451,12 +461,14 @@ pub fn verify_checkout(
 
 /// One report for several targets: the one target's own when exactly one ran, else a summary;
 /// failed when any failed, with `targets` and `results` for the outputs.
-fn combine(base: &Target, reports: Vec<(String, Report)>, log_url: String) -> Report {
+fn combine(
+    base: &Target,
+    reports: Vec<(String, Report)>,
+    log_url: String,
+    one_job: bool,
+) -> Report {
     let names: Vec<String> = reports.iter().map(|(n, _)| n.clone()).collect();
-    let results: Vec<(String, String)> = reports
-        .iter()
-        .map(|(n, r)| (n.clone(), r.status.clone()))
-        .collect();
+    let rows: Vec<TargetRow> = reports.iter().map(|(n, r)| TargetRow::of(n, r)).collect();
     let mut report = if reports.len() == 1 {
         reports
             .into_iter()
@@ -474,7 +486,7 @@ fn combine(base: &Target, reports: Vec<(String, Report)>, log_url: String) -> Re
             "skipped",
         ]
         .into_iter()
-        .find(|s| results.iter().any(|(_, r)| r == s))
+        .find(|s| rows.iter().any(|r| r.status == *s))
         .unwrap_or("skipped");
         let detail = if reports.is_empty() {
             "no target is affected by this change".to_string()
@@ -514,6 +526,9 @@ fn combine(base: &Target, reports: Vec<(String, Report)>, log_url: String) -> Re
         }
     };
     report.targets = Some(names);
-    report.results = results;
+    report.rows = rows;
+    if one_job {
+        report.group_environment = base.environment.clone();
+    }
     report
 }

@@ -3,7 +3,7 @@
 
 use super::{Api, Rollout};
 use crate::plan::{self, Changes, Plan};
-use crate::report::Report;
+use crate::report::{Report, TargetRow};
 
 impl Rollout<'_> {
     pub async fn plan(&self) -> Report {
@@ -67,7 +67,13 @@ impl Rollout<'_> {
                         crate::runtime::Untrusted(&d.task)
                     );
                     deploying.push(name.clone());
-                    results.push((name.clone(), "planned".to_string()));
+                    results.push(TargetRow {
+                        target: name.clone(),
+                        status: "planned".into(),
+                        environment: d.target.environment.clone(),
+                        detail: format!("would deploy {} (task {})", d.target.sha.short(), d.task),
+                        ..TargetRow::default()
+                    });
                 }
                 Plan::Skip(skip) => {
                     tracing::info!(
@@ -75,7 +81,12 @@ impl Rollout<'_> {
                         crate::runtime::Untrusted(name),
                         crate::runtime::Untrusted(&skip.reason)
                     );
-                    results.push((name.clone(), "skipped".to_string()));
+                    results.push(TargetRow {
+                        target: name.clone(),
+                        status: "skipped".into(),
+                        detail: skip.reason.clone(),
+                        ..TargetRow::default()
+                    });
                 }
                 Plan::Teardown(_) => {}
             }
@@ -93,7 +104,7 @@ impl Rollout<'_> {
             )
         };
         report.targets = Some(deploying);
-        report.results = results;
+        report.rows = results;
         report
     }
 }
