@@ -168,74 +168,116 @@ pub enum EventError {
 
 // ---- the payload, as far as rollout reads it ----
 
+/// A field of the wrong type is as good as absent, and only that field: a `sender` that is a
+/// string must not lose the push's `ref` (the checks in [`parse`] name what is missing).
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
 #[derive(Deserialize, Default)]
 struct Payload {
+    #[serde(default, deserialize_with = "lenient")]
     action: Option<String>,
-    #[serde(rename = "ref")]
+    #[serde(rename = "ref", default, deserialize_with = "lenient")]
     git_ref: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     before: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     after: Option<String>,
-    #[serde(default)]
-    deleted: bool,
-    #[serde(default)]
-    forced: bool,
+    #[serde(default, deserialize_with = "lenient")]
+    deleted: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    forced: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
     head_commit: Option<HeadCommit>,
+    #[serde(default, deserialize_with = "lenient")]
     number: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
     pull_request: Option<PullRequestPayload>,
+    #[serde(default, deserialize_with = "lenient")]
     workflow_run: Option<WorkflowRunPayload>,
+    #[serde(default, deserialize_with = "lenient")]
     repository: Option<Repository>,
+    #[serde(default, deserialize_with = "lenient")]
     sender: Option<Login>,
 }
 
 #[derive(Deserialize)]
 struct HeadCommit {
+    #[serde(default, deserialize_with = "lenient")]
     id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     message: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     author: Option<Author>,
 }
 
 #[derive(Deserialize)]
 struct Author {
+    #[serde(default, deserialize_with = "lenient")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     username: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Login {
+    #[serde(default, deserialize_with = "lenient")]
     login: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Repository {
+    #[serde(default, deserialize_with = "lenient")]
     full_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     default_branch: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct PullRequestPayload {
+    #[serde(default, deserialize_with = "lenient")]
     number: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
     title: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     head: Option<Branch>,
+    #[serde(default, deserialize_with = "lenient")]
     base: Option<Branch>,
+    #[serde(default, deserialize_with = "lenient")]
     merged: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
     user: Option<Login>,
 }
 
 #[derive(Deserialize)]
 struct Branch {
+    #[serde(default, deserialize_with = "lenient")]
     sha: Option<String>,
-    #[serde(rename = "ref")]
+    #[serde(rename = "ref", default, deserialize_with = "lenient")]
     git_ref: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     repo: Option<Repository>,
 }
 
 #[derive(Deserialize)]
 struct WorkflowRunPayload {
+    #[serde(default, deserialize_with = "lenient")]
     conclusion: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     head_sha: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     head_branch: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
     head_repository: Option<Repository>,
+    #[serde(default, deserialize_with = "lenient")]
     head_commit: Option<HeadCommit>,
+    #[serde(default, deserialize_with = "lenient")]
     name: Option<String>,
 }
 
@@ -256,7 +298,6 @@ pub fn parse(name: &str, json: &str, runner: &RunnerRefs) -> Result<Event, Event
     if !value.is_object() {
         return Err(EventError::NotObject);
     }
-    // Fields of the wrong type are as good as absent: the checks below name what is missing.
     let payload: Payload = serde_json::from_value(value).unwrap_or_else(|_| Payload::default());
     let missing = |field| EventError::Missing {
         event: name.to_string(),
@@ -298,10 +339,10 @@ pub fn parse(name: &str, json: &str, runner: &RunnerRefs) -> Result<Event, Event
             };
             Trigger::Push {
                 git_ref: GitRef::new(git_ref),
-                deleted: payload.deleted || after.is_zero(),
+                deleted: payload.deleted.unwrap_or(false) || after.is_zero(),
                 sha: after,
                 before,
-                forced: payload.forced,
+                forced: payload.forced.unwrap_or(false),
             }
         }
         "workflow_dispatch" => {
@@ -459,6 +500,40 @@ mod tests {
             "{:?}",
             e.trigger
         );
+    }
+
+    #[test]
+    fn a_field_of_an_unexpected_type_loses_only_itself() {
+        // `sender` as a string, `forced` as a string, `head_commit.author` as a number, and a
+        // `repository` that is a list: the push still has its ref, shas and message.
+        let extra = r#","sender":"mona","forced":"yes","pusher":7"#;
+        let json = push(B, A, extra)
+            .replace(
+                r#""author":{"name":"Mona","username":"mona"}"#,
+                r#""author":42"#,
+            )
+            .replace(
+                r#""repository":{"full_name":"octo/app","created_at":1700000000}"#,
+                r#""repository":["octo/app"]"#,
+            );
+        assert!(json.contains(r#""author":42"#) && json.contains(r#""repository":["#));
+        let e = parse("push", &json, &runner()).unwrap();
+        assert_eq!(
+            e.trigger,
+            Trigger::Push {
+                git_ref: GitRef::branch("main"),
+                sha: Sha::parse(A).unwrap(),
+                before: Sha::parse(B),
+                forced: false,
+                deleted: false
+            }
+        );
+        assert_eq!(e.head_commit.message, "fix: it");
+        assert_eq!(e.head_commit.author, None);
+        // A needed field of the wrong type is named as missing, not a parse failure.
+        let json = push(B, A, "").replace(r#""ref":"refs/heads/main""#, r#""ref":5"#);
+        let e = parse("push", &json, &runner()).unwrap_err();
+        assert!(e.to_string().contains("`ref`"), "{e}");
     }
 
     #[test]

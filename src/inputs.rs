@@ -248,6 +248,31 @@ pub struct RawInputs(BTreeMap<String, String>);
 
 impl RawInputs {
     /// Reads `INPUT_<NAME>` variables: the runner upper-cases the name and keeps hyphens.
+    /// The `INPUT_*` variables of a process environment read as OS strings (`std::env::vars`
+    /// panics on a byte that is not UTF-8, even in a variable rollout never reads). Other
+    /// variables are not looked at; an input that is not UTF-8 is an error naming it, never its
+    /// value (it may be a secret).
+    pub fn from_os_env(
+        vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    ) -> Result<RawInputs, String> {
+        let mut utf8 = Vec::new();
+        for (k, v) in vars {
+            let Some(name) = k.to_str().and_then(|k| k.strip_prefix("INPUT_")) else {
+                continue;
+            };
+            match v.into_string() {
+                Ok(v) => utf8.push((format!("INPUT_{name}"), v)),
+                Err(_) => {
+                    return Err(format!(
+                        "input `{}` is not valid UTF-8 (the INPUT_{name} variable holds bytes that are not text)",
+                        name.to_ascii_lowercase().replace(' ', "_")
+                    ))
+                }
+            }
+        }
+        Ok(RawInputs::from_env(utf8))
+    }
+
     pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> RawInputs {
         RawInputs(
             vars.into_iter()

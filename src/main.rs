@@ -108,7 +108,7 @@ fn main() -> ExitCode {
 }
 
 fn read_inputs(overrides: &[String]) -> Result<Inputs, BadInput> {
-    let mut raw = RawInputs::from_env(std::env::vars());
+    let mut raw = RawInputs::from_os_env(std::env::vars_os()).map_err(BadInput)?;
     for pair in overrides {
         let (name, value) = pair
             .split_once('=')
@@ -296,7 +296,7 @@ async fn post_step() -> Result<i32, BadInput> {
         );
         return Ok(0);
     };
-    let inputs_token = RawInputs::from_env(std::env::vars());
+    let inputs_token = RawInputs::from_os_env(std::env::vars_os()).map_err(BadInput)?;
     let token = Inputs::parse_token(&inputs_token);
     let client = client(&context, required_token(&context, token.as_ref())?)?;
     let mut code = 0;

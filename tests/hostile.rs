@@ -355,3 +355,35 @@ fn outputs_with_newlines_cannot_forge_other_outputs() {
         "the value is kept whole inside its delimiter"
     );
 }
+
+#[test]
+fn bytes_that_are_not_utf8_in_the_environment_neither_panic_nor_change() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut h = main_push();
+    h.input(
+        "command",
+        "printf %s \"$NOT_TEXT\" | od -An -tx1 | tr -d ' \\n' > \"$GITHUB_WORKSPACE/../seen\"",
+    );
+    let bytes = std::ffi::OsStr::from_bytes(b"caf\xe9 \xff");
+    let run = h.run_with(|cmd| {
+        cmd.env("NOT_TEXT", bytes);
+    });
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let seen = std::fs::read_to_string(h.dir.path().join("seen")).unwrap_or_default();
+    assert_eq!(
+        seen, "636166e920ff",
+        "the command inherits the bytes untouched"
+    );
+    // An input that is not text is a bad input that names it, not its value.
+    let run = h.run_with(|cmd| {
+        cmd.env("INPUT_DESCRIPTION", bytes);
+    });
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.the_error()
+            .contains("input `description` is not valid UTF-8"),
+        "{}",
+        run.stdout
+    );
+}
