@@ -11,24 +11,69 @@ use octocrab::Octocrab;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// How long rollout keeps retrying one call, in all.
+/// How long rollout keeps retrying, by what is at stake. GitHub's rate-limit rules make a wait of
+/// a minute normal, so budgets are times, not attempt counts.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
-    pub attempts: u32,
+    /// The first backoff after a fault that is not a rate limit; it doubles, with jitter.
     pub base_delay: Duration,
-    pub max_total_wait: Duration,
+    /// The longest one backoff grows to (a rate limit waits what GitHub asks, however long).
+    pub max_backoff: Duration,
+    /// A final status: `final-status-timeout`. Only a cancel cuts it shorter.
+    pub final_status: Duration,
+    /// The create, the in-progress status, comments, and the reads a step cannot do without.
+    pub ordinary: Duration,
+    /// A lookup that only improves a message or a link: three tries within this.
+    pub lookup: Duration,
+    pub read_timeout: Duration,
+    /// Test-only (`ROLLOUT_TEST_TIME_SCALE`, see the README): every wait, budget and the read
+    /// timeout are multiplied by it, so a minute's rate limit takes a test 0.6 s at 0.01. Logs
+    /// keep GitHub's figures.
+    pub time_scale: f64,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            attempts: 6,
             base_delay: Duration::from_millis(250),
-            max_total_wait: Duration::from_secs(60),
+            max_backoff: Duration::from_secs(30),
+            final_status: Duration::from_secs(15 * 60),
+            ordinary: Duration::from_secs(5 * 60),
+            lookup: Duration::from_secs(20),
+            read_timeout: Duration::from_secs(30),
+            time_scale: 1.0,
         }
     }
+}
+
+impl RetryPolicy {
+    fn scaled(&self, d: Duration) -> Duration {
+        if self.time_scale == 1.0 {
+            d
+        } else {
+            d.mul_f64(self.time_scale.clamp(0.0, 1.0))
+        }
+    }
+    fn limit(&self, budget: Budget) -> Duration {
+        match budget {
+            Budget::Final => self.final_status,
+            Budget::Ordinary => self.ordinary,
+            Budget::Lookup => self.lookup,
+        }
+    }
+}
+
+/// What is at stake in a call, which sets how long it keeps trying.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// A final status: a deployment left non-final is the failure users report most.
+    Final,
+    Ordinary,
+    /// Only a message or a link depends on it.
+    Lookup,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +96,8 @@ pub enum ApiError {
     },
     #[error("GitHub answered 202 to the deployment create: it tried to merge the default branch into the ref and made no deployment ({message})")]
     Accepted { message: String },
+    #[error("{method} {path} was cut short: the run was cancelled")]
+    Cancelled { method: Method, path: String },
     #[error("GitHub's answer to {method} {path} could not be read: {detail}")]
     Decode {
         method: Method,
@@ -68,9 +115,9 @@ impl ApiError {
     }
 
     /// Whether the server may have acted on the request although the answer was lost.
-    fn ambiguous(&self) -> bool {
+    pub fn is_ambiguous(&self) -> bool {
         match self {
-            ApiError::Transport { .. } => true,
+            ApiError::Transport { .. } | ApiError::Cancelled { .. } => true,
             ApiError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -79,14 +126,28 @@ impl ApiError {
     fn retryable(&self) -> bool {
         match self {
             ApiError::Status { rate_limited, .. } if *rate_limited => true,
-            other => other.ambiguous(),
+            ApiError::Cancelled { .. } => false,
+            other => other.is_ambiguous(),
         }
+    }
+
+    pub fn is_rate_limit(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Status {
+                rate_limited: true,
+                ..
+            }
+        )
     }
 
     /// One sentence for a user: what went wrong in `doing`, and what to change. `permission` is
     /// the `permissions:` entry the call needs.
     pub fn explain(&self, doing: &str, permission: &str) -> String {
         match self {
+            ApiError::Status { status, message, rate_limited: true, .. } => format!(
+                "{doing} failed: GitHub rate limited the requests ({status}: {message}) for longer than rollout may wait here; wait for the limit to reset (GITHUB_TOKEN allows 1,000 requests an hour per repository), or use fewer concurrent jobs"
+            ),
             ApiError::Status { status: 401, .. } => format!(
                 "{doing} failed: GitHub refused the token (401); it is invalid or expired, so check the `token` input"
             ),
@@ -182,6 +243,13 @@ pub struct Deployment {
     pub transient_environment: bool,
 }
 
+/// A deployment the create made or found; `ambiguous` when a create's answer was lost on the way.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub deployment: Deployment,
+    pub ambiguous: bool,
+}
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct DeploymentStatus {
     pub state: State,
@@ -254,6 +322,7 @@ enum Resend {
     OnlyIfRefused,
 }
 
+#[derive(Clone)]
 pub struct DeploymentClient {
     crab: Octocrab,
     repo_path: String,
@@ -261,6 +330,9 @@ pub struct DeploymentClient {
     /// Once the run is cancelled, waits shrink: the runner kills the container 10 s after its
     /// first signal, and the final status must be posted before that.
     cancel: Option<Cancel>,
+    /// Writes a cancel stopped waiting for while they were on the wire: they may still land,
+    /// after the final status, which then has to be sent again to stay the last.
+    overtaken: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl DeploymentClient {
@@ -283,8 +355,8 @@ impl DeploymentClient {
             // rollout retries itself; octocrab's retry would resend a POST that may have succeeded.
             .add_retry_config(RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .set_write_timeout(Some(Duration::from_secs(30)))
+            .set_read_timeout(Some(policy.scaled(policy.read_timeout)))
+            .set_write_timeout(Some(policy.scaled(policy.read_timeout)))
             .build()
             .map_err(|e| anyhow::anyhow!("could not set up the GitHub client: {e}"))?;
         Ok(DeploymentClient {
@@ -292,6 +364,7 @@ impl DeploymentClient {
             repo_path: format!("/repos/{repository}"),
             policy,
             cancel: None,
+            overtaken: Arc::default(),
         })
     }
 
@@ -352,55 +425,152 @@ impl DeploymentClient {
         })
     }
 
-    /// Sends with retries per `resend`; answers 2xx as `Ok`, everything else as an [`ApiError`].
+    /// One request, which a cancel cuts short unless it is a final status: whatever was
+    /// hanging, the final status must go out within the runner's window. A write cut short goes
+    /// on in the background, since the server may still act on it; [`Self::settle_overtaken`]
+    /// waits for it after the final status.
+    async fn once_or_cancel(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        budget: Budget,
+    ) -> Result<Answer, ApiError> {
+        let Some(cancel) = self.cancel.clone().filter(|_| budget != Budget::Final) else {
+            return self.once(method, path, body).await;
+        };
+        if self.cancelled() {
+            return self.once(method, path, body).await;
+        }
+        let cut = || ApiError::Cancelled {
+            method: method.clone(),
+            path: path.to_string(),
+        };
+        let mut cancel = cancel;
+        if *method == Method::GET {
+            return tokio::select! {
+                answer = self.once(method, path, body) => answer,
+                _ = cancel.fired() => Err(cut()),
+            };
+        }
+        let client = self.clone();
+        let (owned_method, owned_path, owned_body) =
+            (method.clone(), path.to_string(), body.cloned());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let answer = client
+                .once(&owned_method, &owned_path, owned_body.as_ref())
+                .await;
+            let _ = tx.send(answer);
+        });
+        tokio::select! {
+            answer = rx => answer.unwrap_or_else(|_| Err(cut())),
+            _ = cancel.fired() => {
+                if let Ok(mut overtaken) = self.overtaken.lock() {
+                    overtaken.push(task);
+                }
+                Err(cut())
+            }
+        }
+    }
+
+    /// Whether a write that a cancel cut short may still land.
+    pub fn has_overtaken_writes(&self) -> bool {
+        self.overtaken
+            .lock()
+            .map(|o| o.iter().any(|t| !t.is_finished()) || !o.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// Waits (at most `limit`) for the writes a cancel cut short to answer or be given up.
+    pub async fn settle_overtaken(&self, limit: Duration) {
+        let tasks: Vec<_> = match self.overtaken.lock() {
+            Ok(mut o) => o.drain(..).collect(),
+            Err(_) => return,
+        };
+        let _ = tokio::time::timeout(limit, async {
+            for task in tasks {
+                let _ = task.await;
+            }
+        })
+        .await;
+    }
+
+    /// Sends with retries per `resend`, as long as `budget` allows; answers 2xx as `Ok`,
+    /// everything else as an [`ApiError`]. Rate limits wait as GitHub's rules say: `retry-after`,
+    /// else until `x-ratelimit-reset`, else (a secondary limit) a minute, then longer.
     async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         resend: Resend,
+        budget: Budget,
     ) -> Result<Answer, ApiError> {
         let started = Instant::now();
-        let mut attempt = 0;
+        let limit = self.policy.scaled(self.policy.limit(budget));
+        let mut attempt: u32 = 0;
+        let mut secondary: u32 = 0;
         loop {
             attempt += 1;
-            let (error, headers) = match self.once(&method, path, body).await {
+            let (error, headers) = match self.once_or_cancel(&method, path, body, budget).await {
                 Ok(answer) if answer.status.is_success() => return Ok(answer),
                 Ok(answer) => (status_error(&method, path, &answer), Some(answer.headers)),
                 Err(e) => (e, None),
             };
             let may_resend = match resend {
                 Resend::Safe => error.retryable(),
-                Resend::OnlyIfRefused => matches!(
-                    error,
-                    ApiError::Status {
-                        rate_limited: true,
-                        ..
-                    }
-                ),
+                Resend::OnlyIfRefused => error.is_rate_limit(),
             };
             // After a cancel, one quick retry at most: the final status must beat the runner's kill.
             let cancelled = self.cancelled();
-            if !may_resend || attempt >= self.policy.attempts || (cancelled && attempt >= 2) {
+            if !may_resend
+                || (cancelled && attempt >= 2)
+                || (budget == Budget::Lookup && attempt >= 3)
+            {
                 return Err(error);
             }
-            let mut wait = headers
-                .as_ref()
-                .and_then(server_wait)
-                .unwrap_or_else(|| backoff(&self.policy, attempt));
+            let (mut wait, why) = if error.is_rate_limit() {
+                match headers.as_ref().and_then(server_wait) {
+                    Some((wait, why)) => (wait, why),
+                    None => {
+                        // A secondary limit that names no time: at least a minute, then longer.
+                        secondary += 1;
+                        (
+                            Duration::from_secs(60).saturating_mul(1 << (secondary - 1).min(4)),
+                            "a secondary rate limit with no retry-after".to_string(),
+                        )
+                    }
+                }
+            } else {
+                (
+                    backoff(&self.policy, attempt),
+                    format!("{error} (attempt {attempt})"),
+                )
+            };
             if cancelled {
                 wait = wait.min(Duration::from_secs(1));
             }
-            if started.elapsed() + wait > self.policy.max_total_wait {
+            let scaled = self.policy.scaled(wait);
+            if started.elapsed() + scaled > limit {
+                if error.is_rate_limit() {
+                    tracing::info!(
+                        "{method} {path}: rate limited ({why}); waiting {} would pass the {} this call may take, so rollout gives up on it",
+                        seconds(wait),
+                        seconds(self.policy.limit(budget))
+                    );
+                }
                 return Err(error);
             }
-            tracing::info!(
-                "{method} {path}: {error}; trying again in {:.1}s (attempt {} of {})",
-                wait.as_secs_f64(),
-                attempt + 1,
-                self.policy.attempts
-            );
-            self.pause(wait).await;
+            if error.is_rate_limit() {
+                tracing::info!(
+                    "{method} {path}: rate limited ({why}); retrying in {}",
+                    seconds(wait)
+                );
+            } else {
+                tracing::info!("{method} {path}: {why}; retrying in {}", seconds(wait));
+            }
+            self.pause(scaled).await;
         }
     }
 
@@ -416,24 +586,33 @@ impl DeploymentClient {
         })
     }
 
-    /// Creates a deployment without ever making two: `key` (unique to this invocation, also in
+    /// Creates a deployment without ever making two: `key` (unique to this run, also in
     /// `new.payload.rollout.key`) finds a deployment made by a request whose answer was lost.
+    /// A create can succeed on the server after the client gave up on it, later than one lookup,
+    /// so the lookup is repeated with backoff before a new create; `ambiguous` says a lost create
+    /// may still surface, and the caller finishes any deployment with the key it did not adopt.
     pub async fn create_deployment(
         &self,
         new: &NewDeployment,
         key: &str,
-    ) -> Result<Deployment, ApiError> {
+    ) -> Result<Created, ApiError> {
         let path = format!("{}/deployments", self.repo_path);
         let body = serde_json::to_value(new).map_err(|e| ApiError::Decode {
             method: Method::POST,
             path: path.clone(),
             detail: e.to_string(),
         })?;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self
-                .send(Method::POST, &path, Some(&body), Resend::OnlyIfRefused)
+        let started = Instant::now();
+        let mut ambiguous = false;
+        for attempt in 1.. {
+            let error = match self
+                .send(
+                    Method::POST,
+                    &path,
+                    Some(&body),
+                    Resend::OnlyIfRefused,
+                    Budget::Ordinary,
+                )
                 .await
             {
                 Ok(answer) if answer.status == StatusCode::ACCEPTED => {
@@ -443,28 +622,57 @@ impl DeploymentClient {
                         .unwrap_or_default();
                     return Err(ApiError::Accepted { message });
                 }
-                Ok(answer) => return Self::decode(Method::POST, &path, &answer.body),
-                Err(e) if e.ambiguous() && attempt < self.policy.attempts => {
-                    tracing::info!("the deployment create may or may not have happened ({e}); looking for it before trying again");
-                    self.pause(backoff(&self.policy, attempt)).await;
-                    if let Ok(existing) =
-                        self.find_by_key(&new.git_ref, &new.environment, key).await
-                    {
-                        if let Some(found) = existing {
-                            tracing::info!(
-                                "found deployment {} made by the lost request; using it",
-                                found.id
-                            );
-                            return Ok(found);
-                        }
-                        continue;
-                    }
-                    // The lookup failed too: creating blindly could make a second deployment.
-                    return Err(e);
+                Ok(answer) => {
+                    return Ok(Created {
+                        deployment: Self::decode(Method::POST, &path, &answer.body)?,
+                        ambiguous,
+                    })
                 }
+                Err(e) if e.is_ambiguous() => e,
                 Err(e) => return Err(e),
+            };
+            ambiguous = true;
+            tracing::info!(
+                "the deployment create may or may not have happened ({error}); looking for it before trying again"
+            );
+            // Looks spread over a few seconds: a create the server finishes late shows up.
+            for look in 1..=3u32 {
+                if self.cancelled() && look > 1 {
+                    break;
+                }
+                self.pause(
+                    self.policy
+                        .scaled(Duration::from_millis(500).saturating_mul(1 << (look - 1))),
+                )
+                .await;
+                // A failed lookup leaves it unknown: creating blindly could make a second one.
+                if let Some(found) = self
+                    .find_by_key(&new.git_ref, &new.environment, key)
+                    .await?
+                {
+                    tracing::info!(
+                        "found deployment {} made by the lost request; using it",
+                        found.id
+                    );
+                    return Ok(Created {
+                        deployment: found,
+                        ambiguous,
+                    });
+                }
             }
+            if self.cancelled()
+                || attempt >= 3
+                || started.elapsed() > self.policy.scaled(self.policy.ordinary)
+            {
+                return Err(error);
+            }
+            tracing::info!("no deployment carries this run's key yet; creating it again");
         }
+        Err(ApiError::Transport {
+            method: Method::POST,
+            path,
+            detail: "the create was never sent".into(),
+        })
     }
 
     async fn find_by_key(
@@ -473,12 +681,25 @@ impl DeploymentClient {
         environment: &str,
         key: &str,
     ) -> Result<Option<Deployment>, ApiError> {
-        let found = self
-            .list_deployments(Some(environment), Some(sha), 1)
-            .await?;
+        Ok(self
+            .with_key(Some(environment), sha, key)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// The deployments of `sha` (and `environment`, when given) that carry this run's `key`.
+    pub async fn with_key(
+        &self,
+        environment: Option<&str>,
+        sha: &str,
+        key: &str,
+    ) -> Result<Vec<Deployment>, ApiError> {
+        let found = self.list_deployments(environment, Some(sha), 1).await?;
         Ok(found
             .into_iter()
-            .find(|d| d.payload.pointer("/rollout/key").and_then(Value::as_str) == Some(key)))
+            .filter(|d| d.payload.pointer("/rollout/key").and_then(Value::as_str) == Some(key))
+            .collect())
     }
 
     /// Deployments, newest first, filtered by environment and sha, at most `pages` pages of 100.
@@ -508,7 +729,9 @@ impl DeploymentClient {
         let mut all = Vec::new();
         for page in 1..=pages.max(1) {
             let url = format!("{path}?per_page=100&page={page}{query}");
-            let answer = self.send(Method::GET, &url, None, Resend::Safe).await?;
+            let answer = self
+                .send(Method::GET, &url, None, Resend::Safe, Budget::Ordinary)
+                .await?;
             let items: Vec<T> = Self::decode(Method::GET, &url, &answer.body)?;
             let more = answer
                 .headers
@@ -532,7 +755,12 @@ impl DeploymentClient {
             detail: e.to_string(),
         })?;
         // Posting the same status twice is harmless, so a lost answer is simply sent again.
-        self.send(Method::POST, &path, Some(&body), Resend::Safe)
+        let budget = if status.state.is_final() {
+            Budget::Final
+        } else {
+            Budget::Ordinary
+        };
+        self.send(Method::POST, &path, Some(&body), Resend::Safe, budget)
             .await?;
         Ok(())
     }
@@ -540,14 +768,18 @@ impl DeploymentClient {
     /// The newest status of a deployment, if it has any.
     pub async fn latest_status(&self, id: u64) -> Result<Option<DeploymentStatus>, ApiError> {
         let path = format!("{}/deployments/{id}/statuses?per_page=1", self.repo_path);
-        let answer = self.send(Method::GET, &path, None, Resend::Safe).await?;
+        let answer = self
+            .send(Method::GET, &path, None, Resend::Safe, Budget::Ordinary)
+            .await?;
         let list: Vec<DeploymentStatus> = Self::decode(Method::GET, &path, &answer.body)?;
         Ok(list.into_iter().next())
     }
 
     pub async fn get_deployment(&self, id: u64) -> Result<Deployment, ApiError> {
         let path = format!("{}/deployments/{id}", self.repo_path);
-        let answer = self.send(Method::GET, &path, None, Resend::Safe).await?;
+        let answer = self
+            .send(Method::GET, &path, None, Resend::Safe, Budget::Ordinary)
+            .await?;
         Self::decode(Method::GET, &path, &answer.body)
     }
 
@@ -568,6 +800,7 @@ impl DeploymentClient {
                 &path,
                 Some(&serde_json::json!({ "body": body })),
                 Resend::OnlyIfRefused,
+                Budget::Ordinary,
             )
             .await?;
         Self::decode(Method::POST, &path, &answer.body)
@@ -580,6 +813,7 @@ impl DeploymentClient {
             &path,
             Some(&serde_json::json!({ "body": body })),
             Resend::Safe,
+            Budget::Ordinary,
         )
         .await?;
         Ok(())
@@ -587,7 +821,8 @@ impl DeploymentClient {
 
     pub async fn delete_environment(&self, name: &str) -> Result<(), ApiError> {
         let path = format!("{}/environments/{}", self.repo_path, encode(name));
-        self.send(Method::DELETE, &path, None, Resend::Safe).await?;
+        self.send(Method::DELETE, &path, None, Resend::Safe, Budget::Ordinary)
+            .await?;
         Ok(())
     }
 
@@ -599,7 +834,9 @@ impl DeploymentClient {
             encode(base),
             encode(head)
         );
-        let answer = self.send(Method::GET, &path, None, Resend::Safe).await?;
+        let answer = self
+            .send(Method::GET, &path, None, Resend::Safe, Budget::Ordinary)
+            .await?;
         Self::decode(Method::GET, &path, &answer.body)
     }
 
@@ -610,7 +847,10 @@ impl DeploymentClient {
             encode(run_id),
             encode(attempt)
         );
-        let answer = self.send(Method::GET, &path, None, Resend::Safe).await?;
+        // Only the log link depends on it.
+        let answer = self
+            .send(Method::GET, &path, None, Resend::Safe, Budget::Lookup)
+            .await?;
         Ok(Self::decode::<Jobs>(Method::GET, &path, &answer.body)?.jobs)
     }
 }
@@ -665,11 +905,14 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// What the server asks for: `retry-after` seconds, or until `x-ratelimit-reset` when no
+/// What the server asks for, and why: `retry-after` seconds, or until `x-ratelimit-reset` when no
 /// requests remain.
-fn server_wait(headers: &HeaderMap) -> Option<Duration> {
+fn server_wait(headers: &HeaderMap) -> Option<(Duration, String)> {
     if let Some(secs) = header(headers, "retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
-        return Some(Duration::from_secs(secs));
+        return Some((
+            Duration::from_secs(secs),
+            format!("GitHub asks to retry after {secs} s"),
+        ));
     }
     if header(headers, "x-ratelimit-remaining") == Some("0") {
         let reset = header(headers, "x-ratelimit-reset")?
@@ -677,9 +920,19 @@ fn server_wait(headers: &HeaderMap) -> Option<Duration> {
             .parse::<u64>()
             .ok()?;
         let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-        return Some(Duration::from_secs(reset.saturating_sub(now).max(1)));
+        let wait = Duration::from_secs(reset.saturating_sub(now).max(1));
+        return Some((wait, "no requests left until x-ratelimit-reset".to_string()));
     }
     None
+}
+
+/// A wait as the log says it: whole seconds from a second up.
+fn seconds(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// Exponential backoff with full jitter.
@@ -772,14 +1025,17 @@ mod tests {
     #[test]
     fn server_waits_follow_headers() {
         let a = answer(429, &[("retry-after", "3")], "");
-        assert_eq!(server_wait(&a.headers), Some(Duration::from_secs(3)));
+        assert_eq!(
+            server_wait(&a.headers).map(|(d, _)| d),
+            Some(Duration::from_secs(3))
+        );
         let a = answer(
             403,
             &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
             "",
         );
         assert_eq!(
-            server_wait(&a.headers),
+            server_wait(&a.headers).map(|(d, _)| d),
             Some(Duration::from_secs(1)),
             "a reset in the past waits 1s"
         );

@@ -197,6 +197,9 @@ pub struct Inputs {
     pub pass_token: bool,
     pub dry_run: bool,
     pub verify_checkout: bool,
+    /// `final-status-timeout`: how long a final status keeps trying through rate limits and
+    /// outages.
+    pub final_status_timeout: Duration,
     /// The deployable units of the repository (`targets`); empty: the repository is one unit.
     pub targets: crate::targets::Targets,
     /// `target`: the one target this run deploys (a matrix job's).
@@ -237,6 +240,7 @@ pub const KNOWN: &[&str] = &[
     "pass-token",
     "dry-run",
     "verify-checkout",
+    "final-status-timeout",
     "targets",
     "target",
     "target-environment",
@@ -247,7 +251,6 @@ pub const KNOWN: &[&str] = &[
 pub struct RawInputs(BTreeMap<String, String>);
 
 impl RawInputs {
-    /// Reads `INPUT_<NAME>` variables: the runner upper-cases the name and keeps hyphens.
     /// The `INPUT_*` variables of a process environment read as OS strings (`std::env::vars`
     /// panics on a byte that is not UTF-8, even in a variable rollout never reads). Other
     /// variables are not looked at; an input that is not UTF-8 is an error naming it, never its
@@ -273,6 +276,7 @@ impl RawInputs {
         Ok(RawInputs::from_env(utf8))
     }
 
+    /// Reads `INPUT_<NAME>` variables: the runner upper-cases the name and keeps hyphens.
     pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> RawInputs {
         RawInputs(
             vars.into_iter()
@@ -469,9 +473,23 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 }
 
 impl Inputs {
-    /// The token alone (the post step needs nothing else).
+    /// The token alone (the post step needs nothing else but the next).
     pub fn parse_token(raw: &RawInputs) -> Option<Token> {
         raw.get("token").map(|t| Token::new(t.to_string()))
+    }
+
+    /// `final-status-timeout` (default 15 minutes), which the post step reads too.
+    pub fn parse_final_status_timeout(raw: &RawInputs) -> Result<Duration, InputError> {
+        match raw.get("final-status-timeout") {
+            None => Ok(Duration::from_secs(15 * 60)),
+            Some(v) => parse_duration(v).ok_or_else(|| InputError {
+                input: "final-status-timeout",
+                line: None,
+                message: format!(
+                    "{v:?} is not a duration; write `90s`, `15m`, `1h` or a number of seconds"
+                ),
+            }),
+        }
     }
 
     pub fn parse(raw: &RawInputs) -> Result<Inputs, InputError> {
@@ -605,6 +623,7 @@ impl Inputs {
             pass_token: boolean(raw, "pass-token")?.unwrap_or(false),
             dry_run: boolean(raw, "dry-run")?.unwrap_or(false),
             verify_checkout: boolean(raw, "verify-checkout")?.unwrap_or(true),
+            final_status_timeout: Self::parse_final_status_timeout(raw)?,
             targets: crate::targets::Targets::parse(raw.get("targets").unwrap_or(""))?,
             target: raw
                 .get("target")
@@ -823,6 +842,10 @@ mod tests {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
         assert_eq!(parse(&[("timeout", "soon")]).unwrap_err().input, "timeout");
+        assert_eq!(
+            parse(&[("final-status-timeout", "0")]).unwrap_err().input,
+            "final-status-timeout"
+        );
     }
 
     #[test]

@@ -157,14 +157,26 @@ fn required_token<'t>(
     Ok(token)
 }
 
-fn client(context: &Context, token: &rollout::inputs::Token) -> Result<DeploymentClient, BadInput> {
-    DeploymentClient::new(
-        &context.api_url,
-        &context.repository,
-        token,
-        RetryPolicy::default(),
-    )
-    .map_err(|e| BadInput(e.to_string()))
+fn client(
+    context: &Context,
+    token: &rollout::inputs::Token,
+    final_status_timeout: std::time::Duration,
+) -> Result<DeploymentClient, BadInput> {
+    let mut policy = RetryPolicy {
+        final_status: final_status_timeout,
+        ..RetryPolicy::default()
+    };
+    // Test-only (README, "Testing"): shortens every wait, so a minute's rate limit is testable.
+    if let Some(scale) = env("ROLLOUT_TEST_TIME_SCALE") {
+        match scale.parse::<f64>() {
+            Ok(f) if f > 0.0 && f <= 1.0 => policy.time_scale = f,
+            _ => tracing::warn!(
+                "ROLLOUT_TEST_TIME_SCALE={scale:?} is not a number in (0, 1]; ignored"
+            ),
+        }
+    }
+    DeploymentClient::new(&context.api_url, &context.repository, token, policy)
+        .map_err(|e| BadInput(e.to_string()))
 }
 
 async fn main_step() -> Result<i32, BadInput> {
@@ -223,7 +235,7 @@ async fn main_step() -> Result<i32, BadInput> {
             Ok((_, true)) => {}
         }
     }
-    let client = client(&context, token)?.with_cancel(cancel.clone());
+    let client = client(&context, token, inputs.final_status_timeout)?.with_cancel(cancel.clone());
     let rollout = Rollout {
         event: &event,
         inputs: &inputs,
@@ -232,6 +244,9 @@ async fn main_step() -> Result<i32, BadInput> {
         runtime: &runtime_files,
         cancel,
         created: Default::default(),
+        key: steps::run_key(&context),
+        ambiguous: Default::default(),
+        finals: Default::default(),
     };
     let report = match inputs.step {
         Step::Deploy => rollout.deploy(true).await,
@@ -274,34 +289,23 @@ fn conclude(report: &Report, files: &Runtime) -> i32 {
 }
 
 async fn post_step() -> Result<i32, BadInput> {
-    // Only what the state says is known here: the post step cannot tell whether the main step
-    // created nothing or failed before saving, so it says which variable it read.
-    // With `targets` the job may have created several deployments: the state lists them all.
-    let saved = env("STATE_deployment-ids").or_else(|| env("STATE_deployment-id"));
     let context = Context::from_env(env);
-    let Some(text) = saved else {
-        tracing::info!(
-            "post: no saved deployment id (STATE_deployment-id is not set); nothing to finish"
-        );
-        return Ok(0);
+    let saved = match steps::Saved::from_env(env) {
+        Ok(saved) => saved,
+        Err(nothing) => {
+            tracing::info!(
+                "post: {}; nothing to finish",
+                rollout::runtime::Untrusted(&nothing)
+            );
+            return Ok(0);
+        }
     };
-    let ids: Option<Vec<u64>> = text
-        .split(',')
-        .map(|id| id.trim().parse::<u64>().ok().filter(|n| *n > 0))
-        .collect();
-    let Some(ids) = ids.filter(|ids| !ids.is_empty()) else {
-        tracing::info!(
-            "post: STATE_deployment-id is {:?}, which is not a deployment id; nothing to finish",
-            rollout::runtime::Untrusted(&text).to_string()
-        );
-        return Ok(0);
-    };
-    let inputs_token = RawInputs::from_os_env(std::env::vars_os()).map_err(BadInput)?;
-    let token = Inputs::parse_token(&inputs_token);
-    let client = client(&context, required_token(&context, token.as_ref())?)?;
+    let raw = RawInputs::from_os_env(std::env::vars_os()).map_err(BadInput)?;
+    let token = Inputs::parse_token(&raw);
+    let timeout = Inputs::parse_final_status_timeout(&raw).map_err(|e| BadInput(e.to_string()))?;
+    let client = client(&context, required_token(&context, token.as_ref())?, timeout)?;
     let mut code = 0;
-    for id in ids {
-        let report = steps::post(&client, &context, Some(id)).await;
+    for report in steps::post(&client, &context, &saved).await {
         if report.exit_code() == 0 {
             tracing::info!("post: {}", rollout::runtime::Untrusted(&report.detail));
         } else {
@@ -389,11 +393,11 @@ async fn plan_targets(event: &Event, inputs: &Inputs, workspace: &Path) -> i32 {
         let decision = match verdict.changes() {
             Some(own) => {
                 let target = plan::for_target(&base, &verdict.name, inputs);
-                report::TargetPlan::Planned(if teardown {
+                report::TargetPlan::Planned(Box::new(if teardown {
                     plan::Plan::Teardown(plan::Teardown { target })
                 } else {
                     plan::decide(target, event, inputs, own)
-                })
+                }))
             }
             None => report::TargetPlan::Unaffected(verdict.reason()),
         };

@@ -422,7 +422,7 @@ fn plan_text_tail(changes: Option<&Changes>, offline_notes: &[String]) -> String
 
 /// One target's line of `rollout plan` with `targets`: its plan, or why the change leaves it alone.
 pub enum TargetPlan<'a> {
-    Planned(Plan),
+    Planned(Box<Plan>),
     Unaffected(&'a str),
 }
 
@@ -438,7 +438,7 @@ pub fn targets_plan_text(
     for (name, decision) in plans {
         s.push_str(&format!("target {}:\n", Untrusted(name)));
         let text = match decision {
-            TargetPlan::Planned(plan) => plan_text(plan, None, &[]),
+            TargetPlan::Planned(plan) => plan_text(plan.as_ref(), None, &[]),
             TargetPlan::Unaffected(reason) => format!("not affected: {}\n", Untrusted(reason)),
         };
         for line in text.lines() {

@@ -310,7 +310,7 @@ fn the_post_step_after_a_normal_deploy_writes_nothing() {
     assert_eq!(h.state().writes().len(), writes);
     assert!(
         run.stdout.contains(
-            "post: no saved deployment id (STATE_deployment-id is not set); nothing to finish"
+            "post: no saved deployment id (STATE_deployment-id is not set) and no create was sent; nothing to finish"
         ),
         "the post step says what it knows: {}",
         run.stdout
@@ -360,12 +360,14 @@ fn a_newer_deploy_supersedes_an_in_progress_one_which_stays_inactive() {
 
 #[test]
 fn a_final_status_that_cannot_be_posted_is_an_error_naming_the_deployment() {
-    let h = Harness::new();
+    let mut h = Harness::new();
     pushed(&h);
-    // The in_progress status passes; the final one fails on every try.
-    let mut f = fault("POST", "/statuses", 502, 100);
+    // The in_progress status passes; the final one fails on every try, for longer than
+    // `final-status-timeout`.
+    let mut f = fault("POST", "/statuses", 502, 1000);
     f.skip = 1;
     h.fake.fault(f);
+    h.input("final-status-timeout", "3s");
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
     let error = run

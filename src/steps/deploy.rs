@@ -223,13 +223,7 @@ impl Rollout<'_> {
 
     /// Creates the deployment and marks it in progress; on failure, the report to end with.
     async fn create(&self, d: &Deploy) -> Result<u64, Report> {
-        let key = format!(
-            "{}-{}-{}-{:016x}",
-            self.context.run_id,
-            self.context.run_attempt,
-            self.context.job,
-            rand::random::<u64>()
-        );
+        let key = self.key.clone();
         let new = NewDeployment {
             git_ref: d.target.sha.to_string(),
             task: d.task.clone(),
@@ -243,9 +237,34 @@ impl Rollout<'_> {
         };
         let mut report = self.base_report(&d.target);
         report.task = d.task.clone();
+        // Before the create is sent: if the answer is lost and the run is killed, the post step
+        // finds the deployment by this key and finishes it.
+        for (name, value) in [
+            ("deployment-key", key.as_str()),
+            ("deployment-sha", new.git_ref.as_str()),
+        ] {
+            if let Err(e) = self.runtime.save_state(name, value) {
+                tracing::warn!("could not save the create's key for the post step: {e}");
+            }
+        }
         let deployment = match self.client.create_deployment(&new, &key).await {
-            Ok(dep) => dep,
+            Ok(created) => {
+                if created.ambiguous {
+                    self.ambiguous.set(true);
+                    if let Err(e) = self.runtime.save_state("deployment-ambiguous", "true") {
+                        tracing::warn!("could not save the state for the post step: {e}");
+                    }
+                }
+                created.deployment
+            }
             Err(e) => {
+                if e.is_ambiguous() {
+                    // It may still surface: the post step looks for it by the key.
+                    self.ambiguous.set(true);
+                    if let Err(e) = self.runtime.save_state("deployment-ambiguous", "true") {
+                        tracing::warn!("could not save the state for the post step: {e}");
+                    }
+                }
                 report.status = "failure".into();
                 report.detail = e.explain("Creating the deployment", DEPLOY_PERMISSION);
                 if matches!(e.status(), Some(403 | 404)) {
@@ -293,8 +312,18 @@ impl Rollout<'_> {
             auto_inactive: None,
         };
         if let Err(e) = self.client.create_status(id, &in_progress).await {
-            let detail = e.explain("Marking the deployment in progress", DEPLOY_PERMISSION);
             report.deployment_id = Some(id);
+            if let Some(sig) = self.cancel.signal() {
+                // A cancel cut the write short: the run ends as cancelled, not as an API error.
+                report.status = "cancelled".into();
+                report.signal = Some(sig);
+                let detail = format!(
+                    "Cancelled by {} before the command started",
+                    command::signal_name(sig)
+                );
+                return Err(self.end(id, report, State::Error, &detail, None).await);
+            }
+            let detail = e.explain("Marking the deployment in progress", DEPLOY_PERMISSION);
             return Err(self.end(id, report, State::Error, &detail, None).await);
         }
         if self.inputs.supersede {
@@ -349,6 +378,23 @@ impl Rollout<'_> {
     }
 
     async fn run_deploy(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
+        let report = self.deploy_one(d, changes, run_command).await;
+        if self.ambiguous.get() {
+            let adopted = self.created.borrow().clone();
+            super::finish_abandoned(
+                self.client,
+                d.target.sha.as_str(),
+                Some(&d.target.environment),
+                &self.key,
+                &adopted,
+                &self.context.log_url(),
+            )
+            .await;
+        }
+        report
+    }
+
+    async fn deploy_one(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
         let id = match self.create(d).await {
             Ok(id) => id,
             Err(report) => return report,

@@ -12,6 +12,7 @@
 //! This file holds what several steps share: the runner's context, the final status, running a
 //! user command, and the sentences that describe its outcome.
 
+mod abandoned;
 mod changes;
 mod comment;
 mod deactivate;
@@ -21,9 +22,10 @@ mod planning;
 mod post;
 mod teardown;
 
+pub use abandoned::finish_abandoned;
 pub use changes::{find_changes, Api};
 pub use deploy::verify_checkout;
-pub use post::post;
+pub use post::{post, Saved};
 
 use crate::command::{self, Cancel, CommandSpec, Finished, Missing, Outcome};
 use crate::event::Event;
@@ -102,6 +104,24 @@ pub struct Rollout<'a> {
     pub cancel: Cancel,
     /// Every deployment this run created, for the post step's state.
     pub created: std::cell::RefCell<Vec<u64>>,
+    /// This run's idempotency key, in every deployment's payload: it finds a deployment whose
+    /// create answer was lost.
+    pub key: String,
+    /// A create's answer was lost: a deployment this run did not adopt may surface.
+    pub ambiguous: std::cell::Cell<bool>,
+    /// `id:state` of every final status posted, for the post step's state.
+    pub finals: std::cell::RefCell<Vec<String>>,
+}
+
+/// A key unique to one invocation of rollout.
+pub fn run_key(context: &Context) -> String {
+    format!(
+        "{}-{}-{}-{:016x}",
+        context.run_id,
+        context.run_attempt,
+        context.job,
+        rand::random::<u64>()
+    )
 }
 
 impl Rollout<'_> {
@@ -162,8 +182,39 @@ impl Rollout<'_> {
                 "{detail}; and the final status of deployment {id} could not be posted: {}",
                 e.explain("Posting the final status", DEPLOY_PERMISSION)
             );
+            return report;
+        }
+        self.record_final(id, state);
+        if self.client.has_overtaken_writes() {
+            // A write the cancel stopped waiting for may land after the final status: once it
+            // answered (or was given up), the final status goes again, so it stays the last.
+            // Within the runner's window: it kills the container 10 s after its first signal.
+            self.client
+                .settle_overtaken(std::time::Duration::from_secs(5))
+                .await;
+            match self.client.create_status(id, &status).await {
+                Ok(()) => tracing::info!(
+                    "deployment {id}: the final status was posted again after a status write that was still on the wire when the run was cancelled"
+                ),
+                Err(e) => tracing::warn!(
+                    "deployment {id}: could not post the final status again after an earlier write: {e}"
+                ),
+            }
         }
         report
+    }
+
+    /// The post step's record of each final status posted, so it can post it again if an
+    /// earlier write landed after it.
+    fn record_final(&self, id: u64, state: State) {
+        let all = {
+            let mut finals = self.finals.borrow_mut();
+            finals.push(format!("{id}:{}", state.as_str()));
+            finals.join(",")
+        };
+        if let Err(e) = self.runtime.save_state("deployment-finals", &all) {
+            tracing::warn!("could not save the final statuses for the post step: {e}");
+        }
     }
 
     /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,

@@ -5,14 +5,112 @@ use crate::github::{DeploymentClient, NewStatus, State};
 use crate::report::Report;
 use crate::text::Description;
 
-/// The post step: finishes a deployment that the main step left unfinished. Nothing saved, or
-/// already final: no write call at all.
-pub async fn post(client: &DeploymentClient, context: &Context, saved: Option<u64>) -> Report {
-    let Some(id) = saved else {
-        return Report::skipped(
-            "no saved deployment id (STATE_deployment-id is not set); nothing to finish",
-        );
-    };
+/// What the main step saved for the post step (`STATE_*`): the deployments it created, the
+/// final statuses it posted, and the key of its creates.
+#[derive(Debug, Default)]
+pub struct Saved {
+    pub ids: Vec<u64>,
+    /// `id -> state` of each final status the main step posted.
+    pub finals: Vec<(u64, State)>,
+    /// The run's idempotency key and the sha it deployed, saved before any create was sent.
+    pub key: Option<(String, String)>,
+    /// A create's answer was lost, or the main step ended before it saved an id.
+    pub ambiguous: bool,
+}
+
+impl Saved {
+    /// `Err`: why there is nothing to finish (which variable was read, and what it held).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Saved, String> {
+        // With `targets` the job may have created several deployments: the state lists them all.
+        let text = get("STATE_deployment-ids").or_else(|| get("STATE_deployment-id"));
+        let key = match (get("STATE_deployment-key"), get("STATE_deployment-sha")) {
+            (Some(k), Some(s)) => Some((k, s)),
+            _ => None,
+        };
+        let ids: Vec<u64> = match &text {
+            None => Vec::new(),
+            Some(text) => text
+                .split(',')
+                .map(|id| id.trim().parse::<u64>().ok().filter(|n| *n > 0))
+                .collect::<Option<Vec<u64>>>()
+                .ok_or_else(|| {
+                    format!(
+                        "STATE_deployment-id is {:?}, which is not a deployment id",
+                        crate::runtime::Untrusted(text).to_string()
+                    )
+                })?,
+        };
+        if ids.is_empty() && key.is_none() {
+            return Err(
+                "no saved deployment id (STATE_deployment-id is not set) and no create was sent"
+                    .into(),
+            );
+        }
+        let finals = get("STATE_deployment-finals")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|pair| {
+                let (id, state) = pair.split_once(':')?;
+                let state: State = serde_json::from_value(state.into()).ok()?;
+                Some((id.parse().ok()?, state)).filter(|(_, s): &(u64, State)| s.is_final())
+            })
+            .collect();
+        Ok(Saved {
+            ambiguous: ids.is_empty() || get("STATE_deployment-ambiguous").is_some(),
+            ids,
+            finals,
+            key,
+        })
+    }
+}
+
+/// The post step: finishes each deployment the main step left unfinished, and any made by a
+/// create whose answer was lost. Nothing saved, or all final: no write call at all.
+pub async fn post(client: &DeploymentClient, context: &Context, saved: &Saved) -> Vec<Report> {
+    let mut reports = Vec::new();
+    if let (true, Some((key, sha))) = (saved.ambiguous, &saved.key) {
+        let finished =
+            super::finish_abandoned(client, sha, None, key, &saved.ids, &context.log_url()).await;
+        if !finished.is_empty() {
+            reports.push(Report {
+                status: "error".into(),
+                detail: format!(
+                    "deployment(s) {} made by a create whose answer was lost marked error (abandoned after an ambiguous create)",
+                    finished
+                        .iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                exit: Some(0),
+                ..Report::default()
+            });
+        }
+    }
+    for &id in &saved.ids {
+        let posted = saved
+            .finals
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, state)| *state);
+        reports.push(finish_one(client, context, id, posted).await);
+    }
+    if reports.is_empty() {
+        reports.push(Report::skipped(
+            "the main step saved a create's key but no deployment carries it; nothing to finish",
+        ));
+    }
+    reports
+}
+
+/// One deployment: left as it is when final; else the main step's final state again when it
+/// posted one (a status that was on the wire landed after it), else the job's outcome.
+async fn finish_one(
+    client: &DeploymentClient,
+    context: &Context,
+    id: u64,
+    posted: Option<State>,
+) -> Report {
     let latest = match client.latest_status(id).await {
         Ok(s) => s,
         Err(e) => {
@@ -35,13 +133,22 @@ pub async fn post(client: &DeploymentClient, context: &Context, saved: Option<u6
             };
         }
     }
-    let (state, detail) = match job_outcome(client, context).await {
-        Some(true) => (State::Success, "The job's steps succeeded".to_string()),
-        Some(false) => (State::Failure, "A step of the job failed".to_string()),
-        None => (
-            State::Error,
-            "The job ended before the deployment finished".to_string(),
+    let (state, detail) = match posted {
+        Some(state) => (
+            state,
+            format!(
+                "{} again: a status the main step sent earlier landed after its final one",
+                state.as_str()
+            ),
         ),
+        None => match job_outcome(client, context).await {
+            Some(true) => (State::Success, "The job's steps succeeded".to_string()),
+            Some(false) => (State::Failure, "A step of the job failed".to_string()),
+            None => (
+                State::Error,
+                "The job ended before the deployment finished".to_string(),
+            ),
+        },
     };
     let status = NewStatus {
         state,

@@ -96,7 +96,9 @@ pub struct Fault {
     pub body: Value,
     #[serde(default = "one")]
     pub times: u32,
-    /// Do the work, then answer with the fault (a lost answer: the ambiguous case).
+    /// Do the work, then answer with the fault (a lost answer: the ambiguous case). With
+    /// `status` 0 the answer is the normal one: with `delay_ms` past the client's read timeout,
+    /// a success the client never sees.
     #[serde(default)]
     pub after: bool,
     /// Wait this long before answering.
@@ -375,7 +377,13 @@ pub fn router(state: Shared) -> axum::Router {
     axum::Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let state = state.clone();
-            async move { handle(state, method, uri, headers, body).await }
+            // In a task of its own: like GitHub, the fake finishes what it started even when the
+            // client gave up waiting (a late success).
+            async move {
+                tokio::spawn(handle(state, method, uri, headers, body))
+                    .await
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+            }
         },
     )
 }
@@ -483,18 +491,19 @@ async fn handle(
     }
 
     let mut s = lock(&state);
-    let (mut status, mut body_out, mut extra_headers) = match fault.as_ref().filter(|f| !f.after) {
-        Some(_) => (0, Value::Null, Vec::new()),
-        None => respond(
-            &mut s,
-            &method,
-            &path,
-            &query,
-            &header_map,
-            json_body.as_ref(),
-        ),
-    };
-    if let Some(f) = fault {
+    let (mut status, mut body_out, mut extra_headers) =
+        match fault.as_ref().filter(|f| !f.after && f.status != 0) {
+            Some(_) => (0, Value::Null, Vec::new()),
+            None => respond(
+                &mut s,
+                &method,
+                &path,
+                &query,
+                &header_map,
+                json_body.as_ref(),
+            ),
+        };
+    if let Some(f) = fault.filter(|f| f.status != 0) {
         status = f.status;
         body_out = if f.body.is_null() {
             json!({ "message": "injected fault" })

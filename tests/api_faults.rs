@@ -1,0 +1,341 @@
+//! GitHub's real faults, end to end against the fake: rate limits by GitHub's rules (waits of a
+//! minute and more, run here on a short clock: `ROLLOUT_TEST_TIME_SCALE=0.01` makes a minute
+//! 0.6 s and the 30 s read timeout 0.3 s, while the log keeps GitHub's figures), creates that
+//! succeed after the client gave up, and a cancel while a write hangs. Every deployment ends
+//! final; none is made twice without being finished.
+
+mod support;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::time::{Duration, Instant};
+use support::*;
+
+const SCALE: &str = "0.01";
+
+fn short_clock(h: &mut Harness) -> &mut Harness {
+    h.var("ROLLOUT_TEST_TIME_SCALE", SCALE)
+}
+
+fn states(h: &Harness, index: usize) -> Vec<String> {
+    h.state().deployments[index]
+        .statuses
+        .iter()
+        .map(|s| s.state.clone())
+        .collect()
+}
+
+fn all_final(h: &Harness) {
+    let s = h.state();
+    for d in &s.deployments {
+        assert!(d.is_final(), "deployment {} ended {:?}", d.id, d.state());
+    }
+}
+
+/// The final status (the second status post) refused with a secondary rate limit.
+fn limited_final_status(h: &Harness, headers: &[(&str, &str)], times: u32) {
+    let mut f = fault("POST", "/statuses", 403, times);
+    f.skip = 1;
+    f.body = serde_json::json!({
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+    });
+    for (k, v) in headers {
+        f.headers.insert(k.to_string(), v.to_string());
+    }
+    h.fake.fault(f);
+}
+
+#[test]
+fn a_secondary_limit_with_retry_after_60_on_the_final_status_is_waited_out() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    limited_final_status(&h, &[("retry-after", "60")], 1);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(states(&h, 0), ["in_progress", "success"]);
+    let waits: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("rate limited"))
+        .collect();
+    assert_eq!(waits.len(), 1, "each wait is logged once: {waits:?}");
+    assert!(
+        waits[0].contains("GitHub asks to retry after 60 s")
+            && waits[0].contains("retrying in 60 s"),
+        "{}",
+        waits[0]
+    );
+}
+
+#[test]
+fn a_secondary_limit_without_headers_waits_a_minute_then_longer() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    limited_final_status(&h, &[], 2);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(states(&h, 0), ["in_progress", "success"]);
+    let waits: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("rate limited"))
+        .collect();
+    assert_eq!(waits.len(), 2, "{waits:?}");
+    assert!(waits[0].contains("retrying in 60 s"), "{}", waits[0]);
+    assert!(waits[1].contains("retrying in 120 s"), "{}", waits[1]);
+    assert!(
+        waits[0].contains("a secondary rate limit with no retry-after"),
+        "{}",
+        waits[0]
+    );
+}
+
+#[test]
+fn no_requests_left_waits_until_the_reset() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 90;
+    let mut f = fault("POST", "/deployments", 403, 1);
+    f.body = serde_json::json!({ "message": "API rate limit exceeded for installation ID 1." });
+    f.headers.insert("x-ratelimit-remaining".into(), "0".into());
+    f.headers
+        .insert("x-ratelimit-reset".into(), reset.to_string());
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let wait = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("rate limited"))
+        .unwrap_or_default();
+    assert!(
+        wait.contains("no requests left until x-ratelimit-reset"),
+        "{wait}"
+    );
+    // 90 s from when the answer was made, give or take the second it took.
+    assert!(
+        wait.contains("retrying in 89 s") || wait.contains("retrying in 90 s"),
+        "{wait}"
+    );
+    assert_eq!(h.state().deployments.len(), 1);
+    all_final(&h);
+}
+
+#[test]
+fn a_limit_longer_than_final_status_timeout_is_one_sentence_and_the_post_step_finishes_it() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    h.input("final-status-timeout", "5m");
+    pushed(&h);
+    // GitHub asks for ten minutes; the input allows five.
+    limited_final_status(&h, &[("retry-after", "600")], 1);
+    let started = Instant::now();
+    let run = h.run();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it gave up at once"
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let error = run.the_error();
+    assert!(error.contains("rate limited"), "{error}");
+    assert!(
+        error.contains(&format!(
+            "final status of deployment {} could not be posted",
+            h.state().deployments[0].id
+        )),
+        "{error}"
+    );
+    assert!(
+        run.stdout
+            .contains("waiting 600 s would pass the 300 s this call may take"),
+        "{}",
+        run.stdout
+    );
+    // The post step, with the limit gone, finishes it.
+    let mut post = h.command(&["post"]);
+    post.env("STATE_deployment-id", &run.state["deployment-id"]);
+    let out = h.collect(post.output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    all_final(&h);
+}
+
+#[test]
+fn a_lookup_that_is_rate_limited_gives_up_soon() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    h.input("step", "start");
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    // The post step's job lookup only improves the status it posts: a minute's limit on it is
+    // not waited for, and the deployment is still finished.
+    let mut f = fault("GET", "/jobs", 429, 10);
+    f.headers.insert("retry-after".into(), "60".into());
+    h.fake.fault(f);
+    let mut post = h.command(&["post"]);
+    post.env("STATE_deployment-id", &run.state["deployment-id"]);
+    let out = h.collect(post.output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(h.state().requests_to("GET", "/jobs"), 1, "one try, no wait");
+    assert!(
+        out.stdout
+            .contains("waiting 60 s would pass the 20 s this call may take"),
+        "{}",
+        out.stdout
+    );
+    all_final(&h);
+}
+
+/// The create succeeds on the server 2 s after it arrived; the client's read timeout (0.3 s on
+/// the short clock) gave up long before.
+fn late_create(h: &Harness) {
+    let mut f = fault("POST", "/deployments", 0, 1);
+    f.after = true;
+    f.delay_ms = 2_000;
+    h.fake.fault(f);
+}
+
+#[test]
+fn a_create_that_lands_after_the_read_timeout_is_finished_by_the_main_step() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    // Long enough for the late create to land while the command runs.
+    h.input("command", "sleep 3");
+    pushed(&h);
+    late_create(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let s = h.state();
+    assert_eq!(s.deployments.len(), 2, "the lost create and the new one");
+    let adopted: u64 = run.outputs["deployment-id"].parse().unwrap();
+    for d in &s.deployments {
+        let last = d.statuses.last().expect("every deployment has a status");
+        if d.id == adopted {
+            assert_eq!(last.state, "success");
+        } else {
+            assert_eq!(last.state, "error", "{:?}", d.statuses);
+            assert_eq!(last.description, "Abandoned after an ambiguous create");
+            assert_eq!(
+                d.payload["rollout"]["key"], s.deployments[1].payload["rollout"]["key"],
+                "both carry the run's key"
+            );
+        }
+    }
+    drop(s);
+    all_final(&h);
+}
+
+#[test]
+fn a_create_that_lands_after_the_run_is_finished_by_the_post_step() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    h.input("command", "true");
+    pushed(&h);
+    late_create(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.state["deployment-ambiguous"], "true");
+    assert!(!run.state["deployment-key"].is_empty());
+    // The post step runs after the job: by then the lost create has landed.
+    wait_until("the late create", Duration::from_secs(10), || {
+        h.state().deployments.len() == 2
+    });
+    let mut post = h.command(&["post"]);
+    for (k, v) in &run.state {
+        post.env(format!("STATE_{k}"), v);
+    }
+    let out = h.collect(post.output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("abandoned after an ambiguous create"),
+        "{}",
+        out.stdout
+    );
+    all_final(&h);
+    // A second post step has nothing left to write.
+    let writes = h.state().writes().len();
+    let mut post = h.command(&["post"]);
+    for (k, v) in &run.state {
+        post.env(format!("STATE_{k}"), v);
+    }
+    assert_eq!(h.collect(post.output().unwrap()).code, 0);
+    assert_eq!(h.state().writes().len(), writes);
+}
+
+#[test]
+fn a_main_step_killed_during_the_create_leaves_the_post_step_its_key() {
+    let mut h = Harness::new();
+    h.input("command", "true");
+    pushed(&h);
+    // The create hangs for 3 s, then succeeds; the job is killed outright meanwhile.
+    let mut f = fault("POST", "/deployments", 0, 1);
+    f.after = true;
+    f.delay_ms = 3_000;
+    h.fake.fault(f);
+    let mut child = h.command(&[]).spawn().unwrap();
+    wait_until("the create to be sent", Duration::from_secs(10), || {
+        std::fs::read_to_string(h.file("state")).is_ok_and(|s| s.contains("deployment-key"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    wait_until("the late create", Duration::from_secs(10), || {
+        h.state().deployments.len() == 1
+    });
+    let state = parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap());
+    assert!(!state.contains_key("deployment-id"), "{state:?}");
+    let mut post = h.command(&["post"]);
+    for (k, v) in &state {
+        post.env(format!("STATE_{k}"), v);
+    }
+    let out = h.collect(post.output().unwrap());
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(states(&h, 0), ["error"]);
+    all_final(&h);
+}
+
+#[test]
+fn a_cancel_while_a_status_write_hangs_posts_the_final_status_at_once_and_again_after_it() {
+    // The real clock: the hanging write must outlast neither the read timeout nor the window.
+    let mut h = Harness::new();
+    h.input("command", "sleep 30");
+    pushed(&h);
+    // The in-progress status hangs for 3 s, then lands.
+    let mut f = fault("POST", "/statuses", 0, 1);
+    f.after = true;
+    f.delay_ms = 3_000;
+    h.fake.fault(f);
+    let child = h
+        .command(&[])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the in-progress write", Duration::from_secs(10), || {
+        h.state().deployments.len() == 1
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let run = h.collect(child.wait_with_output().unwrap());
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "took {:?}: the runner would have killed it",
+        sent.elapsed()
+    );
+    assert_eq!(run.code, 143, "{}", run.stdout);
+    // The final status went out before the hanging write landed, and again after it.
+    assert_eq!(states(&h, 0), ["error", "in_progress", "error"]);
+    assert!(
+        run.stdout.contains("the final status was posted again"),
+        "{}",
+        run.stdout
+    );
+    all_final(&h);
+}
