@@ -6,7 +6,6 @@ use crate::inputs::Token;
 use crate::signals::Cancel;
 use crate::text::Description;
 use http::{HeaderMap, Method, StatusCode};
-use octocrab::service::middleware::retry::RetryConfig;
 use octocrab::Octocrab;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -96,6 +95,8 @@ pub enum ApiError {
     },
     #[error("GitHub answered 202 to the deployment create: it tried to merge the default branch into the ref and made no deployment ({message})")]
     Accepted { message: String },
+    #[error("the TLS certificate of {host} is not trusted ({detail}); if {host} uses a private certificate authority, set SSL_CERT_FILE to a file of its PEM certificates (in the image: mount it, or add it to the job's `env:`)")]
+    Certificate { host: String, detail: String },
     #[error("{method} {path} was cut short: the run was cancelled")]
     Cancelled { method: Method, path: String },
     #[error("GitHub's answer to {method} {path} could not be read: {detail}")]
@@ -333,6 +334,8 @@ pub struct DeploymentClient {
     /// Writes a cancel stopped waiting for while they were on the wire: they may still land,
     /// after the final status, which then has to be sent again to stay the last.
     overtaken: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// The API's host, for sentences about its certificate.
+    host: String,
 }
 
 impl DeploymentClient {
@@ -342,29 +345,27 @@ impl DeploymentClient {
         repository: &str,
         token: &Token,
         policy: RetryPolicy,
-    ) -> anyhow::Result<DeploymentClient> {
-        let crab = Octocrab::builder()
-            .base_uri(api_url)
-            .map_err(|e| anyhow::anyhow!("GITHUB_API_URL {api_url:?} is not a URL: {e}"))?
-            .personal_token(token.expose().to_string())
-            .add_header(http::header::ACCEPT, "application/vnd.github+json".into())
-            .add_header(
-                http::HeaderName::from_static("x-github-api-version"),
-                "2022-11-28".into(),
-            )
-            // rollout retries itself; octocrab's retry would resend a POST that may have succeeded.
-            .add_retry_config(RetryConfig::None)
-            .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(policy.scaled(policy.read_timeout)))
-            .set_write_timeout(Some(policy.scaled(policy.read_timeout)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("could not set up the GitHub client: {e}"))?;
+        proxy: Option<crate::transport::Proxy>,
+    ) -> Result<DeploymentClient, String> {
+        // rollout retries itself (octocrab's retry would resend a POST that may have succeeded),
+        // and times each request itself (`read_timeout`, in `once`).
+        let crab = crate::transport::octocrab(crate::transport::Settings {
+            api_url,
+            token: token.expose(),
+            connect_timeout: Duration::from_secs(10),
+            proxy,
+        })?;
         Ok(DeploymentClient {
             crab,
             repo_path: format!("/repos/{repository}"),
             policy,
             cancel: None,
             overtaken: Arc::default(),
+            host: api_url
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|u| u.host().map(str::to_string))
+                .unwrap_or_else(|| api_url.to_string()),
         })
     }
 
@@ -391,16 +392,44 @@ impl DeploymentClient {
         }
     }
 
+    /// One request and its whole answer, within the read timeout.
     async fn once(
         &self,
         method: &Method,
         path: &str,
         body: Option<&Value>,
     ) -> Result<Answer, ApiError> {
-        let transport = |e: octocrab::Error| ApiError::Transport {
-            method: method.clone(),
-            path: path.to_string(),
-            detail: describe_octocrab(&e),
+        let limit = self.policy.scaled(self.policy.read_timeout);
+        match tokio::time::timeout(limit, self.exchange(method, path, body)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ApiError::Transport {
+                method: method.clone(),
+                path: path.to_string(),
+                detail: format!("no answer within {}", seconds(self.policy.read_timeout)),
+            }),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, ApiError> {
+        let transport = |e: octocrab::Error| {
+            let detail = describe_octocrab(&e);
+            if is_certificate_error(&detail) {
+                ApiError::Certificate {
+                    host: self.host.clone(),
+                    detail,
+                }
+            } else {
+                ApiError::Transport {
+                    method: method.clone(),
+                    path: path.to_string(),
+                    detail,
+                }
+            }
         };
         let response = match *method {
             Method::GET => self.crab._get(path).await,
@@ -953,6 +982,13 @@ fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+/// A TLS failure that no retry mends: the certificate chain itself is refused.
+fn is_certificate_error(detail: &str) -> bool {
+    detail.contains("invalid peer certificate")
+        || detail.contains("UnknownIssuer")
+        || detail.contains("certificate")
 }
 
 /// octocrab's errors can carry the request; keep only the cause, so nothing of the request (the

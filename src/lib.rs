@@ -1,8 +1,9 @@
 //! rollout: a GitHub container action that turns events into GitHub Deployments.
 //!
 //! The pipeline, one module each: [`event`] and [`inputs`] read the outside world once, [`plan`]
-//! decides (pure), [`changes`], [`checkout`], [`github`], [`command`] and [`runtime`] are the adapters, and
-//! [`lifecycle`] is the only place that sequences them. [`report`] turns results into text.
+//! decides (pure, with [`targets`]), [`changes`], [`checkout`], [`github`] (over [`transport`]),
+//! [`command`] and [`runtime`] are the adapters, and [`steps`] is the only place that sequences
+//! them. [`report`] turns results into text.
 
 pub mod changes;
 pub mod checkout;
@@ -18,3 +19,4 @@ pub mod signals;
 pub mod steps;
 pub mod targets;
 pub mod text;
+pub mod transport;

@@ -175,8 +175,25 @@ fn client(
             ),
         }
     }
-    DeploymentClient::new(&context.api_url, &context.repository, token, policy)
-        .map_err(|e| BadInput(e.to_string()))
+    let proxy = match context.api_url.parse::<http::Uri>() {
+        Ok(api) => rollout::transport::proxy_for(&api, |name| std::env::var(name).ok())
+            .map_err(BadInput)?,
+        Err(_) => None,
+    };
+    if let Some(p) = &proxy {
+        tracing::info!(
+            "reaching GitHub through the proxy {} (from {}{})",
+            p.uri,
+            p.variable,
+            if p.authorization.is_some() {
+                ", with its credentials"
+            } else {
+                ""
+            }
+        );
+    }
+    DeploymentClient::new(&context.api_url, &context.repository, token, policy, proxy)
+        .map_err(BadInput)
 }
 
 async fn main_step() -> Result<i32, BadInput> {

@@ -1,0 +1,242 @@
+//! The network between rollout and GitHub: proxies by the runner's rule (a real CONNECT proxy
+//! here), a missing CA bundle, and a server certificate from an unknown issuer (a real TLS server:
+//! `openssl s_server` with a certificate made for the test).
+
+mod support;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::proxy::Proxy;
+use support::*;
+
+/// An ordinary push deploy with `vars` set; returns the run and how many requests the API got.
+fn deploy_with(vars: &[(&str, String)]) -> (Run, usize) {
+    let mut h = Harness::new();
+    pushed(&h);
+    for (k, v) in vars {
+        h.var(k, v);
+    }
+    let run = h.run();
+    let requests = h.state().requests.len();
+    (run, requests)
+}
+
+#[test]
+fn http_proxy_carries_every_call_with_its_credentials() {
+    let proxy = Proxy::start();
+    let with_credentials = proxy.url().replace("http://", "http://mona:s%40cret@");
+    let (run, requests) = deploy_with(&[("http_proxy", with_credentials)]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(requests >= 4, "the deploy reached the API: {requests}");
+    let seen = proxy.seen();
+    assert!(!seen.is_empty(), "the calls went through the proxy");
+    for (line, auth) in &seen {
+        assert!(line.starts_with("CONNECT 127.0.0.1:"), "{line}");
+        // base64("mona:s@cret")
+        assert_eq!(auth.as_deref(), Some("Basic bW9uYTpzQGNyZXQ="));
+    }
+    assert!(
+        run.stdout.contains("through the proxy http://127.0.0.1:")
+            && run
+                .stdout
+                .contains("(from http_proxy, with its credentials)"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("s%40cret") && !run.stdout.contains("s@cret"));
+}
+
+#[test]
+fn the_runners_rule_decides_which_variable_counts() {
+    // The fake's URL is http: `https_proxy` and `ALL_PROXY` do not apply to it.
+    let proxy = Proxy::start();
+    let (run, _) = deploy_with(&[
+        ("https_proxy", proxy.url()),
+        ("ALL_PROXY", proxy.url()),
+        ("all_proxy", proxy.url()),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+
+    // Upper case alone is read.
+    let proxy = Proxy::start();
+    let (run, _) = deploy_with(&[("HTTP_PROXY", proxy.url())]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(!proxy.seen().is_empty());
+
+    // Lower case wins over upper case: the upper-case proxy would refuse everything.
+    let good = Proxy::start();
+    let (run, _) = deploy_with(&[
+        ("http_proxy", good.url()),
+        ("HTTP_PROXY", "http://127.0.0.1:9".to_string()),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(!good.seen().is_empty());
+
+    // `no_proxy` sends the API's host direct.
+    let proxy = Proxy::start();
+    let (run, _) = deploy_with(&[
+        ("http_proxy", proxy.url()),
+        ("no_proxy", "localhost,127.0.0.1".to_string()),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(proxy.seen().is_empty(), "{:?}", proxy.seen());
+}
+
+#[test]
+fn a_proxy_url_rollout_cannot_use_is_a_bad_input() {
+    let (run, requests) = deploy_with(&[("http_proxy", "socks5://127.0.0.1:1080".into())]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.the_error()
+            .contains("http_proxy is not a proxy URL rollout can use"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(requests, 0);
+}
+
+/// A TLS server on loopback with a certificate for 127.0.0.1 signed by a CA made for the test,
+/// which nothing trusts. Returns the server, its port, and the CA's certificate file.
+fn tls_server(dir: &std::path::Path) -> (Child, u16, std::path::PathBuf) {
+    let path = |name: &str| dir.join(name);
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs")
+            .success();
+        assert!(ok, "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=rollout test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    std::fs::write(
+        path("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "leaf.ext",
+        "-out",
+        "cert.pem",
+    ]);
+    let (cert, key) = (path("cert.pem"), path("key.pem"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(port.to_string())
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    wait_until("the TLS server", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    (server, port, path("ca.pem"))
+}
+
+#[test]
+fn an_unknown_issuer_is_one_sentence_naming_the_host_and_is_not_retried() {
+    let h = Harness::new();
+    pushed(&h);
+    let (mut server, port, ca) = tls_server(h.dir.path());
+    let api = format!("https://127.0.0.1:{port}");
+    let started = Instant::now();
+    let run = h.run_with(|cmd| {
+        cmd.env("GITHUB_API_URL", &api);
+    });
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let error = run.the_error();
+    assert!(
+        error.contains("the TLS certificate of 127.0.0.1 is not trusted")
+            && error.contains("UnknownIssuer")
+            && error.contains("SSL_CERT_FILE"),
+        "{error}"
+    );
+    assert!(!run.stdout.contains("retrying"), "no retry: {}", run.stdout);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // With the certificate trusted through SSL_CERT_FILE the handshake passes (the server is not
+    // GitHub, so what follows fails otherwise).
+    let run = h.run_with(|cmd| {
+        cmd.env("GITHUB_API_URL", &api)
+            .env("SSL_CERT_FILE", &ca)
+            .env("ROLLOUT_TEST_TIME_SCALE", "0.01");
+    });
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        !run.the_error().is_empty() && !run.stdout.contains("not trusted"),
+        "{}",
+        run.stdout
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn no_ca_certificates_is_one_sentence_before_any_request() {
+    let h = Harness::new();
+    pushed(&h);
+    let empty = h.dir.path().join("no-certs.pem");
+    std::fs::write(&empty, "").unwrap();
+    let run = h.run_with(|cmd| {
+        cmd.env("GITHUB_API_URL", "https://api.github.example")
+            .env("SSL_CERT_FILE", &empty)
+            .env("SSL_CERT_DIR", h.dir.path().join("no-such-dir"));
+    });
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.the_error().contains("no CA certificates found")
+            && run
+                .the_error()
+                .contains("the image needs ca-certificates, or set SSL_CERT_FILE"),
+        "{}",
+        run.stdout
+    );
+}
