@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod graphql;
+pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
+
 /// How long rollout keeps retrying one call, in all.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -186,6 +189,8 @@ pub struct Deployment {
 pub struct DeploymentStatus {
     pub state: State,
     #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
     pub environment_url: Option<String>,
     #[serde(default)]
     pub log_url: Option<String>,
@@ -257,6 +262,9 @@ enum Resend {
 pub struct DeploymentClient {
     crab: Octocrab,
     repo_path: String,
+    repository: String,
+    /// The GraphQL endpoint's path on the API host, or why there is none.
+    graphql_path: Result<String, String>,
     policy: RetryPolicy,
     /// Once the run is cancelled, waits shrink: the runner kills the container 10 s after its
     /// first signal, and the final status must be posted before that.
@@ -271,8 +279,12 @@ impl DeploymentClient {
         token: &Token,
         policy: RetryPolicy,
     ) -> anyhow::Result<DeploymentClient> {
+        // octocrab joins every route to the base's path, so the base is the API's origin and each
+        // route carries the API's own path: GitHub Enterprise's GraphQL is not under `/api/v3`.
+        let (origin, api_path) = graphql::split_api_url(api_url)
+            .ok_or_else(|| anyhow::anyhow!("GITHUB_API_URL {api_url:?} is not a URL"))?;
         let crab = Octocrab::builder()
-            .base_uri(api_url)
+            .base_uri(origin.as_str())
             .map_err(|e| anyhow::anyhow!("GITHUB_API_URL {api_url:?} is not a URL: {e}"))?
             .personal_token(token.expose().to_string())
             .add_header(http::header::ACCEPT, "application/vnd.github+json".into())
@@ -289,10 +301,18 @@ impl DeploymentClient {
             .map_err(|e| anyhow::anyhow!("could not set up the GitHub client: {e}"))?;
         Ok(DeploymentClient {
             crab,
-            repo_path: format!("/repos/{repository}"),
+            repo_path: format!("{api_path}/repos/{repository}"),
+            repository: repository.to_string(),
+            graphql_path: graphql::route(api_url, &graphql_url(api_url)),
             policy,
             cancel: None,
         })
+    }
+
+    /// `url` is `GITHUB_GRAPHQL_URL`; without it, the endpoint is derived from the API's URL.
+    pub fn with_graphql_url(mut self, api_url: &str, url: &str) -> DeploymentClient {
+        self.graphql_path = graphql::route(api_url, url);
+        self
     }
 
     pub fn with_cancel(mut self, cancel: Cancel) -> DeploymentClient {
@@ -360,12 +380,31 @@ impl DeploymentClient {
         body: Option<&Value>,
         resend: Resend,
     ) -> Result<Answer, ApiError> {
+        self.send_checking(method, path, body, resend, |_, _, _| None)
+            .await
+    }
+
+    /// [`Self::send`], where `refused` may turn a 2xx answer into an error (GraphQL reports its
+    /// errors, rate limits included, with a 200) that the same retry rules then apply to.
+    async fn send_checking(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        resend: Resend,
+        refused: fn(&Method, &str, &Answer) -> Option<ApiError>,
+    ) -> Result<Answer, ApiError> {
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let (error, headers) = match self.once(&method, path, body).await {
-                Ok(answer) if answer.status.is_success() => return Ok(answer),
+                Ok(answer) if answer.status.is_success() => {
+                    match refused(&method, path, &answer) {
+                        None => return Ok(answer),
+                        Some(e) => (e, Some(answer.headers)),
+                    }
+                }
                 Ok(answer) => (status_error(&method, path, &answer), Some(answer.headers)),
                 Err(e) => (e, None),
             };

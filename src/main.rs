@@ -164,6 +164,7 @@ fn client(context: &Context, token: &rollout::inputs::Token) -> Result<Deploymen
         token,
         RetryPolicy::default(),
     )
+    .map(|c| c.with_graphql_url(&context.api_url, &context.graphql_url))
     .map_err(|e| BadInput(e.to_string()))
 }
 

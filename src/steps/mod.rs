@@ -46,6 +46,8 @@ pub struct Context {
     pub repository: String,
     pub server_url: String,
     pub api_url: String,
+    /// `GITHUB_GRAPHQL_URL`, or derived from `GITHUB_API_URL` when the runner does not set it.
+    pub graphql_url: String,
     pub run_id: String,
     pub run_attempt: String,
     pub job: String,
@@ -64,6 +66,8 @@ impl Context {
             // No default host: GitHub Enterprise has its own, and a wrong link is worse than none.
             server_url: var("GITHUB_SERVER_URL"),
             api_url: var("GITHUB_API_URL"),
+            graphql_url: get("GITHUB_GRAPHQL_URL")
+                .unwrap_or_else(|| crate::github::graphql_url(&var("GITHUB_API_URL"))),
             run_id: var("GITHUB_RUN_ID"),
             run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
             job: var("GITHUB_JOB"),
