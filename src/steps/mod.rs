@@ -170,6 +170,23 @@ impl Rollout<'_> {
         report
     }
 
+    /// Whether a newer run marked deployment `id` inactive, which a final status must not undo:
+    /// `Some` with the newer deployment, which its status names (`None` in it when it does not).
+    /// A failed read counts as not superseded: the final status is posted then.
+    async fn superseded(&self, id: u64) -> Option<Option<u64>> {
+        let latest = self.client.latest_status(id).await.ok()??;
+        if latest.state != State::Inactive {
+            return None;
+        }
+        Some(
+            latest
+                .description
+                .as_deref()
+                .and_then(|d| d.strip_prefix("Superseded by deployment "))
+                .and_then(|n| n.trim().parse().ok()),
+        )
+    }
+
     /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
     /// minus the token's copies (it goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
     /// `ROLLOUT_*` variables and git trusting the workspace.
@@ -280,6 +297,14 @@ pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
         _ => runtime::notice(&format!("skipped: {reason}")),
     }
     Report::skipped(reason)
+}
+
+/// "a newer deployment 12", or without its id when its status did not name it.
+fn newer_deployment(by: Option<u64>) -> String {
+    match by {
+        Some(n) => format!("a newer deployment {n}"),
+        None => "a newer deployment".to_string(),
+    }
 }
 
 fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
