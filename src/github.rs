@@ -399,12 +399,10 @@ impl DeploymentClient {
         loop {
             attempt += 1;
             let (error, headers) = match self.once(&method, path, body).await {
-                Ok(answer) if answer.status.is_success() => {
-                    match refused(&method, path, &answer) {
-                        None => return Ok(answer),
-                        Some(e) => (e, Some(answer.headers)),
-                    }
-                }
+                Ok(answer) if answer.status.is_success() => match refused(&method, path, &answer) {
+                    None => return Ok(answer),
+                    Some(e) => (e, Some(answer.headers)),
+                },
                 Ok(answer) => (status_error(&method, path, &answer), Some(answer.headers)),
                 Err(e) => (e, None),
             };

@@ -294,7 +294,10 @@ mod tests {
             "https://ghe.example.com/api/graphql"
         );
         assert_eq!(
-            route("https://ghe.example.com/api/v3", "https://ghe.example.com/api/graphql"),
+            route(
+                "https://ghe.example.com/api/v3",
+                "https://ghe.example.com/api/graphql"
+            ),
             Ok("/api/graphql".to_string())
         );
         assert!(route("http://127.0.0.1:9", "https://api.github.com/graphql").is_err());
@@ -330,11 +333,17 @@ mod tests {
         )
         .expect("an error");
         assert!(e.retryable());
-        assert!(e.to_string().contains("API rate limit exceeded (RATE_LIMITED)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("API rate limit exceeded (RATE_LIMITED)"),
+            "{e}"
+        );
         let e = refused(
             &Method::POST,
             "/graphql",
-            &answer(r#"{"data":null,"errors":[{"type":"NOT_FOUND","message":"Could not resolve"}]}"#),
+            &answer(
+                r#"{"data":null,"errors":[{"type":"NOT_FOUND","message":"Could not resolve"}]}"#,
+            ),
         )
         .expect("an error");
         assert!(!e.retryable());

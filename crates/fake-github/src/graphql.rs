@@ -96,7 +96,10 @@ pub(crate) fn respond(s: &mut State, body: &Value) -> Answer {
 
 fn answer(s: &State, body: &Value) -> Result<Value, Refusal> {
     let invalid = |messages: Vec<String>| Refusal {
-        errors: messages.into_iter().map(|m| json!({ "message": m })).collect(),
+        errors: messages
+            .into_iter()
+            .map(|m| json!({ "message": m }))
+            .collect(),
         invalid: true,
     };
     let Some(query) = body.get("query").and_then(Value::as_str) else {
@@ -160,7 +163,11 @@ fn json_of(value: &Gql, variables: &Map<String, Value>) -> Value {
         Gql::Variable(name) => variables.get(name.as_str()).cloned().unwrap_or(Value::Null),
         Gql::String(s) => json!(s),
         Gql::Float(f) => f.try_to_f64().map(|f| json!(f)).unwrap_or(Value::Null),
-        Gql::Int(i) => i.as_str().parse::<i64>().map(|n| json!(n)).unwrap_or(Value::Null),
+        Gql::Int(i) => i
+            .as_str()
+            .parse::<i64>()
+            .map(|n| json!(n))
+            .unwrap_or(Value::Null),
         Gql::Boolean(b) => json!(b),
         Gql::List(items) => Value::Array(items.iter().map(|v| json_of(v, variables)).collect()),
         Gql::Object(fields) => Value::Object(
@@ -323,11 +330,7 @@ fn deployments(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Va
                 Value::Array(edges)
             }
             "__typename" => json!("DeploymentConnection"),
-            other => {
-                return Err(not_implemented(&format!(
-                    "`DeploymentConnection.{other}`"
-                )))
-            }
+            other => return Err(not_implemented(&format!("`DeploymentConnection.{other}`"))),
         };
         out.insert(f.response_key().to_string(), value);
     }
@@ -416,7 +419,10 @@ mod tests {
     #[test]
     fn fields_arguments_and_enum_values_github_lacks_are_refused() {
         for (bad, says) in [
-            (GOOD.replace("nodes { databaseId state }", "nodes { databaseId status }"), "status"),
+            (
+                GOOD.replace("nodes { databaseId state }", "nodes { databaseId status }"),
+                "status",
+            ),
             (GOOD.replace("first: 100", "top: 100"), "top"),
             (GOOD.replace("CREATED_AT", "CREATED"), "CREATED"),
             (GOOD.replace("direction: DESC", "direction: DOWN"), "DOWN"),
@@ -446,7 +452,10 @@ mod tests {
     #[test]
     fn missing_variables_are_refused() {
         let mut s = State::default();
-        let (_, answer, _) = respond(&mut s, &json!({ "query": GOOD, "variables": { "owner": "octo-org" } }));
+        let (_, answer, _) = respond(
+            &mut s,
+            &json!({ "query": GOOD, "variables": { "owner": "octo-org" } }),
+        );
         assert!(answer["errors"].is_array(), "{answer}");
         assert_eq!(s.violations.len(), 1);
     }
@@ -488,6 +497,9 @@ mod tests {
             .iter()
             .map(|d| deployment_state(&s, d))
             .collect();
-        assert_eq!(states, ["SUCCESS", "ACTIVE", "INACTIVE", "DESTROYED", "PENDING"]);
+        assert_eq!(
+            states,
+            ["SUCCESS", "ACTIVE", "INACTIVE", "DESTROYED", "PENDING"]
+        );
     }
 }
