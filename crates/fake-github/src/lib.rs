@@ -733,7 +733,12 @@ fn respond(
             "{method} {path}: X-GitHub-Api-Version is not 2022-11-28"
         ));
     }
-    if path == "/graphql" {
+    // GitHub Enterprise Server: REST under `/api/v3`, GraphQL beside it at `/api/graphql`.
+    let path = path
+        .strip_prefix("/api/v3")
+        .filter(|p| p.starts_with("/repos/"))
+        .unwrap_or(path);
+    if path == "/graphql" || path == "/api/graphql" {
         return match *method {
             Method::POST => graphql::respond(s, body.unwrap_or(&Value::Null)),
             _ => error(404, "Not Found"),
