@@ -196,7 +196,7 @@ fn the_fakes_graphql_refuses_a_field_github_does_not_have() {
     assert!(answer.contains("status"), "{answer}");
     let s = h.state();
     assert_eq!(s.violations.len(), 1, "{:?}", s.violations);
-    assert!(s.violations[0].contains("`Deployment` does not have a field `status`"));
+    assert!(s.violations[0].contains("Field 'status' doesn't exist on type 'Deployment'"));
     assert_eq!(s.requests_to("POST", "/graphql"), 1, "counted like REST");
 }
 
@@ -343,4 +343,25 @@ fn a_deploy_superseded_while_its_command_ran_stays_inactive() {
     let s = h.state();
     assert_eq!(s.deployments[0].state(), Some("inactive"));
     assert_eq!(s.deployments[0].statuses.len(), 2);
+}
+
+#[test]
+fn on_github_enterprise_server_graphql_is_beside_the_rest_api_and_gets_the_token() {
+    let h = Harness::new();
+    h.state().seed("production", 1, Some("in_progress"), false);
+    pushed(&h);
+    let run = h.run_with(|c| {
+        c.env("GITHUB_API_URL", format!("{}/api/v3", h.fake.url()))
+            .env_remove("GITHUB_GRAPHQL_URL");
+    });
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let s = h.state();
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+    assert_eq!(s.requests_to("POST", "/api/graphql"), 1);
+    assert!(s.requests.iter().all(|r| r.status < 400), "authorized");
+    assert!(s
+        .requests
+        .iter()
+        .all(|r| r.path == "/api/graphql" || r.path.starts_with("/api/v3/repos/")));
+    assert_eq!(s.deployments[0].state(), Some("inactive"), "superseded");
 }
