@@ -13,6 +13,9 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod graphql;
+pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
+
 /// How long rollout keeps retrying, by what is at stake. GitHub's rate-limit rules make a wait of
 /// a minute normal, so budgets are times, not attempt counts.
 #[derive(Clone, Debug)]
@@ -255,6 +258,8 @@ pub struct Created {
 pub struct DeploymentStatus {
     pub state: State,
     #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
     pub environment_url: Option<String>,
     #[serde(default)]
     pub log_url: Option<String>,
@@ -327,6 +332,9 @@ enum Resend {
 pub struct DeploymentClient {
     crab: Octocrab,
     repo_path: String,
+    repository: String,
+    /// The GraphQL endpoint's path on the API host, or why there is none.
+    graphql_path: Result<String, String>,
     policy: RetryPolicy,
     /// Once the run is cancelled, waits shrink: the runner kills the container 10 s after its
     /// first signal, and the final status must be posted before that.
@@ -347,17 +355,23 @@ impl DeploymentClient {
         policy: RetryPolicy,
         proxy: Option<crate::transport::Proxy>,
     ) -> Result<DeploymentClient, String> {
+        // octocrab joins every route to the base's path, so the base is the API's origin and each
+        // route carries the API's own path: GitHub Enterprise's GraphQL is not under `/api/v3`.
+        let (origin, api_path) = graphql::split_api_url(api_url)
+            .ok_or_else(|| format!("GITHUB_API_URL {api_url:?} is not a URL"))?;
         // rollout retries itself (octocrab's retry would resend a POST that may have succeeded),
         // and times each request itself (`read_timeout`, in `once`).
         let crab = crate::transport::octocrab(crate::transport::Settings {
-            api_url,
+            api_url: origin.as_str(),
             token: token.expose(),
             connect_timeout: Duration::from_secs(10),
             proxy,
         })?;
         Ok(DeploymentClient {
             crab,
-            repo_path: format!("/repos/{repository}"),
+            repo_path: format!("{api_path}/repos/{repository}"),
+            repository: repository.to_string(),
+            graphql_path: graphql::route(api_url, &graphql_url(api_url)),
             policy,
             cancel: None,
             overtaken: Arc::default(),
@@ -367,6 +381,12 @@ impl DeploymentClient {
                 .and_then(|u| u.host().map(str::to_string))
                 .unwrap_or_else(|| api_url.to_string()),
         })
+    }
+
+    /// `url` is `GITHUB_GRAPHQL_URL`; without it, the endpoint is derived from the API's URL.
+    pub fn with_graphql_url(mut self, api_url: &str, url: &str) -> DeploymentClient {
+        self.graphql_path = graphql::route(api_url, url);
+        self
     }
 
     pub fn with_cancel(mut self, cancel: Cancel) -> DeploymentClient {
@@ -536,6 +556,21 @@ impl DeploymentClient {
         resend: Resend,
         budget: Budget,
     ) -> Result<Answer, ApiError> {
+        self.send_checking(method, path, body, resend, budget, |_, _, _| None)
+            .await
+    }
+
+    /// [`Self::send`], where `refused` may turn a 2xx answer into an error (GraphQL reports its
+    /// errors, rate limits included, with a 200) that the same retry rules then apply to.
+    async fn send_checking(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        resend: Resend,
+        budget: Budget,
+        refused: fn(&Method, &str, &Answer) -> Option<ApiError>,
+    ) -> Result<Answer, ApiError> {
         let started = Instant::now();
         let limit = self.policy.scaled(self.policy.limit(budget));
         let mut attempt: u32 = 0;
@@ -543,7 +578,10 @@ impl DeploymentClient {
         loop {
             attempt += 1;
             let (error, headers) = match self.once_or_cancel(&method, path, body, budget).await {
-                Ok(answer) if answer.status.is_success() => return Ok(answer),
+                Ok(answer) if answer.status.is_success() => match refused(&method, path, &answer) {
+                    None => return Ok(answer),
+                    Some(e) => (e, Some(answer.headers)),
+                },
                 Ok(answer) => (status_error(&method, path, &answer), Some(answer.headers)),
                 Err(e) => (e, None),
             };

@@ -193,6 +193,7 @@ fn client(
         );
     }
     DeploymentClient::new(&context.api_url, &context.repository, token, policy, proxy)
+        .map(|c| c.with_graphql_url(&context.api_url, &context.graphql_url))
         .map_err(BadInput)
 }
 

@@ -2,19 +2,22 @@
 //! older ones, run the command (deploy only), post the final status.
 
 use super::{
-    describe_run, explain_run, find_changes, read_url, working_dir, Api, Context, Rollout,
-    DEPLOY_PERMISSION, VERSION,
+    describe_run, explain_run, find_changes, newer_deployment, read_url, working_dir, Api, Context,
+    Rollout, DEPLOY_PERMISSION, VERSION,
 };
 use crate::checkout;
 use crate::command::{self, Outcome};
 use crate::event::{Event, Trigger};
-use crate::github::{NewDeployment, NewStatus, State};
+use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
 use crate::plan::{self, Changes, Deploy, Plan, Target, Teardown};
 use crate::report::{Report, TargetRow};
 use crate::runtime::{self, Untrusted};
 use crate::text::Description;
 use serde_json::{json, Value};
+
+/// How far back supersede looks: ten GraphQL reads.
+const SUPERSEDE_LIMIT: usize = 1000;
 
 impl Rollout<'_> {
     /// `step: deploy` and `step: start`.
@@ -332,48 +335,54 @@ impl Rollout<'_> {
         Ok(id)
     }
 
-    /// Marks the previous deployment of the environment inactive if it is still running: a new
-    /// deploy replaces it. The REST list carries no state, so this is one list and one status
-    /// read. Only the newest older deployment is read: every deploy before it did the same to its
-    /// own predecessor, so older ones are final already.
+    /// Marks every older deployment of the environment that is still running inactive: a new
+    /// deploy replaces them. One GraphQL read a hundred, newest first, up to
+    /// [`SUPERSEDE_LIMIT`] back: a run that died before its final status leaves its deployment
+    /// running, and so may the ones before it. Never fails the deploy.
     async fn supersede(&self, environment: &str, ours: u64) {
-        let list = match self
+        let states = match self
             .client
-            .list_deployments(Some(environment), None, 1)
+            .deployment_states(environment, Some(SUPERSEDE_LIMIT), Budget::Lookup)
             .await
         {
-            Ok(l) => l,
+            Ok(s) => s,
             Err(e) => {
-                tracing::info!("could not list older deployments to supersede ({e})");
+                tracing::info!(
+                    "could not read the older deployments' states, so none was superseded ({e}); the deploy goes on"
+                );
                 return;
             }
         };
-        for older in list.iter().filter(|d| d.id < ours).take(1) {
-            match self.client.latest_status(older.id).await {
-                Ok(Some(s)) if !s.state.is_final() => {
-                    let status = NewStatus {
-                        state: State::Inactive,
-                        description: Description::new(&format!("Superseded by deployment {ours}")),
-                        log_url: s.log_url,
-                        environment_url: None,
-                        auto_inactive: None,
-                    };
-                    match self.client.create_status(older.id, &status).await {
-                        Ok(()) => tracing::info!(
-                            "deployment {} was still {}; marked inactive (superseded)",
-                            older.id,
-                            s.state.as_str()
-                        ),
-                        Err(e) => {
-                            tracing::info!("could not supersede deployment {} ({e})", older.id)
-                        }
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::info!("could not read the status of deployment {} ({e})", older.id)
-                }
+        let mut done = std::collections::BTreeSet::new();
+        for older in states
+            .nodes
+            .iter()
+            .filter(|n| n.id < ours && n.state.is_running())
+        {
+            if !done.insert(older.id) {
+                continue;
             }
+            let status = NewStatus {
+                state: State::Inactive,
+                description: Description::new(&format!("Superseded by deployment {ours}")),
+                log_url: None,
+                environment_url: None,
+                auto_inactive: None,
+            };
+            match self.client.create_status(older.id, &status).await {
+                Ok(()) => tracing::info!(
+                    "deployment {} was still {}; marked inactive (superseded)",
+                    older.id,
+                    older.state.as_str()
+                ),
+                Err(e) => tracing::info!("could not supersede deployment {} ({e})", older.id),
+            }
+        }
+        if states.truncated {
+            tracing::info!(
+                "supersede read the newest {SUPERSEDE_LIMIT} deployments of {} and stopped there; older ones were not checked",
+                Untrusted(environment)
+            );
         }
     }
 
@@ -466,6 +475,16 @@ impl Rollout<'_> {
         let url = if state == State::Success { url } else { None };
         if state == State::Success {
             tracing::info!("deployment {id}: {detail}");
+        }
+        if let Some(by) = self.superseded(id).await {
+            // The exit code still tells the command's outcome; the status must not revive it.
+            report.exit = Some(report.exit_code());
+            report.status = "inactive".into();
+            report.detail = format!(
+                "{} superseded this one while the command ran; it stays inactive ({detail})",
+                newer_deployment(by)
+            );
+            return report;
         }
         let mut report = self.end(id, report, state, &detail, url).await;
         if let Some(m) = &missing {

@@ -1,6 +1,6 @@
 //! `step: finish`: the job's status on a deployment `step: start` opened.
 
-use super::{Rollout, DEPLOY_PERMISSION};
+use super::{newer_deployment, Rollout, DEPLOY_PERMISSION};
 use crate::github::State;
 use crate::inputs::JobStatus;
 use crate::report::Report;
@@ -33,14 +33,13 @@ impl Rollout<'_> {
                 return report;
             }
         }
-        if let Ok(Some(latest)) = self.client.latest_status(id).await {
-            if latest.state == State::Inactive {
-                report.status = "inactive".into();
-                report.detail = format!(
-                    "deployment {id} was superseded by a newer deployment; it stays inactive"
-                );
-                return report;
-            }
+        if let Some(by) = self.superseded(id).await {
+            report.status = "inactive".into();
+            report.detail = format!(
+                "deployment {id} was superseded by {}; it stays inactive",
+                newer_deployment(by)
+            );
+            return report;
         }
         let url = self.inputs.environment_url.as_ref().map(|t| {
             t.render(&crate::text::TemplateVars {

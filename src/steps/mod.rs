@@ -48,6 +48,8 @@ pub struct Context {
     pub repository: String,
     pub server_url: String,
     pub api_url: String,
+    /// `GITHUB_GRAPHQL_URL`, or derived from `GITHUB_API_URL` when the runner does not set it.
+    pub graphql_url: String,
     pub run_id: String,
     pub run_attempt: String,
     pub job: String,
@@ -66,6 +68,8 @@ impl Context {
             // No default host: GitHub Enterprise has its own, and a wrong link is worse than none.
             server_url: var("GITHUB_SERVER_URL"),
             api_url: var("GITHUB_API_URL"),
+            graphql_url: get("GITHUB_GRAPHQL_URL")
+                .unwrap_or_else(|| crate::github::graphql_url(&var("GITHUB_API_URL"))),
             run_id: var("GITHUB_RUN_ID"),
             run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
             job: var("GITHUB_JOB"),
@@ -217,6 +221,23 @@ impl Rollout<'_> {
         }
     }
 
+    /// Whether a newer run marked deployment `id` inactive, which a final status must not undo:
+    /// `Some` with the newer deployment, which its status names (`None` in it when it does not).
+    /// A failed read counts as not superseded: the final status is posted then.
+    async fn superseded(&self, id: u64) -> Option<Option<u64>> {
+        let latest = self.client.latest_status(id).await.ok()??;
+        if latest.state != State::Inactive {
+            return None;
+        }
+        Some(
+            latest
+                .description
+                .as_deref()
+                .and_then(|d| d.strip_prefix("Superseded by deployment "))
+                .and_then(|n| n.trim().parse().ok()),
+        )
+    }
+
     /// Runs a user command in a log group with the environment of CONTRACT.md: the container's,
     /// minus the token's copies (it goes in as `GITHUB_TOKEN` only with `pass-token`), plus the
     /// `ROLLOUT_*` variables and git trusting the workspace.
@@ -327,6 +348,14 @@ pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
         _ => runtime::notice(&format!("skipped: {reason}")),
     }
     Report::skipped(reason)
+}
+
+/// "a newer deployment 12", or without its id when its status did not name it.
+fn newer_deployment(by: Option<u64>) -> String {
+    match by {
+        Some(n) => format!("a newer deployment {n}"),
+        None => "a newer deployment".to_string(),
+    }
 }
 
 fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {

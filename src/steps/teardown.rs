@@ -2,7 +2,7 @@
 
 use super::{describe_run, explain_run, Rollout, DEPLOY_PERMISSION};
 use crate::command::Outcome;
-use crate::github::{NewStatus, State};
+use crate::github::{Budget, NewStatus, State};
 use crate::plan::Teardown;
 use crate::report::Report;
 use crate::runtime::{self, Untrusted};
@@ -54,20 +54,31 @@ impl Rollout<'_> {
                 return report;
             }
         }
-        let deployments = match self
+        // Every page, not the newest thousand: a deployment left behind keeps the preview
+        // listed as active. Reading first spares the writes to those inactive already.
+        let states = match self
             .client
-            .list_deployments(Some(&target.environment), None, 10)
+            .deployment_states(&target.environment, None, Budget::Ordinary)
             .await
         {
-            Ok(list) => list,
+            Ok(s) => s,
             Err(e) => {
                 report.status = "failure".into();
-                report.detail = e.explain("Listing the preview's deployments", DEPLOY_PERMISSION);
+                report.detail = format!(
+                    "{}; no deployment was marked inactive",
+                    e.explain("Reading the preview's deployments", DEPLOY_PERMISSION)
+                );
                 return report;
             }
         };
-        let mut failed = Vec::new();
-        for d in &deployments {
+        let mut seen = std::collections::BTreeSet::new();
+        let (mut written, mut already) = (0usize, 0usize);
+        let todo: Vec<_> = states.nodes.iter().filter(|d| seen.insert(d.id)).collect();
+        for (n, d) in todo.iter().enumerate() {
+            if d.state.is_inactive() {
+                already += 1;
+                continue;
+            }
             let status = NewStatus {
                 state: State::Inactive,
                 description: Description::new(&format!(
@@ -79,21 +90,21 @@ impl Rollout<'_> {
                 auto_inactive: None,
             };
             if let Err(e) = self.client.create_status(d.id, &status).await {
-                failed.push(format!("{}: {e}", d.id));
+                // The next writes would meet the same refusal; say exactly where it stopped.
+                let left = todo[n..].iter().filter(|d| !d.state.is_inactive()).count();
+                report.status = "failure".into();
+                report.detail = format!(
+                    "{written} deployment(s) of {} marked inactive ({already} already were), then {}; {left} deployment(s) are left as they were",
+                    target.environment,
+                    e.explain(&format!("marking deployment {} inactive", d.id), DEPLOY_PERMISSION)
+                );
+                return report;
             }
-        }
-        if !failed.is_empty() {
-            report.status = "failure".into();
-            report.detail = format!(
-                "could not mark these deployments inactive: {}",
-                failed.join("; ")
-            );
-            return report;
+            written += 1;
         }
         report.status = "inactive".into();
         report.detail = format!(
-            "{} deployment(s) of {} marked inactive",
-            deployments.len(),
+            "{written} deployment(s) of {} marked inactive; {already} already were",
             target.environment
         );
         if self.inputs.delete_environment {

@@ -186,6 +186,8 @@ class Repo:
             "-P", f"ubuntu-24.04={JOB_IMAGE}",
             "-s", f"GITHUB_TOKEN={TOKEN}",
             "--env", f"GITHUB_API_URL={self.env.api}",
+            # act sets GITHUB_GRAPHQL_URL to github.com's; rollout's GraphQL reads go to the fake.
+            "--env", f"GITHUB_GRAPHQL_URL={self.env.api}/graphql",
             "--env", "GITHUB_SERVER_URL=https://github.com",
             "--local-repository", f"rollout-action/rollout@v1={action or self.env.action}",
             "--local-repository", f"{CHECKOUT}={RUNNER / 'stand-ins' / 'checkout'}",

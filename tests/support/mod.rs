@@ -223,6 +223,7 @@ impl Harness {
             .env("GITHUB_REPOSITORY", OWNER_REPO)
             .env("GITHUB_SERVER_URL", "https://github.example.com")
             .env("GITHUB_API_URL", self.fake.url())
+            .env("GITHUB_GRAPHQL_URL", format!("{}/graphql", self.fake.url()))
             .env("GITHUB_RUN_ID", "1658821493")
             .env("GITHUB_RUN_ATTEMPT", "2")
             .env("GITHUB_JOB", "deploy")

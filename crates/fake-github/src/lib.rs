@@ -1,4 +1,5 @@
-//! A stateful fake of the GitHub REST calls rollout makes. It keeps deployments, statuses,
+//! A stateful fake of the GitHub REST calls rollout makes, and of its one GraphQL query
+//! ([`graphql`], validated against GitHub's published schema). It keeps deployments, statuses,
 //! comments and environments; answers 201/202/401/403/404/409/422 as GitHub does; checks every
 //! request body against a compact schema of GitHub's request schema for that call (from the
 //! OpenAPI description); and can inject faults. It runs inside tests ([`Fake::start`]) or as a
@@ -13,6 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub mod graphql;
 
 pub const OWNER_REPO: &str = "octo-org/app";
 
@@ -215,6 +218,58 @@ impl State {
             .filter(|d| d.environment == environment)
             .collect()
     }
+    /// `count` deployments of `environment`, oldest first, each with one status in `state` (none
+    /// when `None`), made without an API call: a test of a thousand deployments sets them up
+    /// in no time. Returns their ids.
+    pub fn seed(
+        &mut self,
+        environment: &str,
+        count: usize,
+        state: Option<&str>,
+        transient: bool,
+    ) -> Vec<u64> {
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count {
+            let id = self.id();
+            let statuses = match state {
+                Some(state) => vec![Status {
+                    id: self.id(),
+                    state: state.to_string(),
+                    description: "seeded".into(),
+                    log_url: None,
+                    environment_url: None,
+                    created_at: now(),
+                }],
+                None => Vec::new(),
+            };
+            self.deployments.push(Deployment {
+                id,
+                sha: "5".repeat(40),
+                git_ref: "5".repeat(40),
+                task: "deploy".into(),
+                environment: environment.to_string(),
+                payload: json!({}),
+                description: Some("seeded".into()),
+                transient_environment: transient,
+                production_environment: environment == "production",
+                required_contexts: Some(Vec::new()),
+                auto_merge: Some(false),
+                statuses,
+            });
+            ids.push(id);
+        }
+        ids
+    }
+
+    /// The status writes to one deployment.
+    pub fn status_writes(&self, id: u64) -> usize {
+        let path = format!("/deployments/{id}/statuses");
+        self.requests
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(&path))
+            .count()
+    }
+
     pub fn requests_to(&self, method: &str, path_part: &str) -> usize {
         self.requests
             .iter()
@@ -455,6 +510,28 @@ async fn handle(
                 s.jobs = json_body.unwrap_or(Value::Null);
                 StatusCode::NO_CONTENT.into_response()
             }
+            ("POST", "seed") => {
+                #[derive(Deserialize)]
+                struct Seed {
+                    environment: String,
+                    count: usize,
+                    state: Option<String>,
+                    #[serde(default)]
+                    transient: bool,
+                }
+                match json_body.and_then(|b| serde_json::from_value::<Seed>(b).ok()) {
+                    Some(seed) => {
+                        let ids = s.seed(
+                            &seed.environment,
+                            seed.count,
+                            seed.state.as_deref(),
+                            seed.transient,
+                        );
+                        axum::Json(json!({ "ids": ids })).into_response()
+                    }
+                    None => StatusCode::BAD_REQUEST.into_response(),
+                }
+            }
             ("POST", "reset") => {
                 *s = State::default();
                 StatusCode::NO_CONTENT.into_response()
@@ -664,6 +741,17 @@ fn respond(
         s.violations.push(format!(
             "{method} {path}: X-GitHub-Api-Version is not 2022-11-28"
         ));
+    }
+    // GitHub Enterprise Server: REST under `/api/v3`, GraphQL beside it at `/api/graphql`.
+    let path = path
+        .strip_prefix("/api/v3")
+        .filter(|p| p.starts_with("/repos/"))
+        .unwrap_or(path);
+    if path == "/graphql" || path == "/api/graphql" {
+        return match *method {
+            Method::POST => graphql::respond(s, body.unwrap_or(&Value::Null)),
+            _ => error(404, "Not Found"),
+        };
     }
     let prefix = format!("/repos/{OWNER_REPO}");
     let Some(rest) = path.strip_prefix(&prefix) else {

@@ -1,6 +1,6 @@
 //! The fake GitHub API as a standalone server on a loopback port, for the container test and the
 //! benchmark. `GET /_fake/state` prints its state; `POST /_fake/faults`, `/_fake/tokens`,
-//! `/_fake/jobs` and `/_fake/reset` change it.
+//! `/_fake/jobs`, `/_fake/seed` and `/_fake/reset` change it.
 
 use std::io::Write;
 
