@@ -834,12 +834,20 @@ impl DeploymentClient {
 
     /// The newest status of a deployment, if it has any.
     pub async fn latest_status(&self, id: u64) -> Result<Option<DeploymentStatus>, ApiError> {
-        let path = format!("{}/deployments/{id}/statuses?per_page=1", self.repo_path);
+        Ok(self.statuses(id, 1).await?.into_iter().next())
+    }
+
+    /// A deployment's newest `count` statuses (at most 100), newest first.
+    pub async fn statuses(&self, id: u64, count: u8) -> Result<Vec<DeploymentStatus>, ApiError> {
+        let path = format!(
+            "{}/deployments/{id}/statuses?per_page={}",
+            self.repo_path,
+            count.clamp(1, 100)
+        );
         let answer = self
             .send(Method::GET, &path, None, Resend::Safe, Budget::Ordinary)
             .await?;
-        let list: Vec<DeploymentStatus> = Self::decode(Method::GET, &path, &answer.body)?;
-        Ok(list.into_iter().next())
+        Self::decode(Method::GET, &path, &answer.body)
     }
 
     pub async fn get_deployment(&self, id: u64) -> Result<Deployment, ApiError> {

@@ -265,6 +265,7 @@ async fn main_step() -> Result<i32, BadInput> {
         key: steps::run_key(&context),
         ambiguous: Default::default(),
         finals: Default::default(),
+        comments: Default::default(),
     };
     let report = match inputs.step {
         Step::Deploy => rollout.deploy(true).await,

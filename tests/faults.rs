@@ -388,8 +388,13 @@ fn a_final_status_that_cannot_be_posted_is_an_error_naming_the_deployment() {
     all_final(&h);
 }
 
-/// 200 deploys against the fake with 20% random faults: zero non-final deployments and zero
-/// duplicates. Run with `cargo test --release --test faults -- --ignored soak --nocapture`.
+/// 200 deploys against the fake with 20% random faults (502 before or after the work, 429,
+/// secondary limits of a minute, successes that answer after the read timeout), each followed by
+/// its post step with the state the main step saved, as the runner does: zero non-final
+/// deployments, and no run with two deployments but one it abandoned and finished. rollout runs on
+/// the short clock (`ROLLOUT_TEST_TIME_SCALE=0.01`: a minute's wait is 0.6 s, the read timeout
+/// 0.3 s, a late success 0.4 s after the request). Run with
+/// `cargo test --release --test faults -- --ignored soak --nocapture`.
 #[test]
 #[ignore]
 fn soak_200_deploys_with_random_faults() {
@@ -398,31 +403,59 @@ fn soak_200_deploys_with_random_faults() {
     h.state().chaos = Some(fake_github::Chaos {
         percent: 20,
         seed: 0x5eed_1234_abcd_0001,
+        late_ms: 400,
         injected: 0,
     });
+    let started = Instant::now();
     let mut codes = BTreeMap::new();
+    let mut post_codes = BTreeMap::new();
     for run_id in 0..200 {
         let out = h
             .command(&[])
             .env("GITHUB_RUN_ID", format!("soak-{run_id}"))
+            .env("ROLLOUT_TEST_TIME_SCALE", "0.01")
             .output()
             .unwrap();
         *codes.entry(out.status.code().unwrap_or(-1)).or_insert(0) += 1;
+        let state =
+            parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap_or_default());
+        // The job's other steps take time; by its post step a late success has landed.
+        std::thread::sleep(Duration::from_millis(500));
+        let mut post = h.command(&["post"]);
+        post.env("GITHUB_RUN_ID", format!("soak-{run_id}"))
+            .env("ROLLOUT_TEST_TIME_SCALE", "0.01");
+        for (k, v) in &state {
+            post.env(format!("STATE_{k}"), v);
+        }
+        let out = post.output().unwrap();
+        *post_codes
+            .entry(out.status.code().unwrap_or(-1))
+            .or_insert(0) += 1;
     }
+    let took = started.elapsed();
     let s = h.state();
     let non_final = s.deployments.iter().filter(|d| !d.is_final()).count();
+    let abandoned = |d: &fake_github::Deployment| {
+        d.statuses
+            .last()
+            .is_some_and(|st| st.description == "Abandoned after an ambiguous create")
+    };
     let mut per_run: BTreeMap<String, usize> = BTreeMap::new();
-    for d in &s.deployments {
+    for d in s.deployments.iter().filter(|d| !abandoned(d)) {
         *per_run
             .entry(d.payload["run_id"].as_str().unwrap_or("").to_string())
             .or_default() += 1;
     }
     let duplicates = per_run.values().filter(|n| **n > 1).count();
+    let abandoned = s.deployments.iter().filter(|d| abandoned(d)).count();
+    let writes = s.requests.iter().filter(|r| r.is_write()).count();
     println!(
-        "soak: {} runs, exit codes {codes:?}, {} deployments, {} faults injected, {non_final} non-final, {duplicates} duplicated runs",
+        "soak: {} runs in {:.0} s, exit codes {codes:?}, post steps {post_codes:?}, {} deployments ({abandoned} abandoned after a late create, finished error), {} faults injected, {} requests ({writes} writes), {non_final} non-final, {duplicates} runs with two live deployments",
         200,
+        took.as_secs_f64(),
         s.deployments.len(),
-        s.chaos.as_ref().map(|c| c.injected).unwrap_or(0)
+        s.chaos.as_ref().map(|c| c.injected).unwrap_or(0),
+        s.requests.len(),
     );
     assert_eq!(non_final, 0);
     assert_eq!(duplicates, 0);

@@ -5,6 +5,24 @@ use crate::report::{self, Report};
 use crate::runtime::{self};
 
 impl Rollout<'_> {
+    /// Starts looking up the pull request's comments, so that the sticky one is found while the
+    /// command runs and only the write follows the final status.
+    pub(super) fn prefetch_comments(&self, number: Option<u64>) {
+        let Some(number) = number else {
+            return;
+        };
+        if !self.inputs.comment.unwrap_or(true) || self.inputs.dry_run {
+            return;
+        }
+        let mut slot = self.comments.borrow_mut();
+        if slot.is_none() {
+            let client = self.client.clone();
+            *slot = Some(tokio::spawn(async move {
+                client.list_comments(number, 10).await
+            }));
+        }
+    }
+
     /// The sticky PR comment: found by its marker, updated in place.
     pub async fn comment(&self, report: &Report) {
         let Some(number) = report.pr_number else {
@@ -19,8 +37,15 @@ impl Rollout<'_> {
         let marker = report::comment_marker(report::comment_environment(report));
         let now = now_utc();
         let body = report::comment(report, &now);
+        let prefetched = self.comments.borrow_mut().take();
         let result = async {
-            let comments = self.client.list_comments(number, 10).await?;
+            let comments = match prefetched {
+                Some(task) => match task.await {
+                    Ok(listed) => listed?,
+                    Err(_) => self.client.list_comments(number, 10).await?,
+                },
+                None => self.client.list_comments(number, 10).await?,
+            };
             match comments
                 .iter()
                 .find(|c| c.body.as_deref().is_some_and(|b| b.contains(&marker)))

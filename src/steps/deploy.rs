@@ -74,6 +74,7 @@ impl Rollout<'_> {
             Plan::Teardown(t) => self.teardown(&t).await,
             Plan::Deploy(d) => {
                 self.announce(&d);
+                self.prefetch_comments(d.target.pr_number);
                 if self.inputs.dry_run {
                     return Report::skipped(
                         "dry-run: the plan was printed; nothing was written and no command ran",
@@ -303,7 +304,13 @@ impl Rollout<'_> {
             Untrusted(&d.target.environment),
             d.target.sha
         );
-        let in_progress = NewStatus {
+        Ok(id)
+    }
+
+    /// The in-progress status, in a task of its own: the command starts without waiting for it,
+    /// and the final status waits for it (statuses stay in order).
+    fn mark_in_progress(&self, d: &Deploy, id: u64) -> InProgress {
+        let status = NewStatus {
             state: State::InProgress,
             description: Description::new(&format!(
                 "Deploying {} ({})",
@@ -314,25 +321,17 @@ impl Rollout<'_> {
             environment_url: None,
             auto_inactive: None,
         };
-        if let Err(e) = self.client.create_status(id, &in_progress).await {
-            report.deployment_id = Some(id);
-            if let Some(sig) = self.cancel.signal() {
-                // A cancel cut the write short: the run ends as cancelled, not as an API error.
-                report.status = "cancelled".into();
-                report.signal = Some(sig);
-                let detail = format!(
-                    "Cancelled by {} before the command started",
-                    command::signal_name(sig)
-                );
-                return Err(self.end(id, report, State::Error, &detail, None).await);
-            }
-            let detail = e.explain("Marking the deployment in progress", DEPLOY_PERMISSION);
-            return Err(self.end(id, report, State::Error, &detail, None).await);
+        let client = self.client.clone();
+        tokio::spawn(async move { client.create_status(id, &status).await })
+    }
+
+    /// Waits for the in-progress status; `Err` says why it is not there.
+    async fn landed(in_progress: InProgress) -> Result<(), String> {
+        match in_progress.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.explain("Marking the deployment in progress", DEPLOY_PERMISSION)),
+            Err(e) => Err(format!("Marking the deployment in progress failed: {e}")),
         }
-        if self.inputs.supersede {
-            self.supersede(&d.target.environment, id).await;
-        }
-        Ok(id)
     }
 
     /// Marks every older deployment of the environment that is still running inactive: a new
@@ -403,33 +402,58 @@ impl Rollout<'_> {
         report
     }
 
+    /// Two round trips on the critical path: the create before the command (the command needs
+    /// the id, and a refused create must not run it) and the final status after it. The
+    /// in-progress status and the supersede scan run while the command does.
     async fn deploy_one(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
         let id = match self.create(d).await {
             Ok(id) => id,
             Err(report) => return report,
         };
+        let in_progress = self.mark_in_progress(d, id);
+        let tidy = async {
+            if self.inputs.supersede {
+                self.supersede(&d.target.environment, id).await;
+            }
+        };
+        let (report, ()) = tokio::join!(
+            self.after_create(d, id, changes, run_command, in_progress),
+            tidy
+        );
+        report
+    }
+
+    async fn after_create(
+        &self,
+        d: &Deploy,
+        id: u64,
+        changes: Option<&Changes>,
+        run_command: bool,
+        in_progress: InProgress,
+    ) -> Report {
         let mut report = self.base_report(&d.target);
         report.task = d.task.clone();
         report.deployment_id = Some(id);
         if !run_command {
+            if let Err(detail) = Self::landed(in_progress).await {
+                if let Some(report) = self.cancelled_before_start(id, &report).await {
+                    return report;
+                }
+                return self.end(id, report, State::Error, &detail, None).await;
+            }
             report.status = "started".into();
             report.detail =
                 format!("deployment {id} is in progress; finish it with `step: finish`");
             return report;
         }
-        if let Some(sig) = self.cancel.signal() {
-            report.status = "cancelled".into();
-            report.signal = Some(sig);
-            let detail = format!(
-                "Cancelled by {} before the command started",
-                command::signal_name(sig)
-            );
-            return self.end(id, report, State::Error, &detail, None).await;
+        if let Some(report) = self.cancelled_before_start(id, &report).await {
+            return report;
         }
         let scratch = match tempfile::Builder::new().prefix("rollout-").tempdir() {
             Ok(dir) => dir,
             Err(e) => {
                 let detail = format!("could not create a scratch folder for the command: {e}");
+                let _ = Self::landed(in_progress).await;
                 return self.end(id, report, State::Error, &detail, None).await;
             }
         };
@@ -476,8 +500,40 @@ impl Rollout<'_> {
         if state == State::Success {
             tracing::info!("deployment {id}: {detail}");
         }
-        if let Some(by) = self.superseded(id).await {
-            // The exit code still tells the command's outcome; the status must not revive it.
+        // Statuses stay in order: the final one waits for the in-progress one, unless the run
+        // was cancelled (then the final status goes at once, and again if that write lands later).
+        if self.cancel.signal().is_none() {
+            if let Err(why) = Self::landed(in_progress).await {
+                runtime::warning(&format!(
+                    "deployment {id}: {why}; the final status is posted all the same"
+                ));
+            }
+        }
+        // A newer run may have marked this deployment inactive while the command ran: checked
+        // beside the final status, not before it, at the price of the final status being true for
+        // one round trip before `inactive` is posted again.
+        let (mut report, by) = tokio::join!(
+            self.end(id, report, state, &detail, url),
+            self.superseded(id)
+        );
+        if let Some(by) = by {
+            let status = NewStatus {
+                state: State::Inactive,
+                description: Description::new(&match by {
+                    Some(n) => format!("Superseded by deployment {n}"),
+                    None => "Superseded by a newer deployment".to_string(),
+                }),
+                log_url: Some(report.log_url.clone()).filter(|u| !u.is_empty()),
+                environment_url: None,
+                auto_inactive: None,
+            };
+            if let Err(e) = self.client.create_status(id, &status).await {
+                runtime::warning(&format!(
+                    "deployment {id} was superseded, but marking it inactive again failed: {e}"
+                ));
+            }
+            // The exit code still tells the command's outcome; the status says what the
+            // deployment is.
             report.exit = Some(report.exit_code());
             report.status = "inactive".into();
             report.detail = format!(
@@ -486,14 +542,29 @@ impl Rollout<'_> {
             );
             return report;
         }
-        let mut report = self.end(id, report, state, &detail, url).await;
         if let Some(m) = &missing {
             let told = explain_run(&finished, m, &self.working_dir());
             report.log_detail = Some(report.detail.replacen(&detail, &told, 1));
         }
         report
     }
+
+    /// The final status of a run cancelled before its command started; `None` when not cancelled.
+    async fn cancelled_before_start(&self, id: u64, report: &Report) -> Option<Report> {
+        let sig = self.cancel.signal()?;
+        let mut report = report.clone();
+        report.status = "cancelled".into();
+        report.signal = Some(sig);
+        let detail = format!(
+            "Cancelled by {} before the command started",
+            command::signal_name(sig)
+        );
+        Some(self.end(id, report, State::Error, &detail, None).await)
+    }
 }
+
+/// The in-progress status on its way.
+type InProgress = tokio::task::JoinHandle<Result<(), crate::github::ApiError>>;
 
 /// `verify-checkout` for a deploy to `target`: `Err` with the sentence when the checkout is the
 /// pull request's test-merge commit (exit 2, before anything is written); otherwise the finding

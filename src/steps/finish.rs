@@ -20,9 +20,11 @@ impl Rollout<'_> {
             deployment_id: Some(id),
             ..Report::default()
         };
-        // Read first: a deployment superseded by a newer run must stay inactive, and the
-        // environment and sha make the outputs and the URL template.
-        match self.client.get_deployment(id).await {
+        // Read first, both at once: a deployment superseded by a newer run must stay inactive,
+        // and the environment and sha make the outputs and the URL template.
+        let (deployment, superseded) =
+            tokio::join!(self.client.get_deployment(id), self.superseded(id));
+        match deployment {
             Ok(dep) => {
                 report.environment = dep.environment;
                 report.sha = dep.sha;
@@ -33,7 +35,7 @@ impl Rollout<'_> {
                 return report;
             }
         }
-        if let Some(by) = self.superseded(id).await {
+        if let Some(by) = superseded {
             report.status = "inactive".into();
             report.detail = format!(
                 "deployment {id} was superseded by {}; it stays inactive",

@@ -115,7 +115,13 @@ pub struct Rollout<'a> {
     pub ambiguous: std::cell::Cell<bool>,
     /// `id:state` of every final status posted, for the post step's state.
     pub finals: std::cell::RefCell<Vec<String>>,
+    /// The pull request's comments, looked up while the command runs.
+    pub comments: std::cell::RefCell<Option<CommentsLookup>>,
 }
+
+/// The lookup of a pull request's comments, on its way.
+pub type CommentsLookup =
+    tokio::task::JoinHandle<Result<Vec<crate::github::Comment>, crate::github::ApiError>>;
 
 /// A key unique to one invocation of rollout.
 pub fn run_key(context: &Context) -> String {
@@ -223,14 +229,15 @@ impl Rollout<'_> {
 
     /// Whether a newer run marked deployment `id` inactive, which a final status must not undo:
     /// `Some` with the newer deployment, which its status names (`None` in it when it does not).
-    /// A failed read counts as not superseded: the final status is posted then.
+    /// Any `inactive` among its statuses counts, not only the latest: the deploy step reads them
+    /// while its own final status is on the way, and that one may land first. rollout's own runs
+    /// never mark their deployment inactive before its final status. A failed read counts as
+    /// not superseded: the final status is posted then.
     async fn superseded(&self, id: u64) -> Option<Option<u64>> {
-        let latest = self.client.latest_status(id).await.ok()??;
-        if latest.state != State::Inactive {
-            return None;
-        }
+        let statuses = self.client.statuses(id, 100).await.ok()?;
+        let inactive = statuses.into_iter().find(|s| s.state == State::Inactive)?;
         Some(
-            latest
+            inactive
                 .description
                 .as_deref()
                 .and_then(|d| d.strip_prefix("Superseded by deployment "))

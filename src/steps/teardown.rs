@@ -25,10 +25,24 @@ impl Rollout<'_> {
                 "dry-run: the teardown was printed; nothing was written and no command ran",
             );
         }
-        if let Some(script) = &self.inputs.teardown_command {
-            let finished = self
-                .run_command(script, target, "teardown", Vec::new())
-                .await;
+        self.prefetch_comments(target.pr_number);
+        // Every page, not the newest thousand: a deployment left behind keeps the preview
+        // listed as active. Reading first spares the writes to those inactive already; the read
+        // runs while the teardown command does.
+        let read = self
+            .client
+            .deployment_states(&target.environment, None, Budget::Ordinary);
+        let command = async {
+            match &self.inputs.teardown_command {
+                Some(script) => Some(
+                    self.run_command(script, target, "teardown", Vec::new())
+                        .await,
+                ),
+                None => None,
+            }
+        };
+        let (states, finished) = tokio::join!(read, command);
+        if let Some(finished) = finished {
             if !finished.outcome.success() {
                 let missing = finished.missing(&self.working_dir());
                 let (_, detail) = describe_run(&finished, missing.as_ref());
@@ -54,13 +68,7 @@ impl Rollout<'_> {
                 return report;
             }
         }
-        // Every page, not the newest thousand: a deployment left behind keeps the preview
-        // listed as active. Reading first spares the writes to those inactive already.
-        let states = match self
-            .client
-            .deployment_states(&target.environment, None, Budget::Ordinary)
-            .await
-        {
+        let states = match states {
             Ok(s) => s,
             Err(e) => {
                 report.status = "failure".into();

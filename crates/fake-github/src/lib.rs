@@ -155,14 +155,22 @@ pub struct State {
     pub jobs: Value,
     /// Random faults on API calls (the soak test).
     pub chaos: Option<Chaos>,
+    /// Every API call takes this long, half before its effect and half after (GitHub's round
+    /// trip: the benchmark's 100 ms).
+    #[serde(default)]
+    pub latency_ms: u64,
 }
 
 /// Injects a random fault into `percent` of the API calls: a 502 before or after doing the work,
-/// or a 429 with `retry-after: 0`. Deterministic for a seed.
+/// a 429 with `retry-after: 0`, a secondary limit with `retry-after: 60`, or the work done and
+/// answered `late_ms` later. Deterministic for a seed.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Chaos {
     pub percent: u64,
     pub seed: u64,
+    /// How late a late success answers, in milliseconds.
+    #[serde(default)]
+    pub late_ms: u64,
     /// How many faults it injected.
     pub injected: u64,
 }
@@ -181,24 +189,36 @@ impl Chaos {
             return None;
         }
         self.injected += 1;
-        let (status, after, headers) = match self.next() % 3 {
-            0 => (502, false, BTreeMap::new()),
-            1 => (502, true, BTreeMap::new()),
-            _ => (
+        let (status, after, headers, body, delay_ms) = match self.next() % 5 {
+            0 => (502, false, BTreeMap::new(), Value::Null, 0),
+            1 => (502, true, BTreeMap::new(), Value::Null, 0),
+            2 => (
                 429,
                 false,
                 BTreeMap::from([("retry-after".to_string(), "0".to_string())]),
+                Value::Null,
+                0,
             ),
+            // GitHub's usual secondary limit: a minute (tests run rollout on a short clock).
+            3 => (
+                403,
+                false,
+                BTreeMap::from([("retry-after".to_string(), "60".to_string())]),
+                json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." }),
+                0,
+            ),
+            // A success that arrives after the client's read timeout (on that short clock).
+            _ => (0, true, BTreeMap::new(), Value::Null, self.late_ms),
         };
         Some(Fault {
             method: method.to_string(),
             path: path.to_string(),
             status,
             headers,
-            body: Value::Null,
+            body,
             times: 1,
             after,
-            delay_ms: 0,
+            delay_ms,
             skip: 0,
         })
     }
@@ -532,6 +552,13 @@ async fn handle(
                     None => StatusCode::BAD_REQUEST.into_response(),
                 }
             }
+            ("POST", "latency") => match json_body.as_ref().and_then(|b| b["ms"].as_u64()) {
+                Some(ms) => {
+                    s.latency_ms = ms;
+                    StatusCode::NO_CONTENT.into_response()
+                }
+                None => StatusCode::BAD_REQUEST.into_response(),
+            },
             ("POST", "reset") => {
                 *s = State::default();
                 StatusCode::NO_CONTENT.into_response()
@@ -540,6 +567,8 @@ async fn handle(
         };
     }
 
+    let latency = Duration::from_millis(lock(&state).latency_ms);
+    tokio::time::sleep(latency / 2).await;
     let fault = {
         let mut s = lock(&state);
         let index = s
@@ -567,44 +596,48 @@ async fn handle(
         }
     }
 
-    let mut s = lock(&state);
-    let (mut status, mut body_out, mut extra_headers) =
-        match fault.as_ref().filter(|f| !f.after && f.status != 0) {
-            Some(_) => (0, Value::Null, Vec::new()),
-            None => respond(
-                &mut s,
-                &method,
-                &path,
-                &query,
-                &header_map,
-                json_body.as_ref(),
-            ),
-        };
-    if let Some(f) = fault.filter(|f| f.status != 0) {
-        status = f.status;
-        body_out = if f.body.is_null() {
-            json!({ "message": "injected fault" })
-        } else {
-            f.body.clone()
-        };
-        extra_headers = f.headers.clone().into_iter().collect();
-    }
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or(path);
-    s.requests.push(Request {
-        method: method.to_string(),
-        path: path_and_query,
-        status,
-        body: json_body,
-        headers: header_map,
-        at_ms: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis())
-            .unwrap_or(0),
-    });
-    drop(s);
+    // The guard lives in a block of its own: it must not be held across the await below.
+    let (status, body_out, extra_headers) = {
+        let mut s = lock(&state);
+        let (mut status, mut body_out, mut extra_headers) =
+            match fault.as_ref().filter(|f| !f.after && f.status != 0) {
+                Some(_) => (0, Value::Null, Vec::new()),
+                None => respond(
+                    &mut s,
+                    &method,
+                    &path,
+                    &query,
+                    &header_map,
+                    json_body.as_ref(),
+                ),
+            };
+        if let Some(f) = fault.filter(|f| f.status != 0) {
+            status = f.status;
+            body_out = if f.body.is_null() {
+                json!({ "message": "injected fault" })
+            } else {
+                f.body.clone()
+            };
+            extra_headers = f.headers.clone().into_iter().collect();
+        }
+        let path_and_query = uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or(path);
+        s.requests.push(Request {
+            method: method.to_string(),
+            path: path_and_query,
+            status,
+            body: json_body,
+            headers: header_map,
+            at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
+        });
+        (status, body_out, extra_headers)
+    };
+    tokio::time::sleep(latency - latency / 2).await;
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         axum::Json(body_out),

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""A deploy's overhead in round trips: the release binary against the standalone fake GitHub API
+with every API call taking LATENCY ms (0 and 100), around a command of `true` and of `sleep 1`,
+for each path, beside a curl script of the three calls a deploy needs (create, in_progress,
+final status, one after another, the command between the last two).
+
+    python3 benches/round_trips.py [--runs N] [--check]
+
+Overhead is (wall - command) / latency: the round trips a path adds to its command. The
+critical path is counted the same way from the command's own start and end times: the
+sequential API calls before the command starts, and after it ends. --check (what .ci/run
+runs) measures only that, at 100 ms around `sleep 1`, and fails when a path has more than
+CRITICAL allows: a count, not a time.
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from overhead import FAKE, REPO, ROLLOUT, TOKEN, http, workspace  # noqa: E402
+
+# The most sequential API calls each path may have before its command and after it.
+CRITICAL = {
+    "push-deploy": (1, 1),
+    "pr-preview": (1, 2),
+    "start+finish": (1, 1),
+}
+COMMANDS = {"true": "true", "sleep 1": "sleep 1"}
+
+
+def now_ns():
+    return time.time_ns()
+
+
+def timed(cmd, times):
+    """The user's command, recording its start and end (ns since the epoch) in `times`."""
+    return f'date +%s%N >> "{times}"; {cmd}; s=$?; date +%s%N >> "{times}"; exit $s'
+
+
+def read_times(times):
+    with open(times) as f:
+        stamps = [int(line) for line in f.read().split()]
+    os.remove(times)
+    return stamps[0], stamps[-1]
+
+
+class Bench:
+    def __init__(self, api, tmp):
+        self.api = api
+        self.tmp = tmp
+        self.ws, self.before, self.sha = workspace(tmp)
+        self.files = os.path.join(tmp, "files")
+        os.makedirs(self.files)
+        self.event = os.path.join(tmp, "event.json")
+        self.times = os.path.join(tmp, "times")
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp,
+            "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPO, "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_API_URL": api, "GITHUB_GRAPHQL_URL": api + "/graphql", "GITHUB_RUN_ID": "1",
+            "GITHUB_RUN_ATTEMPT": "1", "GITHUB_JOB": "deploy", "GITHUB_WORKSPACE": self.ws,
+            "GITHUB_EVENT_PATH": self.event, "GITHUB_SHA": self.sha,
+            "GITHUB_OUTPUT": os.path.join(self.files, "output"), "GITHUB_STATE": os.path.join(self.files, "state"),
+            "GITHUB_STEP_SUMMARY": os.path.join(self.files, "summary"),
+            "INPUT_TOKEN": TOKEN, "INPUT_ENVIRONMENTS": "main: production",
+        }
+        self.push = {"ref": "refs/heads/main", "before": self.before, "after": self.sha, "forced": False,
+                     "deleted": False, "head_commit": {"message": "ship it", "author": {"username": "b"}},
+                     "repository": {"full_name": REPO, "default_branch": "main"}}
+
+    def pr(self, action):
+        return {"action": action, "number": 5,
+                "pull_request": {"number": 5, "title": "t", "user": {"login": "b"}, "merged": False,
+                                 "head": {"sha": self.sha, "ref": "feature", "repo": {"full_name": REPO}},
+                                 "base": {"sha": self.before, "ref": "main", "repo": {"full_name": REPO}}},
+                "repository": {"full_name": REPO}}
+
+    def rollout(self, name, payload, inputs):
+        with open(self.event, "w") as f:
+            json.dump(payload, f)
+        for f in os.listdir(self.files):
+            os.remove(os.path.join(self.files, f))
+        env = dict(self.env, GITHUB_EVENT_NAME=name, **inputs)
+        p = subprocess.run([ROLLOUT], env=env, cwd=self.ws, capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"rollout exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+        return p.stdout
+
+    def output(self, name):
+        text = open(os.path.join(self.files, "output")).read()
+        return text.split(f"{name}<<", 1)[1].split("\n")[1]
+
+    def run(self, path, cmd):
+        """One timed run of `path`: (wall ns, command start ns, command end ns, process start, end)."""
+        wrapped = timed(cmd, self.times)
+        preview = {"INPUT_PREVIEW-ENVIRONMENT": "pr-{number}"}
+        if path == "teardown":
+            # The preview to tear down, not timed.
+            self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND="true"))
+        t0 = now_ns()
+        if path == "push-deploy":
+            self.rollout("push", self.push, {"INPUT_COMMAND": wrapped})
+        elif path == "pr-preview":
+            self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND=wrapped))
+        elif path == "teardown":
+            self.rollout("pull_request", self.pr("closed"), dict(preview, **{"INPUT_TEARDOWN-COMMAND": wrapped}))
+        elif path == "start+finish":
+            self.rollout("push", self.push, {"INPUT_STEP": "start"})
+            dep = self.output("deployment-id")
+            subprocess.run(["sh", "-c", wrapped], check=True)
+            self.rollout("push", self.push, {"INPUT_STEP": "finish", "INPUT_DEPLOYMENT-ID": dep,
+                                             "INPUT_STATUS": "success"})
+        elif path == "curl (3 calls)":
+            self.curl(wrapped)
+        t1 = now_ns()
+        start, end = read_times(self.times)
+        return t1 - t0, start, end, t0, t1
+
+    def curl(self, wrapped):
+        auth = f"Authorization: Bearer {TOKEN}"
+        script = f"""set -e
+h1='Accept: application/vnd.github+json'; h2='X-GitHub-Api-Version: 2022-11-28'; h3='{auth}'
+base='{self.api}/repos/{REPO}'
+id=$(curl -sf -H "$h1" -H "$h2" -H "$h3" -d '{{"ref":"{self.sha}","task":"deploy","auto_merge":false,"required_contexts":[],"payload":{{}},"environment":"production","description":"ship it","transient_environment":false}}' "$base/deployments" | sed -n 's/.*"id":\\([0-9]*\\).*/\\1/p' | head -n1)
+curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"state":"in_progress","description":"Deploying"}}' "$base/deployments/$id/statuses"
+{wrapped}
+curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"state":"success","description":"Deployed"}}' "$base/deployments/$id/statuses"
+"""
+        subprocess.run(["sh", "-c", script], check=True, cwd=self.tmp)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--check", action="store_true", help="count the critical path at 100 ms (CI)")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="rollout-rt-")
+    fake = subprocess.Popen([FAKE], stdout=subprocess.PIPE, text=True)
+    try:
+        api = fake.stdout.readline().strip()
+        bench = Bench(api, tmp)
+        if args.check:
+            http(api, "POST", "/_fake/latency", {"ms": 100})
+            failed = []
+            for path, (most_before, most_after) in CRITICAL.items():
+                bench.run(path, "true")  # warm-up: leaves a deployment to supersede
+                _, start, end, t0, t1 = bench.run(path, "sleep 1")
+                before, after = round((start - t0) / 100e6), round((t1 - end) / 100e6)
+                print(f"{path}: {before} sequential API call(s) before the command, {after} after "
+                      f"(at most {most_before} and {most_after})")
+                if before > most_before or after > most_after:
+                    failed.append(path)
+            if failed:
+                sys.exit("the critical path grew: " + ", ".join(failed))
+            return
+        paths = ["push-deploy", "pr-preview", "start+finish", "teardown", "curl (3 calls)"]
+        print(f"round trips of overhead, (wall - command) / latency, median of {args.runs} runs")
+        print(f"{'path':<16}{'command':<10}{'0 ms: ms':>10}{'100 ms: RT':>12}{'before':>8}{'after':>7}")
+        for path in paths:
+            for label, cmd in COMMANDS.items():
+                row = []
+                for latency in (0, 100):
+                    http(api, "POST", "/_fake/reset")
+                    http(api, "POST", "/_fake/latency", {"ms": latency})
+                    bench.run(path, cmd)
+                    samples = [bench.run(path, cmd) for _ in range(args.runs)]
+                    over = statistics.median((w - (e - s)) for w, s, e, _, _ in samples)
+                    before = statistics.median((s - t0) for _, s, _, t0, _ in samples)
+                    after = statistics.median((t1 - e) for _, _, e, _, t1 in samples)
+                    row.append((over, before, after, latency))
+                (o0, _, _, _), (o1, b1, a1, _) = row
+                print(f"{path:<16}{label:<10}{o0 / 1e6:>10.1f}{o1 / 100e6:>12.2f}{b1 / 100e6:>8.2f}{a1 / 100e6:>7.2f}")
+    finally:
+        fake.kill()
+        subprocess.run(["rm", "-rf", tmp])
+
+
+if __name__ == "__main__":
+    main()
