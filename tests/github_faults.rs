@@ -339,7 +339,8 @@ fn a_deploy_superseded_while_its_command_ran_stays_inactive() {
         assert_eq!(&states[n - 2..], [final_state, "inactive"], "{states:?}");
         assert!(states[..n - 2].contains(&"inactive"), "{states:?}");
         assert_eq!(
-            statuses[n - 1].description, "Superseded by deployment 4242",
+            statuses[n - 1].description,
+            "Superseded by deployment 4242",
             "the newer run's words"
         );
     };
