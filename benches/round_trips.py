@@ -21,7 +21,10 @@ from overhead import FAKE, REPO, ROLLOUT, TOKEN, http, workspace  # noqa: E402
 CRITICAL = {
     "push-deploy": (1, 1),
     "pr-preview": (1, 2),
-    "start+finish": (1, 1),
+    # Two processes: start must see its in-progress status land before it exits (create, then
+    # in_progress beside the supersede read); finish reads the deployment and its statuses at
+    # once, then posts the final status.
+    "start+finish": (2, 2),
 }
 COMMANDS = {"true": "true", "sleep 1": "sleep 1"}
 
@@ -100,7 +103,8 @@ class Bench:
         elif path == "pr-preview":
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND=wrapped))
         elif path == "teardown":
-            self.rollout("pull_request", self.pr("closed"), dict(preview, **{"INPUT_TEARDOWN-COMMAND": wrapped}))
+            self.rollout("pull_request", self.pr("closed"),
+                         dict(preview, INPUT_COMMAND="true", **{"INPUT_TEARDOWN-COMMAND": wrapped}))
         elif path == "start+finish":
             self.rollout("push", self.push, {"INPUT_STEP": "start"})
             dep = self.output("deployment-id")
@@ -120,7 +124,7 @@ h1='Accept: application/vnd.github+json'; h2='X-GitHub-Api-Version: 2022-11-28';
 base='{self.api}/repos/{REPO}'
 id=$(curl -sf -H "$h1" -H "$h2" -H "$h3" -d '{{"ref":"{self.sha}","task":"deploy","auto_merge":false,"required_contexts":[],"payload":{{}},"environment":"production","description":"ship it","transient_environment":false}}' "$base/deployments" | sed -n 's/.*"id":\\([0-9]*\\).*/\\1/p' | head -n1)
 curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"state":"in_progress","description":"Deploying"}}' "$base/deployments/$id/statuses"
-{wrapped}
+( {wrapped} )
 curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"state":"success","description":"Deployed"}}' "$base/deployments/$id/statuses"
 """
         subprocess.run(["sh", "-c", script], check=True, cwd=self.tmp)

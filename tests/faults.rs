@@ -447,6 +447,20 @@ fn soak_200_deploys_with_random_faults() {
             .or_default() += 1;
     }
     let duplicates = per_run.values().filter(|n| **n > 1).count();
+    for (run, _) in per_run.iter().filter(|(_, n)| **n > 1) {
+        for d in s
+            .deployments
+            .iter()
+            .filter(|d| d.payload["run_id"] == run.as_str())
+        {
+            let statuses: Vec<String> = d
+                .statuses
+                .iter()
+                .map(|st| format!("{} ({})", st.state, st.description))
+                .collect();
+            println!("run {run}: deployment {} {:?}", d.id, statuses);
+        }
+    }
     let abandoned = s.deployments.iter().filter(|d| abandoned(d)).count();
     let writes = s.requests.iter().filter(|r| r.is_write()).count();
     println!(

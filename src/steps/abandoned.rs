@@ -5,8 +5,8 @@
 use crate::github::{DeploymentClient, NewStatus, State};
 use crate::text::Description;
 
-/// Finishes (`error`) every deployment of `sha` that carries `key`, is not in `adopted` and is not
-/// final yet; returns their ids. Errors are logged: this is a sweep after the fact.
+/// Marks `error` every deployment of `sha` that carries `key`, is not in `adopted` and is not
+/// `error` yet; returns their ids. Errors are logged: this is a sweep after the fact.
 pub async fn finish_abandoned(
     client: &DeploymentClient,
     sha: &str,
@@ -24,8 +24,11 @@ pub async fn finish_abandoned(
     };
     let mut finished = Vec::new();
     for d in found.iter().filter(|d| !adopted.contains(&d.id)) {
+        // Already `error` is as finished as it gets. Any other state, final ones included, gets
+        // the truth: this run's own supersede scan may have seen the late deployment as an older
+        // running one and marked it inactive, which would read as a deploy that happened.
         match client.latest_status(d.id).await {
-            Ok(Some(latest)) if latest.state.is_final() => continue,
+            Ok(Some(latest)) if latest.state == State::Error => continue,
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!("could not read deployment {}: {e}", d.id);
