@@ -525,9 +525,11 @@ impl DeploymentClient {
 
     /// Whether a write that a cancel cut short may still land.
     pub fn has_overtaken_writes(&self) -> bool {
+        // Finished ones count too: one that answered after the final status went out is the
+        // case to mend.
         self.overtaken
             .lock()
-            .map(|o| o.iter().any(|t| !t.is_finished()) || !o.is_empty())
+            .map(|o| !o.is_empty())
             .unwrap_or(false)
     }
 
