@@ -471,19 +471,21 @@ mod tests {
         )
     }
 
+    /// The trigger of `push(B, A, ..)`.
+    fn push_to_main(forced: bool) -> Trigger {
+        Trigger::Push {
+            git_ref: GitRef::branch("main"),
+            sha: Sha::parse(A).unwrap(),
+            before: Sha::parse(B),
+            forced,
+            deleted: false,
+        }
+    }
+
     #[test]
     fn push_deploys_after_and_keeps_before() {
         let e = parse("push", &push(B, A, r#","forced":true"#), &runner()).unwrap();
-        assert_eq!(
-            e.trigger,
-            Trigger::Push {
-                git_ref: GitRef::branch("main"),
-                sha: Sha::parse(A).unwrap(),
-                before: Sha::parse(B),
-                forced: true,
-                deleted: false
-            }
-        );
+        assert_eq!(e.trigger, push_to_main(true));
         assert_eq!(e.head_commit.message, "fix: it");
         assert_eq!(e.head_commit.author.as_deref(), Some("mona"));
     }
@@ -518,16 +520,7 @@ mod tests {
             );
         assert!(json.contains(r#""author":42"#) && json.contains(r#""repository":["#));
         let e = parse("push", &json, &runner()).unwrap();
-        assert_eq!(
-            e.trigger,
-            Trigger::Push {
-                git_ref: GitRef::branch("main"),
-                sha: Sha::parse(A).unwrap(),
-                before: Sha::parse(B),
-                forced: false,
-                deleted: false
-            }
-        );
+        assert_eq!(e.trigger, push_to_main(false));
         assert_eq!(e.head_commit.message, "fix: it");
         assert_eq!(e.head_commit.author, None);
         // A needed field of the wrong type is named as missing, not a parse failure.

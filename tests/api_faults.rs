@@ -159,9 +159,7 @@ fn a_limit_longer_than_final_status_timeout_is_one_sentence_and_the_post_step_fi
         run.stdout
     );
     // The post step, with the limit gone, finishes it.
-    let mut post = h.command(&["post"]);
-    post.env("STATE_deployment-id", &run.state["deployment-id"]);
-    let out = h.collect(post.output().unwrap());
+    let out = h.post(&run.state);
     assert_eq!(out.code, 0, "{}", out.stdout);
     all_final(&h);
 }
@@ -179,9 +177,7 @@ fn a_lookup_that_is_rate_limited_gives_up_soon() {
     let mut f = fault("GET", "/jobs", 429, 10);
     f.headers.insert("retry-after".into(), "60".into());
     h.fake.fault(f);
-    let mut post = h.command(&["post"]);
-    post.env("STATE_deployment-id", &run.state["deployment-id"]);
-    let out = h.collect(post.output().unwrap());
+    let out = h.post(&run.state);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(h.state().requests_to("GET", "/jobs"), 1, "one try, no wait");
     assert!(
@@ -193,25 +189,26 @@ fn a_lookup_that_is_rate_limited_gives_up_soon() {
     all_final(&h);
 }
 
-/// The create succeeds on the server 2 s after it arrived; the client's read timeout (0.3 s on
-/// the short clock) gave up long before.
-fn late_create(h: &Harness) {
+/// A push deploy running `command` whose create succeeds on the server 2 s after it arrived;
+/// the client's read timeout (0.3 s on the short clock) gave up long before.
+fn late_create_run(command: &str) -> (Harness, Run) {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    h.input("command", command);
+    pushed(&h);
     let mut f = fault("POST", "/deployments", 0, 1);
     f.after = true;
     f.delay_ms = 2_000;
     h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    (h, run)
 }
 
 #[test]
 fn a_create_that_lands_after_the_read_timeout_is_finished_by_the_main_step() {
-    let mut h = Harness::new();
-    short_clock(&mut h);
     // Long enough for the late create to land while the command runs.
-    h.input("command", "sleep 3");
-    pushed(&h);
-    late_create(&h);
-    let run = h.run();
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let (h, run) = late_create_run("sleep 3");
     let s = h.state();
     assert_eq!(s.deployments.len(), 2, "the lost create and the new one");
     let adopted: u64 = run.outputs["deployment-id"].parse().unwrap();
@@ -234,24 +231,14 @@ fn a_create_that_lands_after_the_read_timeout_is_finished_by_the_main_step() {
 
 #[test]
 fn a_create_that_lands_after_the_run_is_finished_by_the_post_step() {
-    let mut h = Harness::new();
-    short_clock(&mut h);
-    h.input("command", "true");
-    pushed(&h);
-    late_create(&h);
-    let run = h.run();
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let (h, run) = late_create_run("true");
     assert_eq!(run.state["deployment-ambiguous"], "true");
     assert!(!run.state["deployment-key"].is_empty());
     // The post step runs after the job: by then the lost create has landed.
     wait_until("the late create", Duration::from_secs(10), || {
         h.state().deployments.len() == 2
     });
-    let mut post = h.command(&["post"]);
-    for (k, v) in &run.state {
-        post.env(format!("STATE_{k}"), v);
-    }
-    let out = h.collect(post.output().unwrap());
+    let out = h.post(&run.state);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert!(
         out.stdout.contains("abandoned after an ambiguous create"),
@@ -261,11 +248,7 @@ fn a_create_that_lands_after_the_run_is_finished_by_the_post_step() {
     all_final(&h);
     // A second post step has nothing left to write.
     let writes = h.state().writes().len();
-    let mut post = h.command(&["post"]);
-    for (k, v) in &run.state {
-        post.env(format!("STATE_{k}"), v);
-    }
-    assert_eq!(h.collect(post.output().unwrap()).code, 0);
+    assert_eq!(h.post(&run.state).code, 0);
     assert_eq!(h.state().writes().len(), writes);
 }
 
@@ -291,11 +274,7 @@ fn a_main_step_killed_during_the_create_leaves_the_post_step_its_key() {
     });
     let state = parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap());
     assert!(!state.contains_key("deployment-id"), "{state:?}");
-    let mut post = h.command(&["post"]);
-    for (k, v) in &state {
-        post.env(format!("STATE_{k}"), v);
-    }
-    let out = h.collect(post.output().unwrap());
+    let out = h.post(&state);
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(states(&h, 0), ["error"]);
     all_final(&h);

@@ -256,10 +256,10 @@ fn finish_with_cancelled_posts_error() {
 }
 
 fn post(h: &Harness, id: &str) -> Run {
-    let mut cmd = h.command(&["post"]);
-    cmd.env("STATE_deployment-id", id);
-    let out = cmd.output().unwrap();
-    h.collect(out)
+    h.post(&BTreeMap::from([(
+        "deployment-id".to_string(),
+        id.to_string(),
+    )]))
 }
 
 #[test]
@@ -421,13 +421,12 @@ fn soak_200_deploys_with_random_faults() {
             parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap_or_default());
         // The job's other steps take time; by its post step a late success has landed.
         std::thread::sleep(Duration::from_millis(500));
-        let mut post = h.command(&["post"]);
-        post.env("GITHUB_RUN_ID", format!("soak-{run_id}"))
-            .env("ROLLOUT_TEST_TIME_SCALE", "0.01");
-        for (k, v) in &state {
-            post.env(format!("STATE_{k}"), v);
-        }
-        let out = post.output().unwrap();
+        let out = h
+            .post_command(&state)
+            .env("GITHUB_RUN_ID", format!("soak-{run_id}"))
+            .env("ROLLOUT_TEST_TIME_SCALE", "0.01")
+            .output()
+            .unwrap();
         *post_codes
             .entry(out.status.code().unwrap_or(-1))
             .or_insert(0) += 1;

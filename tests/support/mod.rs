@@ -244,6 +244,24 @@ impl Harness {
         cmd
     }
 
+    /// The post step as the runner starts it, with the main step's saved state as `STATE_*`.
+    pub fn post_command(&self, state: &BTreeMap<String, String>) -> Command {
+        let mut cmd = self.command(&["post"]);
+        for (k, v) in state {
+            cmd.env(format!("STATE_{k}"), v);
+        }
+        cmd
+    }
+
+    /// Runs the post step with the main step's saved state.
+    pub fn post(&self, state: &BTreeMap<String, String>) -> Run {
+        let out = self
+            .post_command(state)
+            .output()
+            .expect("rollout post runs");
+        self.collect(out)
+    }
+
     pub fn collect(&self, out: std::process::Output) -> Run {
         let files = self.dir.path();
         let read = |f: &str| std::fs::read_to_string(files.join(f)).unwrap_or_default();
