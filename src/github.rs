@@ -64,6 +64,7 @@ impl RetryPolicy {
             Budget::Final => self.final_status,
             Budget::Ordinary => self.ordinary,
             Budget::Lookup => self.lookup,
+            Budget::Confirm => self.lookup.min(self.final_status),
         }
     }
 }
@@ -76,6 +77,9 @@ pub enum Budget {
     Ordinary,
     /// Only a message or a link depends on it.
     Lookup,
+    /// Whether a final status whose answer was lost landed: a lookup, within the final status's
+    /// own time when that is shorter.
+    Confirm,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +112,43 @@ pub enum ApiError {
         path: String,
         detail: String,
     },
+    /// A GraphQL query that GitHub answered with an `errors` list (and, usually, HTTP 200).
+    #[error("GitHub's GraphQL API did not answer the query ({path}): {message}")]
+    Query {
+        path: String,
+        message: String,
+        kind: QueryFault,
+    },
+    /// A 2xx whose body is not what the call answers: the server acted, and what it made is
+    /// unknown. For a create, as ambiguous as a lost answer.
+    #[error(
+        "GitHub answered {status} to {method} {path}, but its answer could not be read ({detail})"
+    )]
+    Unreadable {
+        status: u16,
+        method: Method,
+        path: String,
+        detail: String,
+    },
+    /// The proxy in `variable` refused to carry the request: retrying will not change its mind.
+    #[error("{0}")]
+    Proxy(String),
+}
+
+/// What a GraphQL `errors` list means for a retry and for the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryFault {
+    /// `type: RATE_LIMITED`: waited for as REST's rate limits are.
+    RateLimited,
+    /// `FORBIDDEN` (or `INSUFFICIENT_SCOPES`): the token lacks a permission.
+    Forbidden,
+    /// `NOT_FOUND`: no such repository, or no access to it.
+    NotFound,
+    /// GitHub's own failure ("Something went wrong while executing your query. This may be the
+    /// result of a timeout"): retried like a 502.
+    Transient,
+    /// Anything else: the query itself was refused, and asking again changes nothing.
+    Refused,
 }
 
 impl ApiError {
@@ -121,7 +162,10 @@ impl ApiError {
     /// Whether the server may have acted on the request although the answer was lost.
     pub fn is_ambiguous(&self) -> bool {
         match self {
-            ApiError::Transport { .. } | ApiError::Cancelled { .. } => true,
+            ApiError::Transport { .. }
+            | ApiError::Cancelled { .. }
+            | ApiError::Unreadable { .. } => true,
+            ApiError::Query { kind, .. } => *kind == QueryFault::Transient,
             ApiError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -130,8 +174,28 @@ impl ApiError {
     fn retryable(&self) -> bool {
         match self {
             ApiError::Status { rate_limited, .. } if *rate_limited => true,
-            ApiError::Cancelled { .. } => false,
+            ApiError::Query { kind, .. } => {
+                matches!(kind, QueryFault::RateLimited | QueryFault::Transient)
+            }
+            ApiError::Cancelled { .. } | ApiError::Proxy(_) => false,
             other => other.is_ambiguous(),
+        }
+    }
+
+    /// The error without the request it came from, for a line that names the request already.
+    pub fn cause(&self) -> String {
+        match self {
+            ApiError::Transport { detail, .. } => format!("could not reach GitHub: {detail}"),
+            ApiError::Status {
+                status, message, ..
+            } => format!("GitHub answered {status}: {message}"),
+            ApiError::Cancelled { .. } => "cut short: the run was cancelled".into(),
+            ApiError::Decode { detail, .. } => format!("the answer could not be read: {detail}"),
+            ApiError::Unreadable { status, detail, .. } => {
+                format!("GitHub answered {status}, but the answer could not be read: {detail}")
+            }
+            ApiError::Query { message, .. } => format!("the GraphQL query failed: {message}"),
+            other => other.to_string(),
         }
     }
 
@@ -140,6 +204,9 @@ impl ApiError {
             self,
             ApiError::Status {
                 rate_limited: true,
+                ..
+            } | ApiError::Query {
+                kind: QueryFault::RateLimited,
                 ..
             }
         )
@@ -166,6 +233,15 @@ impl ApiError {
             ApiError::Status { status: 422, message, errors, .. } => format!(
                 "{doing} failed: GitHub rejected a field (422: {message}{}{errors})",
                 if errors.is_empty() { "" } else { "; " }
+            ),
+            ApiError::Query { kind: QueryFault::RateLimited, message, .. } => format!(
+                "{doing} failed: GitHub rate limited the GraphQL API ({message}) for longer than rollout may wait here; wait for the limit to reset, or use fewer concurrent jobs"
+            ),
+            ApiError::Query { kind: QueryFault::Forbidden | QueryFault::NotFound, message, .. } => format!(
+                "{doing} failed: GitHub's GraphQL API refused the token ({message}); the token lacks access: give the job `permissions:` with `{permission}`"
+            ),
+            ApiError::Query { kind: QueryFault::Transient, message, .. } => format!(
+                "{doing} failed: GitHub's GraphQL API kept failing on its side ({message}); re-run the job when GitHub recovers"
             ),
             other => format!("{doing} failed: {other}"),
         }
@@ -412,20 +488,33 @@ impl DeploymentClient {
         }
     }
 
+    /// Sleeps `wait` on the run's clock (`ROLLOUT_TEST_TIME_SCALE`); a cancel cuts it short.
+    pub async fn sleep(&self, wait: Duration) {
+        self.pause(self.policy.scaled(wait)).await;
+    }
+
     /// One request and its whole answer, within the read timeout.
+    /// One request and its whole answer, within the read timeout or `left` (what the call's
+    /// budget has left, unscaled), whichever is shorter: a 5 s `final-status-timeout` does not
+    /// wait out a 30 s read timeout.
     async fn once(
         &self,
         method: &Method,
         path: &str,
         body: Option<&Value>,
+        left: Duration,
     ) -> Result<Answer, ApiError> {
-        let limit = self.policy.scaled(self.policy.read_timeout);
+        let bound = self
+            .policy
+            .read_timeout
+            .min(left.max(Duration::from_secs(1)));
+        let limit = self.policy.scaled(bound);
         match tokio::time::timeout(limit, self.exchange(method, path, body)).await {
             Ok(answer) => answer,
             Err(_) => Err(ApiError::Transport {
                 method: method.clone(),
                 path: path.to_string(),
-                detail: format!("no answer within {}", seconds(self.policy.read_timeout)),
+                detail: format!("no answer within {}", seconds(bound)),
             }),
         }
     }
@@ -461,11 +550,13 @@ impl DeploymentClient {
         .map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = self
-            .crab
-            .body_to_string(response)
+        // The status code decides what an answer means; a body that is not UTF-8 (a proxy's
+        // latin-1 error page) is still read, lossily, for its message.
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
             .await
-            .map_err(transport)?;
+            .map_err(transport)?
+            .to_bytes();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         tracing::debug!("{method} {path} -> {}", status.as_u16());
         Ok(Answer {
             status,
@@ -484,12 +575,13 @@ impl DeploymentClient {
         path: &str,
         body: Option<&Value>,
         budget: Budget,
+        left: Duration,
     ) -> Result<Answer, ApiError> {
         let Some(cancel) = self.cancel.clone().filter(|_| budget != Budget::Final) else {
-            return self.once(method, path, body).await;
+            return self.once(method, path, body, left).await;
         };
         if self.cancelled() {
-            return self.once(method, path, body).await;
+            return self.once(method, path, body, left).await;
         }
         let cut = || ApiError::Cancelled {
             method: method.clone(),
@@ -498,7 +590,7 @@ impl DeploymentClient {
         let mut cancel = cancel;
         if *method == Method::GET {
             return tokio::select! {
-                answer = self.once(method, path, body) => answer,
+                answer = self.once(method, path, body, left) => answer,
                 _ = cancel.fired() => Err(cut()),
             };
         }
@@ -508,7 +600,7 @@ impl DeploymentClient {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             let answer = client
-                .once(&owned_method, &owned_path, owned_body.as_ref())
+                .once(&owned_method, &owned_path, owned_body.as_ref(), left)
                 .await;
             let _ = tx.send(answer);
         });
@@ -577,9 +669,19 @@ impl DeploymentClient {
         let limit = self.policy.scaled(self.policy.limit(budget));
         let mut attempt: u32 = 0;
         let mut secondary: u32 = 0;
+        let mut hurried: u32 = 0;
         loop {
             attempt += 1;
-            let (error, headers) = match self.once_or_cancel(&method, path, body, budget).await {
+            // Unscaled, as the budget is written: `once` scales it with the read timeout.
+            let left = self.policy.limit(budget).saturating_sub(
+                started
+                    .elapsed()
+                    .div_f64(self.policy.time_scale.clamp(1e-6, 1.0)),
+            );
+            let (error, headers) = match self
+                .once_or_cancel(&method, path, body, budget, left)
+                .await
+            {
                 Ok(answer) if answer.status.is_success() => match refused(&method, path, &answer) {
                     None => return Ok(answer),
                     Some(e) => (e, Some(answer.headers)),
@@ -595,12 +697,21 @@ impl DeploymentClient {
             let cancelled = self.cancelled();
             if !may_resend
                 || (cancelled && attempt >= 2)
-                || (budget == Budget::Lookup && attempt >= 3)
+                || (matches!(budget, Budget::Lookup | Budget::Confirm) && attempt >= 3)
             {
                 return Err(error);
             }
             let (mut wait, why) = if error.is_rate_limit() {
                 match headers.as_ref().and_then(server_wait) {
+                    // `retry-after: 0`, or a reset already past, would be a hot loop: a retry
+                    // waits at least a second, and longer each time it is told less.
+                    Some((told, why)) if told < MIN_RATE_LIMIT_WAIT => {
+                        hurried += 1;
+                        (
+                            MIN_RATE_LIMIT_WAIT.saturating_mul(1 << (hurried - 1).min(5)),
+                            why,
+                        )
+                    }
                     Some((wait, why)) => (wait, why),
                     None => {
                         // A secondary limit that names no time: at least a minute, then longer.
@@ -614,7 +725,7 @@ impl DeploymentClient {
             } else {
                 (
                     backoff(&self.policy, attempt),
-                    format!("{error} (attempt {attempt})"),
+                    format!("{} (attempt {attempt})", error.cause()),
                 )
             };
             if cancelled {
@@ -691,12 +802,34 @@ impl DeploymentClient {
                         .unwrap_or_default();
                     return Err(ApiError::Accepted { message });
                 }
-                Ok(answer) => {
-                    return Ok(Created {
-                        deployment: Self::decode(Method::POST, &path, &answer.body)?,
-                        ambiguous,
-                    })
-                }
+                // A success whose answer names no deployment (an empty 201, a 204, no `id`)
+                // made one all the same, or may have: found by the key, as a lost answer is.
+                Ok(answer) => match Self::decode::<Deployment>(Method::POST, &path, &answer.body) {
+                    Ok(deployment) if deployment.id > 0 => {
+                        return Ok(Created {
+                            deployment,
+                            ambiguous,
+                        })
+                    }
+                    Ok(_) => ApiError::Unreadable {
+                        status: answer.status.as_u16(),
+                        method: Method::POST,
+                        path: path.clone(),
+                        detail: "it names no deployment id".into(),
+                    },
+                    Err(e) => ApiError::Unreadable {
+                        status: answer.status.as_u16(),
+                        method: Method::POST,
+                        path: path.clone(),
+                        detail: match e {
+                            ApiError::Decode { detail, .. } if answer.body.trim().is_empty() => {
+                                format!("the body is empty: {detail}")
+                            }
+                            ApiError::Decode { detail, .. } => detail,
+                            other => other.to_string(),
+                        },
+                    },
+                },
                 Err(e) if e.is_ambiguous() => e,
                 Err(e) => return Err(e),
             };
@@ -841,13 +974,32 @@ impl DeploymentClient {
 
     /// A deployment's newest `count` statuses (at most 100), newest first.
     pub async fn statuses(&self, id: u64, count: u8) -> Result<Vec<DeploymentStatus>, ApiError> {
+        self.statuses_within(id, count, Budget::Ordinary).await
+    }
+
+    /// Whether `status` is the newest status of deployment `id`, asked after posting it failed
+    /// in a way that may have landed. `None`: the read failed too.
+    pub async fn landed(&self, id: u64, status: &NewStatus) -> Option<bool> {
+        let latest = self.statuses_within(id, 1, Budget::Confirm).await.ok()?;
+        Some(latest.first().is_some_and(|s| {
+            s.state == status.state
+                && s.description.as_deref().unwrap_or("") == status.description.as_str()
+        }))
+    }
+
+    async fn statuses_within(
+        &self,
+        id: u64,
+        count: u8,
+        budget: Budget,
+    ) -> Result<Vec<DeploymentStatus>, ApiError> {
         let path = format!(
             "{}/deployments/{id}/statuses?per_page={}",
             self.repo_path,
             count.clamp(1, 100)
         );
         let answer = self
-            .send(Method::GET, &path, None, Resend::Safe, Budget::Ordinary)
+            .send(Method::GET, &path, None, Resend::Safe, budget)
             .await?;
         Self::decode(Method::GET, &path, &answer.body)
     }
@@ -981,6 +1133,9 @@ fn status_error(method: &Method, path: &str, answer: &Answer) -> ApiError {
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
+
+/// The shortest wait before retrying a rate-limited call, whatever the server says.
+const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_secs(1);
 
 /// What the server asks for, and why: `retry-after` seconds, or until `x-ratelimit-reset` when no
 /// requests remain.

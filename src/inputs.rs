@@ -456,20 +456,29 @@ fn parse_paths(text: &str) -> Result<Option<PathFilter>, InputError> {
 }
 
 /// `90s`, `15m`, `1h`, or plain seconds.
-pub fn parse_duration(text: &str) -> Option<Duration> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let shown = text;
     let text = text.trim();
+    let not_one =
+        || format!("{shown:?} is not a duration; write `90s`, `15m`, `1h` or a number of seconds");
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => text.split_at(i),
         None => (text, "s"),
     };
-    let n: u64 = digits.parse().ok()?;
+    let n: u64 = digits.parse().map_err(|_| not_one())?;
     let seconds = match unit.trim() {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        _ => return None,
-    };
-    (seconds > 0).then(|| Duration::from_secs(seconds))
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => return Err(not_one()),
+    }
+    .ok_or_else(|| format!("{shown:?} is longer than rollout can wait"))?;
+    if seconds == 0 {
+        return Err(format!(
+            "{shown:?} is no time at all; a limit must be at least one second (`90s`, `15m`, `1h`)"
+        ));
+    }
+    Ok(Duration::from_secs(seconds))
 }
 
 impl Inputs {
@@ -482,12 +491,10 @@ impl Inputs {
     pub fn parse_final_status_timeout(raw: &RawInputs) -> Result<Duration, InputError> {
         match raw.get("final-status-timeout") {
             None => Ok(Duration::from_secs(15 * 60)),
-            Some(v) => parse_duration(v).ok_or_else(|| InputError {
+            Some(v) => parse_duration(v).map_err(|message| InputError {
                 input: "final-status-timeout",
                 line: None,
-                message: format!(
-                    "{v:?} is not a duration; write `90s`, `15m`, `1h` or a number of seconds"
-                ),
+                message,
             }),
         }
     }
@@ -569,14 +576,7 @@ impl Inputs {
         };
         let timeout = match raw.get("timeout") {
             None => None,
-            Some(v) => Some(parse_duration(v).ok_or_else(|| {
-                err(
-                    "timeout",
-                    format!(
-                        "{v:?} is not a duration; write `90s`, `15m`, `1h` or a number of seconds"
-                    ),
-                )
-            })?),
+            Some(v) => Some(parse_duration(v).map_err(|message| err("timeout", message))?),
         };
         let inputs = Inputs {
             token: Self::parse_token(raw),
@@ -834,13 +834,23 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("42"), Some(Duration::from_secs(42)));
-        for bad in ["", "0", "1d", "m", "-5", "99999999999999999999h"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("42"), Ok(Duration::from_secs(42)));
+        for bad in ["", "1d", "m", "-5", "99999999999999999999h"] {
+            let said = parse_duration(bad).expect_err(bad);
+            assert!(said.contains("is not a duration"), "{bad}: {said}");
         }
+        for zero in ["0", "0s", "0m"] {
+            let said = parse_duration(zero).expect_err(zero);
+            assert!(
+                !said.contains("is not a duration") && said.contains("at least one second"),
+                "{zero} is a duration, just not a positive one: {said}"
+            );
+        }
+        let said = parse_duration("99999999999999999h").expect_err("too long");
+        assert!(said.contains("longer than"), "{said}");
         assert_eq!(parse(&[("timeout", "soon")]).unwrap_err().input, "timeout");
         assert_eq!(
             parse(&[("final-status-timeout", "0")]).unwrap_err().input,

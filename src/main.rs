@@ -244,7 +244,7 @@ async fn main_step() -> Result<i32, BadInput> {
                     // A matrix over `targets` must see an empty list, not no output.
                     report.targets = Some(Vec::new());
                 }
-                return Ok(conclude(&report, &runtime_files));
+                return Ok(conclude(&report, &runtime_files, inputs.step));
             }
             Ok(_) if inputs.step == Step::Plan => {}
             Ok((target, false)) => {
@@ -277,15 +277,26 @@ async fn main_step() -> Result<i32, BadInput> {
     if inputs.step != Step::Plan {
         rollout.comment(&report).await;
     }
-    Ok(conclude(&report, &runtime_files))
+    Ok(conclude(&report, &runtime_files, inputs.step))
 }
 
-/// Outputs, summary and the closing line; returns the exit code.
-fn conclude(report: &Report, files: &Runtime) -> i32 {
+/// Outputs, summary and the closing line; returns the exit code. For `step: plan` the outputs
+/// are the step's product (a later job's matrix reads `targets`): one that cannot be written
+/// fails the step, rather than leaving the next job a `fromJSON('')` that fails far away.
+fn conclude(report: &Report, files: &Runtime, step: Step) -> i32 {
+    let mut unwritten = None;
     for (name, value) in report.outputs() {
         if let Err(e) = files.set_output(name, &value) {
             tracing::warn!("could not write output {name}: {e}");
+            unwritten.get_or_insert_with(|| (name, e));
         }
+    }
+    if let (Step::Plan, Some((name, e))) = (step, unwritten) {
+        runtime::error(&format!(
+            "step: plan decided ({}), but could not write its outputs to GITHUB_OUTPUT ({name}: {e}); a job that reads them would get nothing, so the step fails",
+            report.status
+        ));
+        return 1;
     }
     if report.status != "skipped" || !report.detail.is_empty() {
         if let Err(e) = files.append_summary(&report::summary(report)) {

@@ -310,7 +310,7 @@ fn the_post_step_after_a_normal_deploy_writes_nothing() {
     assert_eq!(h.state().writes().len(), writes);
     assert!(
         run.stdout.contains(
-            "post: no saved deployment id (STATE_deployment-id is not set) and no create was sent; nothing to finish"
+            "post: the main step saved no deployment id and no create key (no STATE_deployment-id or STATE_deployment-key): either it sent no create, or it could not write GITHUB_STATE"
         ),
         "the post step says what it knows: {}",
         run.stdout

@@ -2,7 +2,7 @@
 //! deployments are still running would cost a status read each, against GITHUB_TOKEN's 1,000
 //! requests an hour. GraphQL answers 100 a request. Writes stay on REST.
 
-use super::{Answer, ApiError, Budget, DeploymentClient, Resend};
+use super::{Answer, ApiError, Budget, DeploymentClient, QueryFault, Resend};
 use http::{Method, Uri};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -166,17 +166,28 @@ struct Node {
     state: Option<DeploymentState>,
 }
 
-/// GraphQL answers its errors with a 200 and an `errors` list; a rate limit is one of them, with
-/// `type: RATE_LIMITED`, and is retried like REST's.
-fn refused(method: &Method, path: &str, answer: &Answer) -> Option<ApiError> {
+/// GraphQL answers its errors with a 200 and an `errors` list. What they mean decides the retry:
+/// a rate limit (`type: RATE_LIMITED`) waits as REST's does, GitHub's own failure ("Something
+/// went wrong while executing your query. This may be the result of a timeout") is retried as a
+/// 502 is, and a refusal (`FORBIDDEN`, `NOT_FOUND`) is said at once with the permission it needs.
+fn refused(_method: &Method, path: &str, answer: &Answer) -> Option<ApiError> {
     let json: Value = serde_json::from_str(&answer.body).ok()?;
     let errors = json.get("errors")?.as_array()?;
     if errors.is_empty() {
         return None;
     }
-    let rate_limited = errors
-        .iter()
-        .any(|e| e["type"].as_str() == Some("RATE_LIMITED"));
+    let kinds: Vec<QueryFault> = errors.iter().map(fault_of).collect();
+    // The worst decides: a refusal is not retried, whatever else the list holds.
+    let kind = [
+        QueryFault::Forbidden,
+        QueryFault::NotFound,
+        QueryFault::Refused,
+        QueryFault::RateLimited,
+        QueryFault::Transient,
+    ]
+    .into_iter()
+    .find(|k| kinds.contains(k))
+    .unwrap_or(QueryFault::Refused);
     let text = errors
         .iter()
         .map(|e| {
@@ -188,17 +199,29 @@ fn refused(method: &Method, path: &str, answer: &Answer) -> Option<ApiError> {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    Some(ApiError::Status {
-        status: answer.status.as_u16(),
-        method: method.clone(),
+    Some(ApiError::Query {
         path: path.to_string(),
-        message: format!("the GraphQL query failed: {text}")
-            .chars()
-            .take(300)
-            .collect(),
-        errors: String::new(),
-        rate_limited,
+        message: text.chars().take(300).collect(),
+        kind,
     })
+}
+
+fn fault_of(error: &Value) -> QueryFault {
+    let message = error["message"].as_str().unwrap_or("").to_ascii_lowercase();
+    match error["type"].as_str() {
+        Some("RATE_LIMITED") => QueryFault::RateLimited,
+        Some("FORBIDDEN" | "INSUFFICIENT_SCOPES") => QueryFault::Forbidden,
+        Some("NOT_FOUND") => QueryFault::NotFound,
+        Some("INTERNAL" | "SERVICE_UNAVAILABLE" | "TIMEOUT") => QueryFault::Transient,
+        _ if message.contains("something went wrong")
+            || message.contains("timeout")
+            || message.contains("timed out") =>
+        {
+            QueryFault::Transient
+        }
+        _ if message.contains("rate limit") => QueryFault::RateLimited,
+        _ => QueryFault::Refused,
+    }
 }
 
 impl DeploymentClient {
@@ -356,5 +379,40 @@ mod tests {
         .expect("an error");
         assert!(!e.retryable());
         assert!(refused(&Method::POST, "/graphql", &answer(r#"{"data":{}}"#)).is_none());
+        let e = refused(
+            &Method::POST,
+            "/graphql",
+            &answer(
+                r#"{"data":null,"errors":[{"message":"Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug."}]}"#,
+            ),
+        )
+        .expect("an error");
+        assert!(e.retryable(), "GitHub's own failure is retried: {e:?}");
+        let e = refused(
+            &Method::POST,
+            "/graphql",
+            &answer(
+                r#"{"data":null,"errors":[{"type":"FORBIDDEN","message":"Resource not accessible by integration"}]}"#,
+            ),
+        )
+        .expect("an error");
+        assert!(!e.retryable());
+        let told = e.explain("Reading the deployments", "deployments: read");
+        assert!(
+            told.contains("`deployments: read`") && !told.contains("answered 200"),
+            "{told}"
+        );
+        let e = refused(
+            &Method::POST,
+            "/graphql",
+            &answer(
+                r#"{"errors":[{"message":"Something went wrong"},{"type":"FORBIDDEN","message":"no"}]}"#,
+            ),
+        )
+        .expect("an error");
+        assert!(
+            !e.retryable(),
+            "a refusal anywhere in the list is not retried"
+        );
     }
 }

@@ -5,8 +5,18 @@
 use crate::github::{DeploymentClient, NewStatus, State};
 use crate::text::Description;
 
+/// What a sweep saw.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Deployments carrying the key, adopted ones included.
+    pub found: usize,
+    /// The ones it marked `error`.
+    pub finished: Vec<u64>,
+}
+
 /// Marks `error` every deployment of `sha` that carries `key`, is not in `adopted` and is not
-/// `error` yet; returns their ids. Errors are logged: this is a sweep after the fact.
+/// `error` yet. `Err`: the lookup itself failed, so nothing is known. Failed writes are logged:
+/// this is a sweep after the fact.
 pub async fn finish_abandoned(
     client: &DeploymentClient,
     sha: &str,
@@ -14,14 +24,8 @@ pub async fn finish_abandoned(
     key: &str,
     adopted: &[u64],
     log_url: &str,
-) -> Vec<u64> {
-    let found = match client.with_key(environment, sha, key).await {
-        Ok(found) => found,
-        Err(e) => {
-            tracing::warn!("could not look for deployments of an ambiguous create: {e}");
-            return Vec::new();
-        }
-    };
+) -> Result<Swept, crate::github::ApiError> {
+    let found = client.with_key(environment, sha, key).await?;
     let mut finished = Vec::new();
     for d in found.iter().filter(|d| !adopted.contains(&d.id)) {
         // Already `error` is as finished as it gets. Any other state, final ones included, gets
@@ -44,8 +48,20 @@ pub async fn finish_abandoned(
         };
         match client.create_status(d.id, &status).await {
             Ok(()) => {
+                let used = if adopted.is_empty() {
+                    "this run could not use it".to_string()
+                } else {
+                    format!(
+                        "this run used {}",
+                        adopted
+                            .iter()
+                            .map(u64::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
                 tracing::info!(
-                    "deployment {} was made by a create whose answer was lost, and this run used another; marked error (abandoned after an ambiguous create)",
+                    "deployment {} was made by a create whose answer was lost, and {used}; marked error (abandoned after an ambiguous create)",
                     d.id
                 );
                 finished.push(d.id);
@@ -53,5 +69,8 @@ pub async fn finish_abandoned(
             Err(e) => tracing::warn!("could not finish abandoned deployment {}: {e}", d.id),
         }
     }
-    finished
+    Ok(Swept {
+        found: found.len(),
+        finished,
+    })
 }

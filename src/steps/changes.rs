@@ -150,6 +150,15 @@ pub async fn find_changes(
                 source: format!("compare API {}...{}", Untrusted(&base), head.short()),
             }
         }
+        // A 404 here most often means GitHub does not know the base any more (a force push
+        // dropped it, or its branch was deleted); it also means no access. Both are said.
+        Err(e) if e.status() == Some(404) => Changes::Everything {
+            reason: format!(
+                "{missing}, and the compare API answered 404 for {}...{}: GitHub no longer has the base commit (a force push or a deleted branch drops it), or the token lacks `contents: read`",
+                Untrusted(&base),
+                head.short()
+            ),
+        },
         Err(e) => Changes::Everything {
             reason: format!(
                 "{missing}, and the compare API failed ({})",

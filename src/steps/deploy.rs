@@ -269,6 +269,23 @@ impl Rollout<'_> {
                         tracing::warn!("could not save the state for the post step: {e}");
                     }
                 }
+                if let Some(sig) = self.cancel.signal() {
+                    // Cancelled while the create was on the wire: the server may still make the
+                    // deployment. Give it the few seconds the runner's window allows, so that
+                    // the sweep after this finds and finishes it; the post step looks again.
+                    if self.client.has_overtaken_writes() {
+                        self.client
+                            .settle_overtaken(std::time::Duration::from_secs(5))
+                            .await;
+                    }
+                    report.status = "cancelled".into();
+                    report.signal = Some(sig);
+                    report.detail = format!(
+                        "Cancelled by {} while the deployment was being created; no command ran",
+                        command::signal_name(sig)
+                    );
+                    return Err(report);
+                }
                 report.status = "failure".into();
                 report.detail = e.explain("Creating the deployment", DEPLOY_PERMISSION);
                 if matches!(e.status(), Some(403 | 404)) {
@@ -389,7 +406,7 @@ impl Rollout<'_> {
         let report = self.deploy_one(d, changes, run_command).await;
         if self.ambiguous.get() {
             let adopted = self.created.borrow().clone();
-            super::finish_abandoned(
+            if let Err(e) = super::finish_abandoned(
                 self.client,
                 d.target.sha.as_str(),
                 Some(&d.target.environment),
@@ -397,7 +414,12 @@ impl Rollout<'_> {
                 &adopted,
                 &self.context.log_url(),
             )
-            .await;
+            .await
+            {
+                tracing::warn!(
+                    "could not look for deployments of an ambiguous create ({e}); the post step looks again"
+                );
+            }
         }
         report
     }

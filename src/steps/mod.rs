@@ -186,13 +186,37 @@ impl Rollout<'_> {
             .into();
         }
         if let Err(e) = self.client.create_status(id, &status).await {
-            report.status = "error".into();
-            report.signal = None;
-            report.detail = format!(
-                "{detail}; and the final status of deployment {id} could not be posted: {}",
-                e.explain("Posting the final status", DEPLOY_PERMISSION)
-            );
-            return report;
+            // A lost answer is not a refusal: the status may be there. Asked once before the
+            // run says either.
+            let landed = if e.is_ambiguous() {
+                self.client.landed(id, &status).await
+            } else {
+                Some(false)
+            };
+            match landed {
+                Some(true) => tracing::info!(
+                    "deployment {id}: the final status's answer was lost ({}), but GitHub shows it posted",
+                    e.cause()
+                ),
+                Some(false) => {
+                    report.status = "error".into();
+                    report.signal = None;
+                    report.detail = format!(
+                        "{detail}; and the final status of deployment {id} could not be posted: {}",
+                        e.explain("Posting the final status", DEPLOY_PERMISSION)
+                    );
+                    return report;
+                }
+                None => {
+                    report.status = "error".into();
+                    report.signal = None;
+                    report.detail = format!(
+                        "{detail}; and whether the final status of deployment {id} was posted is unknown: it was sent, GitHub gave no answer ({}), and reading it back failed too",
+                        e.cause()
+                    );
+                    return report;
+                }
+            }
         }
         self.record_final(id, state);
         if self.client.has_overtaken_writes() {

@@ -41,8 +41,9 @@ impl Saved {
                 })?,
         };
         if ids.is_empty() && key.is_none() {
+            // An unwritable GITHUB_STATE looks the same as a run that never created: say both.
             return Err(
-                "no saved deployment id (STATE_deployment-id is not set) and no create was sent"
+                "the main step saved no deployment id and no create key (no STATE_deployment-id or STATE_deployment-key): either it sent no create, or it could not write GITHUB_STATE (its log says which); the post step cannot know which deployment to finish"
                     .into(),
             );
         }
@@ -68,15 +69,15 @@ impl Saved {
 /// create whose answer was lost. Nothing saved, or all final: no write call at all.
 pub async fn post(client: &DeploymentClient, context: &Context, saved: &Saved) -> Vec<Report> {
     let mut reports = Vec::new();
+    let mut unknown: Option<String> = None;
     if let (true, Some((key, sha))) = (saved.ambiguous, &saved.key) {
-        let finished =
-            super::finish_abandoned(client, sha, None, key, &saved.ids, &context.log_url()).await;
-        if !finished.is_empty() {
-            reports.push(Report {
+        match sweep(client, context, saved, key, sha).await {
+            Ok(swept) if !swept.finished.is_empty() => reports.push(Report {
                 status: "error".into(),
                 detail: format!(
                     "deployment(s) {} made by a create whose answer was lost marked error (abandoned after an ambiguous create)",
-                    finished
+                    swept
+                        .finished
                         .iter()
                         .map(u64::to_string)
                         .collect::<Vec<_>>()
@@ -84,7 +85,14 @@ pub async fn post(client: &DeploymentClient, context: &Context, saved: &Saved) -
                 ),
                 exit: Some(0),
                 ..Report::default()
-            });
+            }),
+            Ok(_) => {}
+            Err(e) => {
+                unknown = Some(format!(
+                    "the main step's create may have made a deployment, but looking for it failed: {}",
+                    e.explain("Looking for it", DEPLOY_PERMISSION)
+                ))
+            }
         }
     }
     for &id in &saved.ids {
@@ -95,12 +103,53 @@ pub async fn post(client: &DeploymentClient, context: &Context, saved: &Saved) -
             .map(|(_, state)| *state);
         reports.push(finish_one(client, context, id, posted).await);
     }
-    if reports.is_empty() {
-        reports.push(Report::skipped(
-            "the main step saved a create's key but no deployment carries it; nothing to finish",
-        ));
+    if let Some(why) = unknown {
+        reports.push(Report {
+            status: "error".into(),
+            detail: why,
+            exit: Some(1),
+            ..Report::default()
+        });
+    } else if reports.is_empty() {
+        reports.push(Report::skipped(format!(
+            "the main step saved a create's key, and no deployment carries it after {} looks over {} s; nothing to finish",
+            LOOKS.len() + 1,
+            LOOKS.iter().sum::<u64>()
+        )));
     }
     reports
+}
+
+/// Waits between the post step's looks for a create the main step lost: a server can finish a
+/// create seconds after the client gave up on it (a cancel mid-create), and the post step may
+/// run at once.
+const LOOKS: [u64; 4] = [1, 2, 4, 8];
+
+/// Finishes what a lost create made. When the main step adopted nothing, nothing carrying the
+/// key may have surfaced yet: it looks again with backoff before concluding none landed.
+async fn sweep(
+    client: &DeploymentClient,
+    context: &Context,
+    saved: &Saved,
+    key: &str,
+    sha: &str,
+) -> Result<super::abandoned::Swept, crate::github::ApiError> {
+    let log_url = context.log_url();
+    let mut swept = super::finish_abandoned(client, sha, None, key, &saved.ids, &log_url).await?;
+    if !saved.ids.is_empty() {
+        return Ok(swept);
+    }
+    for wait in LOOKS {
+        if swept.found > 0 {
+            break;
+        }
+        tracing::info!(
+            "no deployment carries the main step's key yet; looking again in {wait} s (a create can land late)"
+        );
+        client.sleep(std::time::Duration::from_secs(wait)).await;
+        swept = super::finish_abandoned(client, sha, None, key, &saved.ids, &log_url).await?;
+    }
+    Ok(swept)
 }
 
 /// One deployment: left as it is when final; else the main step's final state again when it
