@@ -110,6 +110,12 @@ pub async fn run(spec: &CommandSpec, cancel: &mut Cancel) -> Finished {
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let mut tail = Tail::new(TAIL_LINES, TAIL_LINE_BYTES);
+    // The runner reads workflow commands in both streams: a `::stop-commands::` in either
+    // would silence rollout's own lines after the command.
+    let (mut out_fence, mut err_fence) = (
+        runtime::FenceWatch::default(),
+        runtime::FenceWatch::default(),
+    );
     let (exited, exit_seen) = tokio::sync::oneshot::channel::<()>();
     let drain = async {
         let pumps = async {
@@ -120,8 +126,12 @@ pub async fn run(spec: &CommandSpec, cancel: &mut Cancel) -> Finished {
                     if let Some(last) = chunk.last() {
                         runtime::stdout_line_open(*last != b'\n');
                     }
+                    out_fence.feed(chunk);
                 }),
-                pump(stderr, std::io::stderr(), |chunk| tail.feed(chunk)),
+                pump(stderr, std::io::stderr(), |chunk| {
+                    tail.feed(chunk);
+                    err_fence.feed(chunk);
+                }),
             )
         };
         tokio::select! {
@@ -145,7 +155,10 @@ pub async fn run(spec: &CommandSpec, cancel: &mut Cancel) -> Finished {
             DRAIN_AFTER_EXIT.as_secs()
         );
     }
+    out_fence.finish();
+    err_fence.finish();
     runtime::end_open_line();
+    runtime::resume_commands();
     Finished {
         outcome,
         took: started.elapsed(),

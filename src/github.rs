@@ -227,6 +227,9 @@ impl ApiError {
                 self.status().unwrap_or(0),
                 message
             ),
+            ApiError::Status { status: 407, .. } => format!(
+                "{doing} failed: the proxy answered 407 (Proxy Authentication Required); write its credentials into http_proxy as `http://user:password@host:port`"
+            ),
             ApiError::Status { status: 409, message, .. } => format!(
                 "{doing} failed: GitHub answered 409 ({message}); the commit's status checks in `required-contexts` have not all passed, or the ref conflicts"
             ),
@@ -526,6 +529,9 @@ impl DeploymentClient {
         body: Option<&Value>,
     ) -> Result<Answer, ApiError> {
         let transport = |e: octocrab::Error| {
+            if let Some(refused) = proxy_refusal(&e) {
+                return ApiError::Proxy(refused.sentence.clone());
+            }
             let detail = describe_octocrab(&e);
             if is_certificate_error(&detail) {
                 ApiError::Certificate {
@@ -1085,17 +1091,28 @@ impl DeploymentClient {
 }
 
 fn status_error(method: &Method, path: &str, answer: &Answer) -> ApiError {
-    let json: Value = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
-    let message = json["message"]
-        .as_str()
-        .map(str::to_string)
-        .unwrap_or_else(|| {
+    let parsed = serde_json::from_str::<Value>(&answer.body);
+    let reason = answer.status.canonical_reason().unwrap_or("no message");
+    let message = match &parsed {
+        Ok(json) => json["message"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| reason.to_string()),
+        // GitHub answers JSON: a page of something else came from whatever stands between.
+        Err(_) if !answer.body.trim().is_empty() => format!(
+            "{reason}; the answer is not GitHub's JSON, so a proxy or gateway on the way may have sent it: {}",
             answer
-                .status
-                .canonical_reason()
-                .unwrap_or("no message")
-                .to_string()
-        });
+                .body
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .chars()
+                .take(160)
+                .collect::<String>()
+        ),
+        Err(_) => reason.to_string(),
+    };
+    let json = parsed.unwrap_or(Value::Null);
     let errors = match &json["errors"] {
         Value::Null => String::new(),
         Value::Array(list) => list
@@ -1192,6 +1209,18 @@ fn is_certificate_error(detail: &str) -> bool {
     detail.contains("invalid peer certificate")
         || detail.contains("UnknownIssuer")
         || detail.contains("certificate")
+}
+
+/// The proxy's refusal, wherever it sits in the chain of causes.
+fn proxy_refusal(e: &octocrab::Error) -> Option<&crate::transport::ProxyRefused> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<crate::transport::ProxyRefused>() {
+            return Some(refused);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// octocrab's errors can carry the request; keep only the cause, so nothing of the request (the

@@ -53,7 +53,20 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn main() -> ExitCode {
+    // First, while this is the only thread: the command can read this process's environment
+    // block, so the token and the runner's credentials are overwritten there.
+    let hidden = rollout::environ::hide(
+        rollout::environ::TOKEN_NAMES,
+        rollout::environ::RUNNER_CREDENTIALS,
+    );
     rollout::logging::init(env("RUNNER_DEBUG").as_deref() == Some("1"));
+    if !hidden.is_empty() {
+        tracing::debug!(
+            "hid {} from this process's environment block; the command never gets {}",
+            hidden.join(", "),
+            rollout::environ::RUNNER_CREDENTIALS.join(", ")
+        );
+    }
     rollout::changes::trust_workspace_owner();
     let invoked_as_post = std::env::args_os()
         .next()

@@ -8,6 +8,7 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// The runner's file commands. A file that is not set (a local `rollout plan`) is silently skipped.
 #[derive(Clone, Debug, Default)]
@@ -125,6 +126,100 @@ pub fn end_open_line() {
         let mut out = io::stdout().lock();
         let _ = out.write_all(b"\n").and_then(|()| out.flush());
     }
+}
+
+/// The resume token of a `::stop-commands::TOKEN` that the command printed and has not ended
+/// with `::TOKEN::`: until then the runner ignores every workflow command, rollout's closing
+/// `::error::` and outputs included.
+static COMMAND_FENCE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Command names the runner refuses as a stop token (it does not stop on them).
+const COMMAND_NAMES: &[&str] = &[
+    "add-mask",
+    "add-matcher",
+    "add-path",
+    "debug",
+    "echo",
+    "endgroup",
+    "error",
+    "group",
+    "notice",
+    "remove-matcher",
+    "save-state",
+    "set-env",
+    "set-output",
+    "stop-commands",
+    "warning",
+];
+
+/// Reads the command's output line by line for `::stop-commands::` and its resume, as the
+/// runner does; one per stream, sharing the fence.
+#[derive(Default)]
+pub struct FenceWatch {
+    line: Vec<u8>,
+    /// The line is longer than any fence line: it cannot be one.
+    overlong: bool,
+}
+
+impl FenceWatch {
+    const LONGEST: usize = 1024;
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        for &b in chunk {
+            if b == b'\n' {
+                if !self.overlong {
+                    watch_line(&String::from_utf8_lossy(&self.line));
+                }
+                self.line.clear();
+                self.overlong = false;
+            } else if self.line.len() < Self::LONGEST {
+                self.line.push(b);
+            } else {
+                self.overlong = true;
+            }
+        }
+    }
+
+    /// The stream ended: its last line counts although no newline ended it.
+    pub fn finish(&mut self) {
+        self.feed(b"\n");
+    }
+}
+
+fn watch_line(line: &str) {
+    let line = line.trim();
+    let Ok(mut fence) = COMMAND_FENCE.lock() else {
+        return;
+    };
+    match fence.as_deref() {
+        Some(token) => {
+            if line == format!("::{token}::") {
+                *fence = None;
+            }
+        }
+        None => {
+            if let Some(token) = line.strip_prefix("::stop-commands::") {
+                if !token.is_empty() && !COMMAND_NAMES.contains(&token) {
+                    *fence = Some(token.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// Ends a `::stop-commands::` the command left open, so the runner reads rollout's own lines
+/// again. Returns whether there was one.
+pub fn resume_commands() -> bool {
+    let token = COMMAND_FENCE.lock().ok().and_then(|mut f| f.take());
+    let Some(token) = token else {
+        return false;
+    };
+    end_open_line();
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "::{token}::").and_then(|()| out.flush());
+    drop(out);
+    tracing::info!("the command stopped workflow commands (`::stop-commands::`) and never resumed them; rollout resumed them, so that its own outputs and annotations count");
+    true
 }
 
 /// Prints a line to the job log, ignoring a closed stdout (`rollout plan | head`).

@@ -5,16 +5,21 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use http::header::{HeaderName, HeaderValue, ACCEPT, USER_AGENT};
+use http::header::{HeaderName, HeaderValue, ACCEPT, PROXY_AUTHORIZATION, USER_AGENT};
 use http::Uri;
-use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::legacy::connect::{Connect, Connected, Connection, HttpConnector};
+use hyper_util::rt::TokioIo;
 use octocrab::service::middleware::auth_header::AuthHeaderLayer;
 use octocrab::service::middleware::base_uri::BaseUriLayer;
 use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
 use octocrab::{AuthState, OctoBody, Octocrab, OctocrabBuilder};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// The proxy a request to the API goes through, from the runner's variables.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -202,20 +207,214 @@ pub fn octocrab(settings: Settings<'_>) -> Result<Octocrab, String> {
         .enable_http1();
     match settings.proxy {
         Some(proxy) => {
-            let mut tunnel = Tunnel::new(proxy.uri.clone(), http);
-            if let Some(auth) = &proxy.authorization {
-                let value = HeaderValue::from_str(auth).map_err(|_| {
+            let authorization = match &proxy.authorization {
+                Some(auth) => Some(HeaderValue::from_str(auth).map_err(|_| {
                     format!("{} holds credentials that cannot be sent", proxy.variable)
-                })?;
-                tunnel = tunnel.with_auth(value);
-            }
-            finish(builder.wrap_connector(tunnel), base, settings.token)
+                })?),
+                None => None,
+            };
+            // A plain-HTTP API goes to the proxy as absolute-form requests, as curl and the
+            // runner send them (a strict proxy refuses CONNECT to port 80): the credentials
+            // then travel on each request, not on a CONNECT.
+            let per_request = if https {
+                None
+            } else {
+                authorization.clone().map(|mut v| {
+                    v.set_sensitive(true);
+                    (PROXY_AUTHORIZATION, v)
+                })
+            };
+            let connector = ProxyConnector {
+                proxy: Arc::new(proxy),
+                authorization,
+                http,
+            };
+            finish(
+                builder.wrap_connector(connector),
+                base,
+                settings.token,
+                per_request,
+            )
         }
-        None => finish(builder.wrap_connector(http), base, settings.token),
+        None => finish(builder.wrap_connector(http), base, settings.token, None),
     }
 }
 
-fn finish<C>(connector: C, base: Uri, token: &str) -> Result<Octocrab, String>
+/// The proxy refused to carry a request: its status, and one sentence with the fix. No retry
+/// changes a proxy's rule, so rollout says it at once.
+#[derive(Debug, thiserror::Error)]
+#[error("{sentence}")]
+pub struct ProxyRefused {
+    pub status: u16,
+    pub sentence: String,
+}
+
+/// Connects through the proxy: a CONNECT tunnel for https (TLS then runs inside it), a plain
+/// connection marked as proxied for http, so the client sends absolute-form requests.
+#[derive(Clone)]
+struct ProxyConnector {
+    proxy: Arc<Proxy>,
+    authorization: Option<HeaderValue>,
+    http: HttpConnector,
+}
+
+/// A connection to the proxy; `absolute_form` tells the client to send the whole URL.
+struct ProxyStream {
+    io: TokioIo<TcpStream>,
+    absolute_form: bool,
+}
+
+impl Connection for ProxyStream {
+    fn connected(&self) -> Connected {
+        self.io.inner().connected().proxy(self.absolute_form)
+    }
+}
+
+impl hyper::rt::Read for ProxyStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for ProxyStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower_service::Service<Uri> for ProxyConnector {
+    type Response = ProxyStream;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<ProxyStream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.http.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, target: Uri) -> Self::Future {
+        let mut http = self.http.clone();
+        let proxy = self.proxy.clone();
+        let authorization = self.authorization.clone();
+        Box::pin(async move {
+            let io = http.call(proxy.uri.clone()).await?;
+            let https = target.scheme_str() == Some("https");
+            if !https {
+                return Ok(ProxyStream {
+                    io,
+                    absolute_form: true,
+                });
+            }
+            let host = target.host().ok_or("the API's URL names no host")?;
+            let port = target.port_u16().unwrap_or(443);
+            let mut stream = io.into_inner();
+            let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+            if let Some(auth) = &authorization {
+                request.push_str("Proxy-Authorization: ");
+                request.push_str(auth.to_str().unwrap_or_default());
+                request.push_str("\r\n");
+            }
+            request.push_str("\r\n");
+            stream.write_all(request.as_bytes()).await?;
+            let head = read_head(&mut stream).await?;
+            let (status, reason) = status_line(&head).ok_or_else(|| {
+                format!(
+                    "the proxy {} (from {}) answered CONNECT with something that is not HTTP",
+                    proxy.uri, proxy.variable
+                )
+            })?;
+            if status / 100 != 2 {
+                return Err(Box::new(refused(&proxy, status, &reason, host, port)) as BoxError);
+            }
+            Ok(ProxyStream {
+                io: TokioIo::new(stream),
+                absolute_form: false,
+            })
+        })
+    }
+}
+
+/// Reads a proxy's answer up to its blank line (and no further: what follows is the tunnel).
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && !head.ends_with(b"\n\n") {
+        if head.len() > 16 * 1024 {
+            return Err(std::io::Error::other(
+                "the proxy's answer to CONNECT has no end",
+            ));
+        }
+        if stream.read(&mut byte).await? == 0 {
+            return Err(std::io::Error::other(
+                "the proxy closed the connection before answering CONNECT",
+            ));
+        }
+        head.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// `HTTP/1.1 403 Forbidden` as (403, "Forbidden").
+fn status_line(head: &str) -> Option<(u16, String)> {
+    let line = head.lines().next()?;
+    let mut parts = line.splitn(3, ' ');
+    if !parts.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    let status = parts.next()?.trim().parse().ok()?;
+    Some((status, parts.next().unwrap_or("").trim().to_string()))
+}
+
+/// The sentence for a proxy that refused a tunnel to `host:port`.
+fn refused(proxy: &Proxy, status: u16, reason: &str, host: &str, port: u16) -> ProxyRefused {
+    let answered = format!(
+        "the proxy {} (from {}) answered {status}{}{reason} to CONNECT {host}:{port}",
+        proxy
+            .uri
+            .authority()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| proxy.uri.to_string()),
+        proxy.variable,
+        if reason.is_empty() { "" } else { " " }
+    );
+    let fix = match (status, proxy.authorization.is_some()) {
+        (407, false) => format!(
+            "it wants credentials: write them into {} as `http://user:password@host:port`",
+            proxy.variable
+        ),
+        (407, true) => format!("it refused the credentials in {}", proxy.variable),
+        (403, _) => format!(
+            "it does not allow a tunnel to {host}:{port} (Squid, by default, allows CONNECT to port 443 only): allow it in the proxy, or list {host} in no_proxy"
+        ),
+        _ => format!("its log says why; or list {host} in no_proxy to go direct"),
+    };
+    ProxyRefused {
+        status,
+        sentence: format!("{answered}: {fix}"),
+    }
+}
+
+fn finish<C>(
+    connector: C,
+    base: Uri,
+    token: &str,
+    proxy_authorization: Option<(HeaderName, HeaderValue)>,
+) -> Result<Octocrab, String>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
@@ -234,7 +433,10 @@ where
             USER_AGENT,
             HeaderValue::from_static(concat!("rollout/", env!("CARGO_PKG_VERSION"))),
         ),
-    ];
+    ]
+    .into_iter()
+    .chain(proxy_authorization)
+    .collect::<Vec<_>>();
     let mut auth = HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|_| "input `token` holds characters a header cannot carry".to_string())?;
     auth.set_sensitive(true);
