@@ -44,6 +44,14 @@ pub fn event_basis(event: &Event) -> Basis {
                 "the push's `before` against `after`".into()
             },
         },
+        // Read from the environment's last successful deployment when the API can be asked.
+        Trigger::Push {
+            before: None,
+            git_ref,
+            ..
+        } if git_ref.tag_name().is_some() => Basis::None {
+            why: "a new tag: its changes are those since the environment's last successful deployment, which only the API knows".into(),
+        },
         Trigger::Push {
             before: None, sha, ..
         } => match &event.default_branch {

@@ -318,3 +318,230 @@ fn a_cancel_while_a_status_write_hangs_posts_the_final_status_at_once_and_again_
     );
     all_final(&h);
 }
+
+#[test]
+fn retry_after_zero_waits_at_least_a_second_and_longer_each_time() {
+    // The real clock: the floor is what is checked.
+    let h = Harness::new();
+    pushed(&h);
+    let mut f = fault("POST", "/deployments", 429, 3);
+    f.headers.insert("retry-after".into(), "0".into());
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let s = h.state();
+    let creates: Vec<u128> = s
+        .requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/deployments"))
+        .map(|r| r.at_ms)
+        .collect();
+    assert_eq!(creates.len(), 4, "three refusals, then the create");
+    let gaps: Vec<u128> = creates.windows(2).map(|w| w[1] - w[0]).collect();
+    for (gap, floor) in gaps.iter().zip([1000, 2000, 4000]) {
+        assert!(*gap >= floor, "told 0 s, waited {gap} ms: {gaps:?}");
+    }
+    assert_eq!(
+        run.stdout.matches("rate limited").count(),
+        3,
+        "one line a wait: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_create_that_succeeds_with_an_unreadable_answer_is_found_by_its_key() {
+    for (status, raw) in [
+        (201, Some(Vec::new())),
+        (204, Some(Vec::new())),
+        (201, None),
+        (201, Some(b"<html>not json</html>".to_vec())),
+    ] {
+        let mut h = Harness::new();
+        short_clock(&mut h);
+        pushed(&h);
+        // The create happens; the answer names no deployment.
+        let mut f = fault("POST", "/deployments", status, 1);
+        f.after = true;
+        f.raw = raw.clone();
+        f.body = serde_json::json!({ "url": "no id here" });
+        h.fake.fault(f);
+        let run = h.run();
+        assert_eq!(run.code, 0, "{status} {raw:?}: {}", run.stdout);
+        let s = h.state();
+        assert_eq!(s.deployments.len(), 1, "{status} {raw:?}: adopted, not made twice");
+        assert_eq!(
+            run.outputs["deployment-id"],
+            s.deployments[0].id.to_string()
+        );
+        assert_eq!(
+            s.deployments[0].statuses.last().map(|x| x.state.as_str()),
+            Some("success")
+        );
+        assert!(
+            run.stdout.contains("but its answer could not be read"),
+            "{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn a_cancel_while_the_create_is_on_the_wire_ends_cancelled_and_finishes_what_lands() {
+    let mut h = Harness::new();
+    h.input("command", "true");
+    pushed(&h);
+    // The server makes the deployment 4 s after the create arrives.
+    let mut f = fault("POST", "/deployments", 0, 1);
+    f.after = true;
+    f.delay_ms = 4_000;
+    h.fake.fault(f);
+    let child = h
+        .command(&[])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the create to be sent", Duration::from_secs(10), || {
+        std::fs::read_to_string(h.file("state")).is_ok_and(|s| s.contains("deployment-key"))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let run = h.collect(child.wait_with_output().unwrap());
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "took {:?}: the runner would have killed it",
+        sent.elapsed()
+    );
+    assert_eq!(run.code, 130, "128 + SIGINT: {}", run.stdout);
+    assert_eq!(run.outputs["status"], "cancelled");
+    // The late deployment landed within the window and was finished, never left pending.
+    assert_eq!(h.state().deployments.len(), 1);
+    assert_eq!(states(&h, 0), ["error"]);
+    assert!(
+        run.stdout.contains("this run could not use it"),
+        "{}",
+        run.stdout
+    );
+    // The post step has nothing left to do.
+    let writes = h.state().writes().len();
+    let out = h.post(&run.state);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(h.state().writes().len(), writes);
+}
+
+#[test]
+fn the_post_step_looks_again_for_a_create_that_lands_after_it_started() {
+    let mut h = Harness::new();
+    h.input("command", "true");
+    pushed(&h);
+    // The create lands 5 s after it arrives; the job is killed at once, and the post step
+    // starts right away.
+    let mut f = fault("POST", "/deployments", 0, 1);
+    f.after = true;
+    f.delay_ms = 5_000;
+    h.fake.fault(f);
+    let mut child = h.command(&[]).spawn().unwrap();
+    wait_until("the create to be sent", Duration::from_secs(10), || {
+        std::fs::read_to_string(h.file("state")).is_ok_and(|s| s.contains("deployment-key"))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let _ = child.wait();
+    assert!(h.state().deployments.is_empty(), "not landed yet");
+    let state = parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap());
+    let out = h.post(&state);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("looking again in"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(h.state().deployments.len(), 1);
+    assert_eq!(states(&h, 0), ["error"]);
+    all_final(&h);
+}
+
+#[test]
+fn a_short_final_status_timeout_bounds_a_hanging_final_status_and_reads_it_back() {
+    // The final status lands at once, and its answer hangs for a minute.
+    let mut h = Harness::new();
+    h.input("final-status-timeout", "5s");
+    pushed(&h);
+    let mut f = fault("POST", "/statuses", 0, 1);
+    f.skip = 1;
+    f.linger_ms = 60_000;
+    h.fake.fault(f);
+    let started = Instant::now();
+    let run = h.run();
+    let took = started.elapsed();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "success");
+    assert!(
+        run.stdout.contains("but GitHub shows it posted"),
+        "{}",
+        run.stdout
+    );
+    assert!(took < Duration::from_secs(20), "bounded by 5 s, not the 30 s read timeout: {took:?}");
+    assert_eq!(states(&h, 0), ["in_progress", "success"]);
+
+    // A final status that never lands within the time: said as what is known, and the post step
+    // posts it again.
+    let mut h = Harness::new();
+    h.input("final-status-timeout", "5s");
+    h.input("command", "exit 3");
+    pushed(&h);
+    let mut f = fault("POST", "/statuses", 0, 1);
+    f.skip = 1;
+    f.delay_ms = 60_000;
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let error = run.the_error();
+    assert!(
+        error.contains("was sent, but GitHub gave no answer (could not reach GitHub: no answer within 5 s)")
+            && error.contains("the post step posts it again")
+            && !error.contains("could not be posted"),
+        "{error}"
+    );
+    assert_eq!(run.state["deployment-finals"], format!("{}:failure", run.outputs["deployment-id"]));
+    let out = h.post(&run.state);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let last = h.state().deployments[0].statuses.last().map(|s| s.state.clone());
+    assert_eq!(last.as_deref(), Some("failure"));
+}
+
+#[test]
+fn a_refusal_whose_body_is_not_utf8_is_its_status_not_a_network_fault() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    let mut f = fault("POST", "/deployments", 403, 1);
+    f.raw = Some(b"<html><body>Zugriff verweigert f\xfcr diesen Benutzer</body></html>".to_vec());
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let error = run.the_error();
+    assert!(
+        error.contains("answered 403") && error.contains("Zugriff verweigert f\u{fffd}r"),
+        "{error}"
+    );
+    assert!(!error.contains("could not reach") && !run.stdout.contains("retrying"), "{}", run.stdout);
+    assert_eq!(h.state().requests_to("POST", "/deployments"), 1, "a refusal is sent once");
+}
+
+#[test]
+fn a_retry_line_names_its_request_once() {
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    h.fake.fault(fault("POST", "/statuses", 502, 1));
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("retrying in"))
+        .expect("a retry line");
+    assert_eq!(line.matches("/statuses").count(), 1, "{line}");
+}

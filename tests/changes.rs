@@ -143,6 +143,23 @@ fn a_failing_compare_means_a_full_deploy_with_the_reason() {
         "{}",
         run.stdout
     );
+    // GitHub answers 404 for a base it does not have (a force push dropped it), as for no
+    // access: both are said, not a missing permission alone.
+    assert!(
+        run.stdout.contains("the compare API answered 404")
+            && run.stdout.contains("GitHub no longer has the base commit")
+            && run.stdout.contains("`contents: read`"),
+        "{}",
+        run.stdout
+    );
+    // Any other failure is said as it is.
+    h.fake.fault(fault("GET", "/compare/", 500, 100));
+    let run = h.run_with(|c| {
+        c.env("GITHUB_WORKSPACE", &ws)
+            .current_dir(&ws)
+            .env("ROLLOUT_TEST_TIME_SCALE", "0.01");
+    });
+    assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(
         run.stdout.contains("the compare API failed"),
         "{}",
@@ -378,4 +395,82 @@ fn a_real_run_never_says_what_rollout_plan_cannot_know() {
         );
         assert_eq!(h.state().requests_to("GET", "/compare/"), 0);
     }
+}
+
+/// A release tag pushed at a commit main already holds: `before` is all zeros, and the default
+/// branch has every file of it. `paths: a.txt` and `a.txt` changed since the last release.
+fn tag_push(h: &mut Harness) -> (String, String) {
+    h.input("environments", "refs/tags/v*: release");
+    h.input("paths", "a.txt");
+    h.input("command", "true");
+    let first = h.commit(&[("a.txt", "1\n")], "first");
+    let second = h.commit(&[("a.txt", "2\n"), ("b.txt", "x\n")], "second");
+    let mut payload = push_payload("refs/tags/v1.0.0", &"0".repeat(40), &second, "second");
+    payload["created"] = serde_json::json!(true);
+    h.event("push", &payload);
+    h.chown_workspace();
+    (first, second)
+}
+
+/// Seeds a successful deployment of `environment` at `sha`.
+fn deployed(h: &Harness, environment: &str, sha: &str) {
+    let mut s = h.state();
+    let ids = s.seed(environment, 1, Some("success"), false);
+    for d in s.deployments.iter_mut().filter(|d| ids.contains(&d.id)) {
+        d.sha = sha.to_string();
+        d.git_ref = sha.to_string();
+    }
+}
+
+#[test]
+fn a_new_tag_with_paths_deploys_what_changed_since_the_last_release() {
+    // No release yet: everything counts as changed.
+    let mut h = Harness::new();
+    tag_push(&mut h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "success", "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("a new tag, so release has no successful deployment yet"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("a new branch"), "{}", run.stdout);
+
+    // The last release deployed `first`: a.txt changed since.
+    let mut h = Harness::new();
+    let (first, second) = tag_push(&mut h);
+    deployed(&h, "release", &first);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "success", "{}", run.stdout);
+    assert_eq!(run.outputs["sha"], second);
+    assert!(
+        run.stdout.contains(&format!(
+            "a new tag, so since {}, the last successful deployment of release",
+            &first[..7]
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        h.state().requests_to("POST", "/graphql"),
+        2,
+        "one read for the last release, one for supersede"
+    );
+
+    // The last release is this very commit: nothing changed, and `paths` skips.
+    let mut h = Harness::new();
+    let (_, second) = tag_push(&mut h);
+    deployed(&h, "release", &second);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "skipped", "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("a new tag, so the last successful deployment of release is this commit"),
+        "{}",
+        run.stdout
+    );
 }

@@ -205,13 +205,20 @@ fn a_graphql_error_or_rate_limit_does_not_stop_a_deploy() {
     for (fault, attempts) in [
         (
             graphql_fault(
-                serde_json::json!([{ "message": "Something went wrong while executing your query." }]),
+                serde_json::json!([{ "type": "FORBIDDEN", "message": "Resource not accessible by integration" }]),
                 1,
             ),
             1,
         ),
         // Supersede only tidies up: three tries, then the deploy goes on.
         (rate_limited(100), 3),
+        (
+            graphql_fault(
+                serde_json::json!([{ "message": "Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug." }]),
+                100,
+            ),
+            3,
+        ),
     ] {
         let h = Harness::new();
         let older = h.state().seed("production", 1, Some("in_progress"), false);
@@ -231,9 +238,31 @@ fn a_graphql_error_or_rate_limit_does_not_stop_a_deploy() {
         assert_eq!(
             s.requests_to("POST", "/graphql"),
             attempts,
-            "a rate limit is retried, an error is not"
+            "a rate limit and GitHub's own failure are retried, a refusal is not"
         );
     }
+}
+
+#[test]
+fn a_graphql_failure_on_githubs_side_once_is_retried_by_a_teardown() {
+    // HTTP 200 with `errors`: GitHub's timeout, which a REST 502 in the same place would be.
+    let mut h = Harness::new();
+    closed_pr(&mut h);
+    h.state().seed("pr-7", 3, Some("success"), true);
+    let mut f = graphql_fault(
+        serde_json::json!([{ "message": "Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `ABCD:1234` when reporting this issue." }]),
+        1,
+    );
+    f.headers.clear();
+    f.body = serde_json::json!({ "data": null, "errors": f.body["errors"].clone() });
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(run
+        .stdout
+        .contains("3 deployment(s) of pr-7 marked inactive; 0 already were"));
+    assert_eq!(graphql_requests(&h), 2, "the failed read, then the read that worked");
+    assert!(run.stdout.contains("retrying in"), "{}", run.stdout);
 }
 
 #[test]
@@ -272,9 +301,13 @@ fn a_teardown_that_cannot_read_the_states_fails_and_says_nothing_was_written() {
         let error = run.the_error();
         assert!(
             error.contains("Reading the preview's deployments failed")
-                && error.contains("no deployment was marked inactive"),
+                && error.contains("no deployment was marked inactive")
+                && !error.contains("answered 200"),
             "{error}"
         );
+        if error.contains("FORBIDDEN") {
+            assert!(error.contains("give the job `permissions:` with"), "{error}");
+        }
         assert_eq!(h.state().requests_to("POST", "/statuses"), 0);
     }
 }

@@ -156,6 +156,25 @@ fn step_plan_sets_the_targets_output_and_writes_nothing() {
 }
 
 #[test]
+fn step_plan_whose_outputs_cannot_be_written_fails() {
+    // A later job's `fromJSON(needs.plan.outputs.targets)` would fail far away on nothing.
+    let mut h = Harness::new();
+    two_of_three(&mut h);
+    h.input("step", "plan");
+    let unwritable = h.dir.path().join("no-such-dir").join("output");
+    let run = h.run_with(|cmd| {
+        cmd.env("GITHUB_OUTPUT", &unwritable);
+    });
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let error = run.the_error();
+    assert!(
+        error.contains("could not write its outputs to GITHUB_OUTPUT"),
+        "{error}"
+    );
+    assert!(h.state().writes().is_empty());
+}
+
+#[test]
 fn step_plan_on_an_unmapped_branch_gives_an_empty_matrix() {
     let mut h = Harness::new();
     h.input("targets", TARGETS).input("step", "plan");

@@ -12,7 +12,7 @@ const QUERY: &str = "query($owner: String!, $name: String!, $environment: String
   repository(owner: $owner, name: $name) {
     deployments(environments: [$environment], first: 100, after: $after, orderBy: {field: CREATED_AT, direction: DESC}) {
       pageInfo { hasNextPage endCursor }
-      nodes { databaseId state }
+      nodes { databaseId state commitOid }
     }
   }
 }";
@@ -109,11 +109,13 @@ impl DeploymentState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StateNode {
     /// The REST id (`databaseId`), which writes use.
     pub id: u64,
     pub state: DeploymentState,
+    /// The commit deployed (`commitOid`).
+    pub sha: Option<crate::event::Sha>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -164,6 +166,8 @@ struct Node {
     database_id: Option<u64>,
     #[serde(default)]
     state: Option<DeploymentState>,
+    #[serde(default)]
+    commit_oid: Option<String>,
 }
 
 /// GraphQL answers its errors with a 200 and an `errors` list. What they mean decides the retry:
@@ -283,6 +287,7 @@ impl DeploymentClient {
                         Some(StateNode {
                             id: n.database_id?,
                             state: n.state.unwrap_or(DeploymentState::Unknown),
+                            sha: n.commit_oid.as_deref().and_then(crate::event::Sha::parse),
                         })
                     }),
             );

@@ -3,7 +3,7 @@
 
 use crate::changes::{self, Basis, Local};
 use crate::event::{Event, Trigger};
-use crate::github::{ApiError, DeploymentClient, State};
+use crate::github::{ApiError, Budget, DeploymentClient, DeploymentState};
 use crate::inputs::{Inputs, Since};
 use crate::plan::Changes;
 use crate::runtime::Untrusted;
@@ -50,7 +50,16 @@ pub async fn find_changes(
     environment: &str,
     api: Api<'_>,
 ) -> Changes {
-    let basis = match (inputs.since, api.client()) {
+    // A new tag has no `before`, and the default branch often holds the very commit it tags:
+    // what it brings is what changed since the environment last deployed.
+    let new_tag = matches!(&event.trigger, Trigger::Push { before: None, git_ref, .. } if git_ref.tag_name().is_some());
+    let since = if new_tag {
+        Since::LastDeployment
+    } else {
+        inputs.since
+    };
+    let why_since = if new_tag { "a new tag, so " } else { "" };
+    let basis = match (since, api.client()) {
         (Since::LastDeployment, Some(client)) => {
             let last = last_successful_sha(client, environment).await;
             match (last, plan_head(event)) {
@@ -58,13 +67,13 @@ pub async fn find_changes(
                     return Changes::Files {
                         files: Vec::new(),
                         source: format!(
-                            "the last successful deployment of {environment} is this commit"
+                            "{why_since}the last successful deployment of {environment} is this commit"
                         ),
                     }
                 }
                 (Ok(Some(base)), Some(head)) => Basis::Trees {
                     why: format!(
-                        "since {}, the last successful deployment of {environment}",
+                        "{why_since}since {}, the last successful deployment of {environment}",
                         base.short()
                     ),
                     base,
@@ -72,16 +81,21 @@ pub async fn find_changes(
                 },
                 (Ok(Some(_)), None) => changes::event_basis(event),
                 (Ok(None), _) => Basis::None {
-                    why: format!("{environment} has no successful deployment yet"),
+                    why: format!("{why_since}{environment} has no successful deployment yet"),
                 },
                 (Err(e), _) => Basis::None {
-                    why: format!("the last deployment could not be read ({e})"),
+                    why: format!("{why_since}the last deployment could not be read ({e})"),
                 },
             }
         }
         (Since::LastDeployment, None) => Basis::None {
             why: format!(
-                "`since: last-deployment` needs the last deployment from the API, and {}",
+                "{} needs the last deployment from the API, and {}",
+                if new_tag {
+                    "a new tag's change"
+                } else {
+                    "`since: last-deployment`"
+                },
                 api.not_asked()
             ),
         },
@@ -183,13 +197,13 @@ async fn last_successful_sha(
     client: &DeploymentClient,
     environment: &str,
 ) -> Result<Option<crate::event::Sha>, ApiError> {
-    let deployments = client.list_deployments(Some(environment), None, 1).await?;
-    for d in deployments.iter().take(30) {
-        if let Some(status) = client.latest_status(d.id).await? {
-            if status.state == State::Success {
-                return Ok(crate::event::Sha::parse(&d.sha));
-            }
-        }
-    }
-    Ok(None)
+    // One GraphQL read of the newest 100, where REST needs a status read per deployment.
+    let states = client
+        .deployment_states(environment, Some(100), Budget::Ordinary)
+        .await?;
+    Ok(states
+        .nodes
+        .into_iter()
+        .find(|n| matches!(n.state, DeploymentState::Active | DeploymentState::Success))
+        .and_then(|n| n.sha))
 }

@@ -198,7 +198,7 @@ impl Rollout<'_> {
                     "deployment {id}: the final status's answer was lost ({}), but GitHub shows it posted",
                     e.cause()
                 ),
-                Some(false) => {
+                Some(false) if !e.is_ambiguous() => {
                     report.status = "error".into();
                     report.signal = None;
                     report.detail = format!(
@@ -207,12 +207,20 @@ impl Rollout<'_> {
                     );
                     return report;
                 }
-                None => {
+                seen => {
+                    // Sent, unanswered, and not (yet) shown: it may still land. The post step
+                    // posts this state again if the deployment is not final by then.
+                    self.record_final(id, state);
                     report.status = "error".into();
                     report.signal = None;
                     report.detail = format!(
-                        "{detail}; and whether the final status of deployment {id} was posted is unknown: it was sent, GitHub gave no answer ({}), and reading it back failed too",
-                        e.cause()
+                        "{detail}; and the final status of deployment {id} was sent, but GitHub gave no answer ({}) and {}; the post step posts it again",
+                        e.cause(),
+                        if seen.is_some() {
+                            "does not show it yet"
+                        } else {
+                            "reading it back failed too"
+                        }
                     );
                     return report;
                 }

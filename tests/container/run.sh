@@ -146,6 +146,31 @@ run_action rollout-contract-missing -e 'INPUT_COMMAND=./scripts/deploy.sh' "$ima
 grep '^::error::' "$work/case7.log" | grep -q 'checkout' || { cat "$work/case7.log"; fail "the error does not point at the checkout"; }
 echo "ok: the missing script is named with the checkout"
 
+echo "--- case 7: without CAP_SYS_PTRACE (Docker's default set), the command reads rollout's environment block and finds no secret"
+: > "$work/file_commands/state"
+rm -f "$work/home/parent-env" "$work/home/own-env"
+cat > "$ws/peek.sh" <<'SH'
+#!/bin/bash
+set -euo pipefail
+# CAP_SYS_PTRACE is bit 19 of the effective set: the command must not have it.
+cap=$(awk '/^CapEff/ {print $2}' /proc/self/status)
+(( (0x$cap >> 19 & 1) == 0 )) || { echo "the command has CAP_SYS_PTRACE"; exit 9; }
+tr '\0' '\n' < "/proc/$PPID/environ" > /github/home/parent-env
+env > /github/home/own-env
+SH
+chmod +x "$ws/peek.sh"; chown 1001:1001 "$ws/peek.sh"
+run_action rollout-contract-environ --cap-drop SYS_PTRACE \
+  -e ACTIONS_RUNTIME_TOKEN=runtime-secret-77 -e ACTIONS_CACHE_URL=https://cache.example/secret-77/ \
+  -e 'INPUT_COMMAND=./peek.sh' \
+  "$image" > "$work/case8.log" 2>&1 || { cat "$work/case8.log"; fail "the environ case failed"; }
+grep -q '^GITHUB_REPOSITORY=' "$work/home/parent-env" || { cat "$work/home/parent-env"; fail "the command could not read its parent's block"; }
+grep -q 'INPUT_TOKEN=\*\*\*\*' "$work/home/parent-env" || { cat "$work/home/parent-env"; fail "INPUT_TOKEN is not overwritten"; }
+for secret in ghs_containertoken runtime-secret-77 secret-77; do
+  ! grep -q "$secret" "$work/home/parent-env" || fail "$secret is in rollout's environment block"
+  ! grep -q "$secret" "$work/home/own-env" || fail "$secret is in the command's environment"
+done
+echo "ok: the token and the runner's credentials are in neither the parent's block nor the command's environment"
+
 echo
 echo "container: first API request $((first_ms - start_ms)) ms after start; $sizes"
-echo "container contract: 6 passed, 0 failed"
+echo "container contract: 7 passed, 0 failed"

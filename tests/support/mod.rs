@@ -450,6 +450,8 @@ pub fn fault(method: &str, path: &str, status: u16, times: u32) -> Fault {
         after: false,
         delay_ms: 0,
         skip: 0,
+        raw: None,
+        linger_ms: 0,
     }
 }
 

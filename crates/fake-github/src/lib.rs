@@ -110,6 +110,13 @@ pub struct Fault {
     /// Let this many matching requests through first.
     #[serde(default)]
     pub skip: u32,
+    /// Answer these bytes as the body, as they are (not JSON, not even UTF-8: a proxy's latin-1
+    /// page), instead of `body`; empty for a 201 or 204 with no body.
+    #[serde(default)]
+    pub raw: Option<Vec<u8>>,
+    /// Wait this long after the work is done before answering (a server that acted, then hung).
+    #[serde(default)]
+    pub linger_ms: u64,
 }
 
 fn one() -> u32 {
@@ -220,6 +227,8 @@ impl Chaos {
             after,
             delay_ms,
             skip: 0,
+            raw: None,
+            linger_ms: 0,
         })
     }
 }
@@ -596,6 +605,8 @@ async fn handle(
         }
     }
 
+    let raw = fault.as_ref().and_then(|f| f.raw.clone());
+    let linger = fault.as_ref().map_or(0, |f| f.linger_ms);
     // The guard lives in a block of its own: it must not be held across the await below.
     let (status, body_out, extra_headers) = {
         let mut s = lock(&state);
@@ -638,11 +649,14 @@ async fn handle(
         (status, body_out, extra_headers)
     };
     wait(latency - latency / 2).await;
-    let mut response = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        axum::Json(body_out),
-    )
-        .into_response();
+    if linger > 0 {
+        tokio::time::sleep(Duration::from_millis(linger)).await;
+    }
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match raw {
+        Some(bytes) => (code, bytes).into_response(),
+        None => (code, axum::Json(body_out)).into_response(),
+    };
     for (k, v) in extra_headers {
         if let (Ok(name), Ok(value)) = (
             axum::http::HeaderName::from_bytes(k.as_bytes()),
