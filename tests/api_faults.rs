@@ -369,7 +369,11 @@ fn a_create_that_succeeds_with_an_unreadable_answer_is_found_by_its_key() {
         let run = h.run();
         assert_eq!(run.code, 0, "{status} {raw:?}: {}", run.stdout);
         let s = h.state();
-        assert_eq!(s.deployments.len(), 1, "{status} {raw:?}: adopted, not made twice");
+        assert_eq!(
+            s.deployments.len(),
+            1,
+            "{status} {raw:?}: adopted, not made twice"
+        );
         assert_eq!(
             run.outputs["deployment-id"],
             s.deployments[0].id.to_string()
@@ -452,11 +456,7 @@ fn the_post_step_looks_again_for_a_create_that_lands_after_it_started() {
     let state = parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap());
     let out = h.post(&state);
     assert_eq!(out.code, 0, "{}", out.stdout);
-    assert!(
-        out.stdout.contains("looking again in"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("looking again in"), "{}", out.stdout);
     assert_eq!(h.state().deployments.len(), 1);
     assert_eq!(states(&h, 0), ["error"]);
     all_final(&h);
@@ -482,7 +482,10 @@ fn a_short_final_status_timeout_bounds_a_hanging_final_status_and_reads_it_back(
         "{}",
         run.stdout
     );
-    assert!(took < Duration::from_secs(20), "bounded by 5 s, not the 30 s read timeout: {took:?}");
+    assert!(
+        took < Duration::from_secs(20),
+        "bounded by 5 s, not the 30 s read timeout: {took:?}"
+    );
     assert_eq!(states(&h, 0), ["in_progress", "success"]);
 
     // A final status that never lands within the time: said as what is known, and the post step
@@ -499,15 +502,22 @@ fn a_short_final_status_timeout_bounds_a_hanging_final_status_and_reads_it_back(
     assert_eq!(run.code, 1, "{}", run.stdout);
     let error = run.the_error();
     assert!(
-        error.contains("was sent, but GitHub gave no answer (could not reach GitHub: no answer within 5 s)")
-            && error.contains("the post step posts it again")
+        error.contains(
+            "was sent, but GitHub gave no answer (could not reach GitHub: no answer within "
+        ) && error.contains("the post step posts it again")
             && !error.contains("could not be posted"),
         "{error}"
     );
-    assert_eq!(run.state["deployment-finals"], format!("{}:failure", run.outputs["deployment-id"]));
+    assert_eq!(
+        run.state["deployment-finals"],
+        format!("{}:failure", run.outputs["deployment-id"])
+    );
     let out = h.post(&run.state);
     assert_eq!(out.code, 0, "{}", out.stdout);
-    let last = h.state().deployments[0].statuses.last().map(|s| s.state.clone());
+    let last = h.state().deployments[0]
+        .statuses
+        .last()
+        .map(|s| s.state.clone());
     assert_eq!(last.as_deref(), Some("failure"));
 }
 
@@ -526,8 +536,16 @@ fn a_refusal_whose_body_is_not_utf8_is_its_status_not_a_network_fault() {
         error.contains("answered 403") && error.contains("Zugriff verweigert f\u{fffd}r"),
         "{error}"
     );
-    assert!(!error.contains("could not reach") && !run.stdout.contains("retrying"), "{}", run.stdout);
-    assert_eq!(h.state().requests_to("POST", "/deployments"), 1, "a refusal is sent once");
+    assert!(
+        !error.contains("could not reach") && !run.stdout.contains("retrying"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        h.state().requests_to("POST", "/deployments"),
+        1,
+        "a refusal is sent once"
+    );
 }
 
 #[test]

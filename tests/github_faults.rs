@@ -261,7 +261,11 @@ fn a_graphql_failure_on_githubs_side_once_is_retried_by_a_teardown() {
     assert!(run
         .stdout
         .contains("3 deployment(s) of pr-7 marked inactive; 0 already were"));
-    assert_eq!(graphql_requests(&h), 2, "the failed read, then the read that worked");
+    assert_eq!(
+        graphql_requests(&h),
+        2,
+        "the failed read, then the read that worked"
+    );
     assert!(run.stdout.contains("retrying in"), "{}", run.stdout);
 }
 
@@ -306,7 +310,10 @@ fn a_teardown_that_cannot_read_the_states_fails_and_says_nothing_was_written() {
             "{error}"
         );
         if error.contains("FORBIDDEN") {
-            assert!(error.contains("give the job `permissions:` with"), "{error}");
+            assert!(
+                error.contains("give the job `permissions:` with"),
+                "{error}"
+            );
         }
         assert_eq!(h.state().requests_to("POST", "/statuses"), 0);
     }

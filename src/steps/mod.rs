@@ -198,30 +198,36 @@ impl Rollout<'_> {
                     "deployment {id}: the final status's answer was lost ({}), but GitHub shows it posted",
                     e.cause()
                 ),
-                Some(false) if !e.is_ambiguous() => {
-                    report.status = "error".into();
-                    report.signal = None;
-                    report.detail = format!(
-                        "{detail}; and the final status of deployment {id} could not be posted: {}",
-                        e.explain("Posting the final status", DEPLOY_PERMISSION)
-                    );
-                    return report;
-                }
                 seen => {
-                    // Sent, unanswered, and not (yet) shown: it may still land. The post step
-                    // posts this state again if the deployment is not final by then.
-                    self.record_final(id, state);
+                    // Not shown, but maybe still on its way: the post step posts this state
+                    // again if the deployment is not final by then.
+                    let again = if e.is_ambiguous() {
+                        self.record_final(id, state);
+                        "; the post step posts it again"
+                    } else {
+                        ""
+                    };
+                    let unanswered = matches!(
+                        e,
+                        crate::github::ApiError::Transport { .. }
+                            | crate::github::ApiError::Cancelled { .. }
+                    );
                     report.status = "error".into();
                     report.signal = None;
-                    report.detail = format!(
-                        "{detail}; and the final status of deployment {id} was sent, but GitHub gave no answer ({}) and {}; the post step posts it again",
-                        e.cause(),
-                        if seen.is_some() {
-                            "does not show it yet"
-                        } else {
-                            "reading it back failed too"
-                        }
-                    );
+                    report.detail = match seen {
+                        None => format!(
+                            "{detail}; and whether the final status of deployment {id} was posted is unknown: it was sent, the answer was lost ({}), and reading it back failed too{again}",
+                            e.cause()
+                        ),
+                        Some(_) if unanswered => format!(
+                            "{detail}; and the final status of deployment {id} was sent, but GitHub gave no answer ({}) and does not show it yet{again}",
+                            e.cause()
+                        ),
+                        Some(_) => format!(
+                            "{detail}; and the final status of deployment {id} could not be posted: {}{again}",
+                            e.explain("Posting the final status", DEPLOY_PERMISSION)
+                        ),
+                    };
                     return report;
                 }
             }
