@@ -365,3 +365,105 @@ fn https_goes_through_the_proxys_tunnel() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A real Squid (Debian's `squid`, which `.ci/run` installs) with its default rule for tunnels:
+/// `CONNECT` only to port 443. Started on a free port with a configuration of the test's own.
+struct Squid {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Squid {
+    fn start() -> Squid {
+        let dir = tempfile::tempdir().expect("a folder for squid");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let conf = dir.path().join("squid.conf");
+        let d = dir.path().display();
+        std::fs::write(
+            &conf,
+            format!(
+                "http_port 127.0.0.1:{port}\nacl SSL_ports port 443\nacl CONNECT method CONNECT\n\
+                 http_access deny CONNECT !SSL_ports\nhttp_access allow localhost\nhttp_access deny all\n\
+                 cache deny all\npid_filename {d}/squid.pid\naccess_log stdio:{d}/access.log\n\
+                 cache_log {d}/cache.log\nshutdown_lifetime 0 seconds\n"
+            ),
+        )
+        .expect("squid.conf");
+        // Squid drops to its own user: the folder must be its.
+        let _ = Command::new("chown")
+            .args(["-R", "proxy"])
+            .arg(dir.path())
+            .status();
+        let child = Command::new("squid")
+            .args(["-N", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("squid runs (apt-get install squid; .ci/run installs it)");
+        wait_until("squid to listen", Duration::from_secs(20), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        Squid { child, port, dir }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Squid {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn through_a_real_squid_http_is_carried_and_a_refused_tunnel_is_one_sentence() {
+    let squid = Squid::start();
+    // An http API: absolute-form requests, which Squid forwards (it refuses CONNECT to that port).
+    let (run, requests) = deploy_with(&[("http_proxy", squid.url())]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(requests >= 4, "{requests}");
+    wait_until("squid's log", Duration::from_secs(5), || {
+        squid.access_log().lines().count() >= requests
+    });
+    let log = squid.access_log();
+    assert!(
+        log.contains(" POST http://127.0.0.1:") && !log.contains("CONNECT"),
+        "{log}"
+    );
+    // An https API on a port other than 443: Squid's default answer to CONNECT is 403.
+    let h = Harness::new();
+    pushed(&h);
+    let started = Instant::now();
+    let run = h.run_with(|cmd| {
+        cmd.env("GITHUB_API_URL", "https://127.0.0.1:8443")
+            .env("https_proxy", squid.url());
+    });
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let error = run.the_error();
+    assert!(
+        error.contains(&format!(
+            "the proxy 127.0.0.1:{} (from https_proxy) answered 403 Forbidden to CONNECT 127.0.0.1:8443",
+            squid.port
+        )),
+        "{error}"
+    );
+    assert!(!run.stdout.contains("retrying"), "{}", run.stdout);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        squid.access_log().matches("TCP_DENIED/403").count(),
+        1,
+        "asked once"
+    );
+}

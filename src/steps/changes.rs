@@ -63,12 +63,14 @@ pub async fn find_changes(
         (Since::LastDeployment, Some(client)) => {
             let last = last_successful_sha(client, environment).await;
             match (last, plan_head(event)) {
-                (Ok(Some(base)), Some(head)) if base == *head => return Changes::Files {
-                    files: Vec::new(),
-                    source: format!(
+                (Ok(Some(base)), Some(head)) if base == *head => {
+                    return Changes::Files {
+                        files: Vec::new(),
+                        source: format!(
                         "{why_since}the last successful deployment of {environment} is this commit"
                     ),
-                },
+                    }
+                }
                 (Ok(Some(base)), Some(head)) => Basis::Trees {
                     why: format!(
                         "{why_since}since {}, the last successful deployment of {environment}",
