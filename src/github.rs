@@ -7,249 +7,17 @@ use crate::signals::Cancel;
 use crate::text::Description;
 use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+mod error;
 mod graphql;
+mod retry;
+pub use error::{ApiError, QueryFault};
 pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
-
-/// How long rollout keeps retrying, by what is at stake. GitHub's rate-limit rules make a wait of
-/// a minute normal, so budgets are times, not attempt counts.
-#[derive(Clone, Debug)]
-pub struct RetryPolicy {
-    /// The first backoff after a fault that is not a rate limit; it doubles, with jitter.
-    pub base_delay: Duration,
-    /// The longest one backoff grows to (a rate limit waits what GitHub asks, however long).
-    pub max_backoff: Duration,
-    /// A final status: `final-status-timeout`. Only a cancel cuts it shorter.
-    pub final_status: Duration,
-    /// The create, the in-progress status, comments, and the reads a step cannot do without.
-    pub ordinary: Duration,
-    /// A lookup that only improves a message or a link: three tries within this.
-    pub lookup: Duration,
-    pub read_timeout: Duration,
-    /// Test-only (`ROLLOUT_TEST_TIME_SCALE`, see the README): every wait, budget and the read
-    /// timeout are multiplied by it, so a minute's rate limit takes a test 0.6 s at 0.01. Logs
-    /// keep GitHub's figures.
-    pub time_scale: f64,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            base_delay: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(30),
-            final_status: Duration::from_secs(15 * 60),
-            ordinary: Duration::from_secs(5 * 60),
-            lookup: Duration::from_secs(20),
-            read_timeout: Duration::from_secs(30),
-            time_scale: 1.0,
-        }
-    }
-}
-
-impl RetryPolicy {
-    fn scaled(&self, d: Duration) -> Duration {
-        if self.time_scale == 1.0 {
-            d
-        } else {
-            d.mul_f64(self.time_scale.clamp(0.0, 1.0))
-        }
-    }
-    fn limit(&self, budget: Budget) -> Duration {
-        match budget {
-            Budget::Final => self.final_status,
-            Budget::Ordinary => self.ordinary,
-            Budget::Lookup => self.lookup,
-            Budget::Confirm => self.lookup.min(self.final_status),
-        }
-    }
-}
-
-/// What is at stake in a call, which sets how long it keeps trying.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Budget {
-    /// A final status: a deployment left non-final is the failure users report most.
-    Final,
-    Ordinary,
-    /// Only a message or a link depends on it.
-    Lookup,
-    /// Whether a final status whose answer was lost landed: a lookup, within the final status's
-    /// own time when that is shorter.
-    Confirm,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("GitHub answered {status} to {method} {path}: {message}")]
-    Status {
-        status: u16,
-        method: Method,
-        path: String,
-        message: String,
-        /// The `errors` list of a 422, as GitHub wrote it.
-        errors: String,
-        rate_limited: bool,
-    },
-    #[error("could not reach GitHub for {method} {path}: {detail}")]
-    Transport {
-        method: Method,
-        path: String,
-        detail: String,
-    },
-    #[error("GitHub answered 202 to the deployment create: it tried to merge the default branch into the ref and made no deployment ({message})")]
-    Accepted { message: String },
-    #[error("the TLS certificate of {host} is not trusted ({detail}); if {host} uses a private certificate authority, set SSL_CERT_FILE to a file of its PEM certificates (in the image: mount it, or add it to the job's `env:`)")]
-    Certificate { host: String, detail: String },
-    #[error("{method} {path} was cut short: the run was cancelled")]
-    Cancelled { method: Method, path: String },
-    #[error("GitHub's answer to {method} {path} could not be read: {detail}")]
-    Decode {
-        method: Method,
-        path: String,
-        detail: String,
-    },
-    /// A GraphQL query that GitHub answered with an `errors` list (and, usually, HTTP 200).
-    #[error("GitHub's GraphQL API did not answer the query ({path}): {message}")]
-    Query {
-        path: String,
-        message: String,
-        kind: QueryFault,
-    },
-    /// A 2xx whose body is not what the call answers: the server acted, and what it made is
-    /// unknown. For a create, as ambiguous as a lost answer.
-    #[error(
-        "GitHub answered {status} to {method} {path}, but its answer could not be read ({detail})"
-    )]
-    Unreadable {
-        status: u16,
-        method: Method,
-        path: String,
-        detail: String,
-    },
-    /// The proxy in `variable` refused to carry the request: retrying will not change its mind.
-    #[error("{0}")]
-    Proxy(String),
-}
-
-/// What a GraphQL `errors` list means for a retry and for the user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueryFault {
-    /// `type: RATE_LIMITED`: waited for as REST's rate limits are.
-    RateLimited,
-    /// `FORBIDDEN` (or `INSUFFICIENT_SCOPES`): the token lacks a permission.
-    Forbidden,
-    /// `NOT_FOUND`: no such repository, or no access to it.
-    NotFound,
-    /// GitHub's own failure ("Something went wrong while executing your query. This may be the
-    /// result of a timeout"): retried like a 502.
-    Transient,
-    /// Anything else: the query itself was refused, and asking again changes nothing.
-    Refused,
-}
-
-impl ApiError {
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ApiError::Status { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether the server may have acted on the request although the answer was lost.
-    pub fn is_ambiguous(&self) -> bool {
-        match self {
-            ApiError::Transport { .. }
-            | ApiError::Cancelled { .. }
-            | ApiError::Unreadable { .. } => true,
-            ApiError::Query { kind, .. } => *kind == QueryFault::Transient,
-            ApiError::Status { status, .. } => *status >= 500,
-            _ => false,
-        }
-    }
-
-    fn retryable(&self) -> bool {
-        match self {
-            ApiError::Status { rate_limited, .. } if *rate_limited => true,
-            ApiError::Query { kind, .. } => {
-                matches!(kind, QueryFault::RateLimited | QueryFault::Transient)
-            }
-            ApiError::Cancelled { .. } | ApiError::Proxy(_) => false,
-            other => other.is_ambiguous(),
-        }
-    }
-
-    /// The error without the request it came from, for a line that names the request already.
-    pub fn cause(&self) -> String {
-        match self {
-            ApiError::Transport { detail, .. } => format!("could not reach GitHub: {detail}"),
-            ApiError::Status {
-                status, message, ..
-            } => format!("GitHub answered {status}: {message}"),
-            ApiError::Cancelled { .. } => "cut short: the run was cancelled".into(),
-            ApiError::Decode { detail, .. } => format!("the answer could not be read: {detail}"),
-            ApiError::Unreadable { status, detail, .. } => {
-                format!("GitHub answered {status}, but the answer could not be read: {detail}")
-            }
-            ApiError::Query { message, .. } => format!("the GraphQL query failed: {message}"),
-            other => other.to_string(),
-        }
-    }
-
-    pub fn is_rate_limit(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Status {
-                rate_limited: true,
-                ..
-            } | ApiError::Query {
-                kind: QueryFault::RateLimited,
-                ..
-            }
-        )
-    }
-
-    /// One sentence for a user: what went wrong in `doing`, and what to change. `permission` is
-    /// the `permissions:` entry the call needs.
-    pub fn explain(&self, doing: &str, permission: &str) -> String {
-        match self {
-            ApiError::Status { status, message, rate_limited: true, .. } => format!(
-                "{doing} failed: GitHub rate limited the requests ({status}: {message}) for longer than rollout may wait here; wait for the limit to reset (GITHUB_TOKEN allows 1,000 requests an hour per repository), or use fewer concurrent jobs"
-            ),
-            ApiError::Status { status: 401, .. } => format!(
-                "{doing} failed: GitHub refused the token (401); it is invalid or expired, so check the `token` input"
-            ),
-            ApiError::Status { status: 403 | 404, message, rate_limited: false, .. } => format!(
-                "{doing} failed: GitHub answered {} ({}); the token lacks access: give the job `permissions:` with `{permission}` (a 404 also means no access)",
-                self.status().unwrap_or(0),
-                message
-            ),
-            ApiError::Status { status: 407, .. } => format!(
-                "{doing} failed: the proxy answered 407 (Proxy Authentication Required); write its credentials into http_proxy as `http://user:password@host:port`"
-            ),
-            ApiError::Status { status: 409, message, .. } => format!(
-                "{doing} failed: GitHub answered 409 ({message}); the commit's status checks in `required-contexts` have not all passed, or the ref conflicts"
-            ),
-            ApiError::Status { status: 422, message, errors, .. } => format!(
-                "{doing} failed: GitHub rejected a field (422: {message}{}{errors})",
-                if errors.is_empty() { "" } else { "; " }
-            ),
-            ApiError::Query { kind: QueryFault::RateLimited, message, .. } => format!(
-                "{doing} failed: GitHub rate limited the GraphQL API ({message}) for longer than rollout may wait here; wait for the limit to reset, or use fewer concurrent jobs"
-            ),
-            ApiError::Query { kind: QueryFault::Forbidden | QueryFault::NotFound, message, .. } => format!(
-                "{doing} failed: GitHub's GraphQL API refused the token ({message}); the token lacks access: give the job `permissions:` with `{permission}`"
-            ),
-            ApiError::Query { kind: QueryFault::Transient, message, .. } => format!(
-                "{doing} failed: GitHub's GraphQL API kept failing on its side ({message}); re-run the job when GitHub recovers"
-            ),
-            other => format!("{doing} failed: {other}"),
-        }
-    }
-}
+pub use retry::{Budget, RetryPolicy};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct NewDeployment {
@@ -311,6 +79,45 @@ pub struct NewStatus {
     pub environment_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_inactive: Option<bool>,
+}
+
+/// The description of a status that marks a deployment superseded, which the deploy step also
+/// reads back to name the newer deployment.
+const SUPERSEDED_BY: &str = "Superseded by deployment ";
+
+impl NewStatus {
+    /// A status with its description (cut to GitHub's 140 characters) and the run's log link
+    /// when there is one.
+    pub fn new(state: State, description: &str, log_url: &str) -> NewStatus {
+        NewStatus {
+            state,
+            description: Description::new(description),
+            log_url: Some(log_url.to_string()).filter(|u| !u.is_empty()),
+            environment_url: None,
+            auto_inactive: None,
+        }
+    }
+
+    pub fn with_environment_url(mut self, url: Option<String>) -> NewStatus {
+        self.environment_url = url;
+        self
+    }
+
+    /// `inactive`, superseded by deployment `by` (`None`: a newer one it cannot name).
+    pub fn superseded(by: Option<u64>, log_url: &str) -> NewStatus {
+        let description = match by {
+            Some(n) => format!("{SUPERSEDED_BY}{n}"),
+            None => "Superseded by a newer deployment".to_string(),
+        };
+        NewStatus::new(State::Inactive, &description, log_url)
+    }
+}
+
+/// The newer deployment a superseded status names, if it names one.
+pub fn superseded_by(description: &str) -> Option<u64> {
+    description
+        .strip_prefix(SUPERSEDED_BY)
+        .and_then(|n| n.trim().parse().ok())
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -477,26 +284,6 @@ impl DeploymentClient {
         self.cancel.as_ref().and_then(Cancel::signal).is_some()
     }
 
-    /// Sleeps before a retry; a cancel cuts the sleep short.
-    async fn pause(&self, wait: Duration) {
-        match &self.cancel {
-            Some(cancel) if !self.cancelled() => {
-                let mut cancel = cancel.clone();
-                tokio::select! {
-                    () = tokio::time::sleep(wait) => {}
-                    _ = cancel.fired() => {}
-                }
-            }
-            _ => tokio::time::sleep(wait).await,
-        }
-    }
-
-    /// Sleeps `wait` on the run's clock (`ROLLOUT_TEST_TIME_SCALE`); a cancel cuts it short.
-    pub async fn sleep(&self, wait: Duration) {
-        self.pause(self.policy.scaled(wait)).await;
-    }
-
-    /// One request and its whole answer, within the read timeout.
     /// One request and its whole answer, within the read timeout or `left` (what the call's
     /// budget has left, unscaled), whichever is shorter: a 5 s `final-status-timeout` does not
     /// wait out a 30 s read timeout.
@@ -517,7 +304,7 @@ impl DeploymentClient {
             Err(_) => Err(ApiError::Transport {
                 method: method.clone(),
                 path: path.to_string(),
-                detail: format!("no answer within {}", seconds(bound)),
+                detail: format!("no answer within {}", retry::seconds(bound)),
             }),
         }
     }
@@ -529,11 +316,11 @@ impl DeploymentClient {
         body: Option<&Value>,
     ) -> Result<Answer, ApiError> {
         let transport = |e: octocrab::Error| {
-            if let Some(refused) = proxy_refusal(&e) {
+            if let Some(refused) = error::proxy_refusal(&e) {
                 return ApiError::Proxy(refused.sentence.clone());
             }
-            let detail = describe_octocrab(&e);
-            if is_certificate_error(&detail) {
+            let detail = error::describe_octocrab(&e);
+            if error::is_certificate_error(&detail) {
                 ApiError::Certificate {
                     host: self.host.clone(),
                     detail,
@@ -569,195 +356,6 @@ impl DeploymentClient {
             headers,
             body,
         })
-    }
-
-    /// One request, which a cancel cuts short unless it is a final status: whatever was
-    /// hanging, the final status must go out within the runner's window. A write cut short goes
-    /// on in the background, since the server may still act on it; [`Self::settle_overtaken`]
-    /// waits for it after the final status.
-    async fn once_or_cancel(
-        &self,
-        method: &Method,
-        path: &str,
-        body: Option<&Value>,
-        budget: Budget,
-        left: Duration,
-    ) -> Result<Answer, ApiError> {
-        let Some(cancel) = self.cancel.clone().filter(|_| budget != Budget::Final) else {
-            return self.once(method, path, body, left).await;
-        };
-        if self.cancelled() {
-            return self.once(method, path, body, left).await;
-        }
-        let cut = || ApiError::Cancelled {
-            method: method.clone(),
-            path: path.to_string(),
-        };
-        let mut cancel = cancel;
-        if *method == Method::GET {
-            return tokio::select! {
-                answer = self.once(method, path, body, left) => answer,
-                _ = cancel.fired() => Err(cut()),
-            };
-        }
-        let client = self.clone();
-        let (owned_method, owned_path, owned_body) =
-            (method.clone(), path.to_string(), body.cloned());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            let answer = client
-                .once(&owned_method, &owned_path, owned_body.as_ref(), left)
-                .await;
-            let _ = tx.send(answer);
-        });
-        tokio::select! {
-            answer = rx => answer.unwrap_or_else(|_| Err(cut())),
-            _ = cancel.fired() => {
-                if let Ok(mut overtaken) = self.overtaken.lock() {
-                    overtaken.push(task);
-                }
-                Err(cut())
-            }
-        }
-    }
-
-    /// Whether a write that a cancel cut short may still land.
-    pub fn has_overtaken_writes(&self) -> bool {
-        // Finished ones count too: one that answered after the final status went out is the
-        // case to mend.
-        self.overtaken
-            .lock()
-            .map(|o| !o.is_empty())
-            .unwrap_or(false)
-    }
-
-    /// Waits (at most `limit`) for the writes a cancel cut short to answer or be given up.
-    pub async fn settle_overtaken(&self, limit: Duration) {
-        let tasks: Vec<_> = match self.overtaken.lock() {
-            Ok(mut o) => o.drain(..).collect(),
-            Err(_) => return,
-        };
-        let _ = tokio::time::timeout(limit, async {
-            for task in tasks {
-                let _ = task.await;
-            }
-        })
-        .await;
-    }
-
-    /// Sends with retries per `resend`, as long as `budget` allows; answers 2xx as `Ok`,
-    /// everything else as an [`ApiError`]. Rate limits wait as GitHub's rules say: `retry-after`,
-    /// else until `x-ratelimit-reset`, else (a secondary limit) a minute, then longer.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        resend: Resend,
-        budget: Budget,
-    ) -> Result<Answer, ApiError> {
-        self.send_checking(method, path, body, resend, budget, |_, _, _| None)
-            .await
-    }
-
-    /// [`Self::send`], where `refused` may turn a 2xx answer into an error (GraphQL reports its
-    /// errors, rate limits included, with a 200) that the same retry rules then apply to.
-    async fn send_checking(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        resend: Resend,
-        budget: Budget,
-        refused: fn(&Method, &str, &Answer) -> Option<ApiError>,
-    ) -> Result<Answer, ApiError> {
-        let started = Instant::now();
-        let limit = self.policy.scaled(self.policy.limit(budget));
-        let mut attempt: u32 = 0;
-        let mut secondary: u32 = 0;
-        let mut hurried: u32 = 0;
-        loop {
-            attempt += 1;
-            // Unscaled, as the budget is written: `once` scales it with the read timeout.
-            let left = self.policy.limit(budget).saturating_sub(
-                started
-                    .elapsed()
-                    .div_f64(self.policy.time_scale.clamp(1e-6, 1.0)),
-            );
-            let (error, headers) = match self
-                .once_or_cancel(&method, path, body, budget, left)
-                .await
-            {
-                Ok(answer) if answer.status.is_success() => match refused(&method, path, &answer) {
-                    None => return Ok(answer),
-                    Some(e) => (e, Some(answer.headers)),
-                },
-                Ok(answer) => (status_error(&method, path, &answer), Some(answer.headers)),
-                Err(e) => (e, None),
-            };
-            let may_resend = match resend {
-                Resend::Safe => error.retryable(),
-                Resend::OnlyIfRefused => error.is_rate_limit(),
-            };
-            // After a cancel, one quick retry at most: the final status must beat the runner's kill.
-            let cancelled = self.cancelled();
-            if !may_resend
-                || (cancelled && attempt >= 2)
-                || (matches!(budget, Budget::Lookup | Budget::Confirm) && attempt >= 3)
-            {
-                return Err(error);
-            }
-            let (mut wait, why) = if error.is_rate_limit() {
-                match headers.as_ref().and_then(server_wait) {
-                    // `retry-after: 0`, or a reset already past, would be a hot loop: a retry
-                    // waits at least a second, and longer each time it is told less.
-                    Some((told, why)) if told < MIN_RATE_LIMIT_WAIT => {
-                        hurried += 1;
-                        (
-                            MIN_RATE_LIMIT_WAIT.saturating_mul(1 << (hurried - 1).min(5)),
-                            why,
-                        )
-                    }
-                    Some((wait, why)) => (wait, why),
-                    None => {
-                        // A secondary limit that names no time: at least a minute, then longer.
-                        secondary += 1;
-                        (
-                            Duration::from_secs(60).saturating_mul(1 << (secondary - 1).min(4)),
-                            "a secondary rate limit with no retry-after".to_string(),
-                        )
-                    }
-                }
-            } else {
-                (
-                    backoff(&self.policy, attempt),
-                    format!("{} (attempt {attempt})", error.cause()),
-                )
-            };
-            if cancelled {
-                wait = wait.min(Duration::from_secs(1));
-            }
-            let scaled = self.policy.scaled(wait);
-            if started.elapsed() + scaled > limit {
-                if error.is_rate_limit() {
-                    tracing::info!(
-                        "{method} {path}: rate limited ({why}); waiting {} would pass the {} this call may take, so rollout gives up on it",
-                        seconds(wait),
-                        seconds(self.policy.limit(budget))
-                    );
-                }
-                return Err(error);
-            }
-            if error.is_rate_limit() {
-                tracing::info!(
-                    "{method} {path}: rate limited ({why}); retrying in {}",
-                    seconds(wait)
-                );
-            } else {
-                tracing::info!("{method} {path}: {why}; retrying in {}", seconds(wait));
-            }
-            self.pause(scaled).await;
-        }
     }
 
     fn decode<T: serde::de::DeserializeOwned>(
@@ -1090,107 +688,6 @@ impl DeploymentClient {
     }
 }
 
-fn status_error(method: &Method, path: &str, answer: &Answer) -> ApiError {
-    let parsed = serde_json::from_str::<Value>(&answer.body);
-    let reason = answer.status.canonical_reason().unwrap_or("no message");
-    let message = match &parsed {
-        Ok(json) => json["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| reason.to_string()),
-        // GitHub answers JSON: a page of something else came from whatever stands between.
-        Err(_) if !answer.body.trim().is_empty() => format!(
-            "{reason}; the answer is not GitHub's JSON, so a proxy or gateway on the way may have sent it: {}",
-            answer
-                .body
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .chars()
-                .take(160)
-                .collect::<String>()
-        ),
-        Err(_) => reason.to_string(),
-    };
-    let json = parsed.unwrap_or(Value::Null);
-    let errors = match &json["errors"] {
-        Value::Null => String::new(),
-        Value::Array(list) => list
-            .iter()
-            .map(|e| match e {
-                Value::String(s) => s.clone(),
-                other => {
-                    let field = other["field"].as_str().unwrap_or("");
-                    let text = other["message"]
-                        .as_str()
-                        .or(other["code"].as_str())
-                        .unwrap_or("");
-                    format!("{field} {text}").trim().to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    };
-    let status = answer.status.as_u16();
-    let rate_limited = status == 429
-        || (status == 403
-            && (header(&answer.headers, "x-ratelimit-remaining") == Some("0")
-                || message.to_ascii_lowercase().contains("rate limit")));
-    ApiError::Status {
-        status,
-        method: method.clone(),
-        path: path.to_string(),
-        message: message.chars().take(300).collect(),
-        errors: errors.chars().take(300).collect(),
-        rate_limited,
-    }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The shortest wait before retrying a rate-limited call, whatever the server says.
-const MIN_RATE_LIMIT_WAIT: Duration = Duration::from_secs(1);
-
-/// What the server asks for, and why: `retry-after` seconds, or until `x-ratelimit-reset` when no
-/// requests remain.
-fn server_wait(headers: &HeaderMap) -> Option<(Duration, String)> {
-    if let Some(secs) = header(headers, "retry-after").and_then(|v| v.trim().parse::<u64>().ok()) {
-        return Some((
-            Duration::from_secs(secs),
-            format!("GitHub asks to retry after {secs} s"),
-        ));
-    }
-    if header(headers, "x-ratelimit-remaining") == Some("0") {
-        let reset = header(headers, "x-ratelimit-reset")?
-            .trim()
-            .parse::<u64>()
-            .ok()?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-        let wait = Duration::from_secs(reset.saturating_sub(now).max(1));
-        return Some((wait, "no requests left until x-ratelimit-reset".to_string()));
-    }
-    None
-}
-
-/// A wait as the log says it: whole seconds from a second up.
-fn seconds(d: Duration) -> String {
-    if d >= Duration::from_secs(1) {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
-/// Exponential backoff with full jitter.
-fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
-    let cap = policy.base_delay.saturating_mul(1 << attempt.min(8));
-    let millis = cap.as_millis().max(1) as u64;
-    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
-}
-
 /// Percent-encodes a path or query component.
 fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -1204,160 +701,9 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// A TLS failure that no retry mends: the certificate chain itself is refused.
-fn is_certificate_error(detail: &str) -> bool {
-    detail.contains("invalid peer certificate")
-        || detail.contains("UnknownIssuer")
-        || detail.contains("certificate")
-}
-
-/// The proxy's refusal, wherever it sits in the chain of causes.
-fn proxy_refusal(e: &octocrab::Error) -> Option<&crate::transport::ProxyRefused> {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(refused) = s.downcast_ref::<crate::transport::ProxyRefused>() {
-            return Some(refused);
-        }
-        source = s.source();
-    }
-    None
-}
-
-/// octocrab's errors can carry the request; keep only the cause, so nothing of the request (the
-/// token included) reaches a log.
-fn describe_octocrab(e: &octocrab::Error) -> String {
-    let mut text = String::new();
-    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = s.to_string();
-        source = s.source();
-    }
-    if text.is_empty() {
-        "the connection failed".to_string()
-    } else {
-        text
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.insert(
-                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        Answer {
-            status: StatusCode::from_u16(status).unwrap(),
-            headers: map,
-            body: body.to_string(),
-        }
-    }
-
-    #[test]
-    fn rate_limits_are_recognised() {
-        let e = status_error(&Method::GET, "/x", &answer(429, &[], "{}"));
-        assert!(e.retryable());
-        let e = status_error(
-            &Method::GET,
-            "/x",
-            &answer(
-                403,
-                &[],
-                r#"{"message":"You have exceeded a secondary rate limit"}"#,
-            ),
-        );
-        assert!(e.retryable());
-        let e = status_error(
-            &Method::GET,
-            "/x",
-            &answer(403, &[("x-ratelimit-remaining", "0")], "{}"),
-        );
-        assert!(e.retryable());
-        let e = status_error(
-            &Method::GET,
-            "/x",
-            &answer(
-                403,
-                &[],
-                r#"{"message":"Resource not accessible by integration"}"#,
-            ),
-        );
-        assert!(!e.retryable());
-    }
-
-    #[test]
-    fn server_waits_follow_headers() {
-        let a = answer(429, &[("retry-after", "3")], "");
-        assert_eq!(
-            server_wait(&a.headers).map(|(d, _)| d),
-            Some(Duration::from_secs(3))
-        );
-        let a = answer(
-            403,
-            &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1")],
-            "",
-        );
-        assert_eq!(
-            server_wait(&a.headers).map(|(d, _)| d),
-            Some(Duration::from_secs(1)),
-            "a reset in the past waits 1s"
-        );
-        assert_eq!(server_wait(&answer(500, &[], "").headers), None);
-    }
-
-    #[test]
-    fn errors_422_list_the_fields() {
-        let e = status_error(
-            &Method::POST,
-            "/x",
-            &answer(
-                422,
-                &[],
-                r#"{"message":"Validation Failed","errors":[{"resource":"DeploymentStatus","field":"description","code":"custom","message":"description is too long"}]}"#,
-            ),
-        );
-        let s = e.explain("Creating the deployment", "deployments: write");
-        assert!(s.contains("description description is too long"), "{s}");
-    }
-
-    #[test]
-    fn explanations_name_the_permission() {
-        let e = status_error(
-            &Method::POST,
-            "/x",
-            &answer(
-                403,
-                &[],
-                r#"{"message":"Resource not accessible by integration"}"#,
-            ),
-        );
-        let s = e.explain("Creating the deployment", "deployments: write");
-        assert!(
-            s.contains("`deployments: write`") && s.contains("Resource not accessible"),
-            "{s}"
-        );
-        let e = status_error(
-            &Method::POST,
-            "/x",
-            &answer(401, &[], r#"{"message":"Bad credentials"}"#),
-        );
-        assert!(e.explain("x", "y").contains("invalid or expired"));
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_bounded() {
-        let p = RetryPolicy::default();
-        for attempt in 1..20 {
-            let d = backoff(&p, attempt);
-            assert!(d <= p.base_delay * 256, "{d:?}");
-            assert!(d >= Duration::from_millis(1));
-        }
-    }
 
     #[test]
     fn encoding_keeps_path_components_whole() {

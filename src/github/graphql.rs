@@ -7,15 +7,9 @@ use http::{Method, Uri};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// The HANDBOOK's query: newest first (GitHub's default order is oldest first), 100 a page.
-const QUERY: &str = "query($owner: String!, $name: String!, $environment: String!, $after: String) {
-  repository(owner: $owner, name: $name) {
-    deployments(environments: [$environment], first: 100, after: $after, orderBy: {field: CREATED_AT, direction: DESC}) {
-      pageInfo { hasNextPage endCursor }
-      nodes { databaseId state commitOid }
-    }
-  }
-}";
+/// The HANDBOOK's query: newest first (GitHub's default order is oldest first), 100 a page, with
+/// each deployment's state and commit. The fake checks this very file against GitHub's schema.
+const QUERY: &str = include_str!("deployments.graphql");
 
 /// `GITHUB_GRAPHQL_URL` when the runner does not set it: github.com's API answers GraphQL at
 /// `/graphql`; GitHub Enterprise Server at `/api/graphql`, beside (not under) `/api/v3`.

@@ -3,7 +3,6 @@
 //! run's key that the run did not adopt is finished, never left pending.
 
 use crate::github::{DeploymentClient, NewStatus, State};
-use crate::text::Description;
 
 /// What a sweep saw.
 #[derive(Debug, Default)]
@@ -39,13 +38,7 @@ pub async fn finish_abandoned(
                 continue;
             }
         }
-        let status = NewStatus {
-            state: State::Error,
-            description: Description::new("Abandoned after an ambiguous create"),
-            log_url: Some(log_url.to_string()).filter(|u| !u.is_empty()),
-            environment_url: None,
-            auto_inactive: None,
-        };
+        let status = NewStatus::new(State::Error, "Abandoned after an ambiguous create", log_url);
         match client.create_status(d.id, &status).await {
             Ok(()) => {
                 let used = if adopted.is_empty() {

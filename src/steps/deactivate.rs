@@ -4,7 +4,6 @@ use super::{Rollout, DEPLOY_PERMISSION};
 use crate::github::{NewStatus, State};
 use crate::plan::{self};
 use crate::report::Report;
-use crate::text::Description;
 
 impl Rollout<'_> {
     /// `step: deactivate`: one deployment, or every deployment of the environment, inactive.
@@ -34,13 +33,7 @@ impl Rollout<'_> {
             }
         };
         for id in &ids {
-            let status = NewStatus {
-                state: State::Inactive,
-                description: Description::new("Deactivated"),
-                log_url: Some(log_url.clone()).filter(|u| !u.is_empty()),
-                environment_url: None,
-                auto_inactive: None,
-            };
+            let status = NewStatus::new(State::Inactive, "Deactivated", &log_url);
             if let Err(e) = self.client.create_status(*id, &status).await {
                 return Report {
                     status: "failure".into(),

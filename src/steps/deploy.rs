@@ -13,7 +13,6 @@ use crate::inputs::Inputs;
 use crate::plan::{self, Changes, Deploy, Plan, Target, Teardown};
 use crate::report::{Report, TargetRow};
 use crate::runtime::{self, Untrusted};
-use crate::text::Description;
 use serde_json::{json, Value};
 
 /// How far back supersede looks: ten GraphQL reads.
@@ -327,17 +326,11 @@ impl Rollout<'_> {
     /// The in-progress status, in a task of its own: the command starts without waiting for it,
     /// and the final status waits for it (statuses stay in order).
     fn mark_in_progress(&self, d: &Deploy, id: u64) -> InProgress {
-        let status = NewStatus {
-            state: State::InProgress,
-            description: Description::new(&format!(
-                "Deploying {} ({})",
-                d.target.label(),
-                d.target.sha.short()
-            )),
-            log_url: Some(self.context.log_url()).filter(|u| !u.is_empty()),
-            environment_url: None,
-            auto_inactive: None,
-        };
+        let status = NewStatus::new(
+            State::InProgress,
+            &format!("Deploying {} ({})", d.target.label(), d.target.sha.short()),
+            &self.context.log_url(),
+        );
         let client = self.client.clone();
         tokio::spawn(async move { client.create_status(id, &status).await })
     }
@@ -378,13 +371,7 @@ impl Rollout<'_> {
             if !done.insert(older.id) {
                 continue;
             }
-            let status = NewStatus {
-                state: State::Inactive,
-                description: Description::new(&format!("Superseded by deployment {ours}")),
-                log_url: None,
-                environment_url: None,
-                auto_inactive: None,
-            };
+            let status = NewStatus::superseded(Some(ours), "");
             match self.client.create_status(older.id, &status).await {
                 Ok(()) => tracing::info!(
                     "deployment {} was still {}; marked inactive (superseded)",
@@ -539,16 +526,7 @@ impl Rollout<'_> {
             self.superseded(id)
         );
         if let Some(by) = by {
-            let status = NewStatus {
-                state: State::Inactive,
-                description: Description::new(&match by {
-                    Some(n) => format!("Superseded by deployment {n}"),
-                    None => "Superseded by a newer deployment".to_string(),
-                }),
-                log_url: Some(report.log_url.clone()).filter(|u| !u.is_empty()),
-                environment_url: None,
-                auto_inactive: None,
-            };
+            let status = NewStatus::superseded(by, &report.log_url);
             if let Err(e) = self.client.create_status(id, &status).await {
                 runtime::warning(&format!(
                     "deployment {id} was superseded, but marking it inactive again failed: {e}"

@@ -34,7 +34,6 @@ use crate::inputs::Inputs;
 use crate::plan::{self, SkipKind, Target};
 use crate::report::Report;
 use crate::runtime::{self, Runtime};
-use crate::text::Description;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -169,13 +168,7 @@ impl Rollout<'_> {
         if let Some(u) = &url {
             report.environment_url = u.clone();
         }
-        let status = NewStatus {
-            state,
-            description: Description::new(detail),
-            log_url: Some(report.log_url.clone()).filter(|u| !u.is_empty()),
-            environment_url: url,
-            auto_inactive: None,
-        };
+        let status = NewStatus::new(state, detail, &report.log_url).with_environment_url(url);
         if report.status.is_empty() {
             report.status = match state {
                 State::Success => "success",
@@ -278,8 +271,7 @@ impl Rollout<'_> {
             inactive
                 .description
                 .as_deref()
-                .and_then(|d| d.strip_prefix("Superseded by deployment "))
-                .and_then(|n| n.trim().parse().ok()),
+                .and_then(crate::github::superseded_by),
         )
     }
 

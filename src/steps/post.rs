@@ -3,7 +3,6 @@
 use super::{Context, DEPLOY_PERMISSION};
 use crate::github::{DeploymentClient, NewStatus, State};
 use crate::report::Report;
-use crate::text::Description;
 
 /// What the main step saved for the post step (`STATE_*`): the deployments it created, the
 /// final statuses it posted, and the key of its creates.
@@ -199,15 +198,10 @@ async fn finish_one(
             ),
         },
     };
-    let status = NewStatus {
-        state,
-        description: Description::new(&detail),
-        log_url: latest
-            .and_then(|s| s.log_url)
-            .or_else(|| Some(context.log_url()).filter(|u| !u.is_empty())),
-        environment_url: None,
-        auto_inactive: None,
-    };
+    let log_url = latest
+        .and_then(|s| s.log_url)
+        .unwrap_or_else(|| context.log_url());
+    let status = NewStatus::new(state, &detail, &log_url);
     match client.create_status(id, &status).await {
         Ok(()) => Report {
             status: state.as_str().into(),

@@ -6,7 +6,6 @@ use crate::github::{Budget, NewStatus, State};
 use crate::plan::Teardown;
 use crate::report::Report;
 use crate::runtime::{self, Untrusted};
-use crate::text::Description;
 
 impl Rollout<'_> {
     /// A pull request closed: run `teardown-command`, mark every deployment of its environment
@@ -87,16 +86,11 @@ impl Rollout<'_> {
                 already += 1;
                 continue;
             }
-            let status = NewStatus {
-                state: State::Inactive,
-                description: Description::new(&format!(
-                    "Pull request #{} closed",
-                    target.pr_number.unwrap_or(0)
-                )),
-                log_url: Some(report.log_url.clone()).filter(|u| !u.is_empty()),
-                environment_url: None,
-                auto_inactive: None,
-            };
+            let status = NewStatus::new(
+                State::Inactive,
+                &format!("Pull request #{} closed", target.pr_number.unwrap_or(0)),
+                &report.log_url,
+            );
             if let Err(e) = self.client.create_status(d.id, &status).await {
                 // The next writes would meet the same refusal; say exactly where it stopped.
                 let left = todo[n..].iter().filter(|d| !d.state.is_inactive()).count();
