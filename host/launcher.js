@@ -52,7 +52,7 @@ function run(args) {
     const why = e.code === 'ENOENT'
       ? `is not in this action's files (${found.path}): binaries live only on release tags, so use \`rollout-action/rollout/host@v1\` (or a vX.Y.Z tag), not a branch or a commit of the source`
       : `could not start (${e.code || e.message}) from ${found.path}`;
-    process.stdout.write(`::error::rollout's binary for Linux ${found.arch} ${why}.\n`);
+    process.stdout.write(`::error::rollout's binary for Linux ${found.arch.toLowerCase()} ${why}.\n`);
     process.exit(1);
   });
   // The runner's cancel: SIGINT, then SIGTERM 7.5 s later. rollout counts the first and posts the

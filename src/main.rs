@@ -54,6 +54,12 @@ fn env(name: &str) -> Option<String> {
 
 fn main() -> ExitCode {
     rollout::logging::init(env("RUNNER_DEBUG").as_deref() == Some("1"));
+    if !rollout::signals::follow_launcher() {
+        tracing::warn!(
+            "the launcher that started rollout (node) has already exited; nothing was done"
+        );
+        return ExitCode::from(143);
+    }
     rollout::changes::trust_workspace_owner();
     let invoked_as_post = std::env::args_os()
         .next()
