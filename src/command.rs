@@ -330,6 +330,9 @@ impl Missing {
     /// a name the command printed (a tool that prints a credential would publish it).
     pub fn summary(&self) -> &'static str {
         match self {
+            Missing::Program(_) if crate::signals::on_the_host() => {
+                "a program it runs is not installed on the runner"
+            }
             Missing::Program(_) => "a program it runs is not in rollout's image",
             Missing::File(_) => "a file it runs is missing from the workspace",
             Missing::Unstartable(_) => "a script it runs could not be started",
@@ -345,6 +348,21 @@ impl Missing {
             Untrusted(&dir.display().to_string())
         );
         match self {
+            Missing::Program(name) if crate::signals::on_the_host() => {
+                let shown = Untrusted(name);
+                format!(
+                    "`{shown}` was not found on the job's PATH. The command runs on the runner \
+                     with the job's own tools: install it in an earlier step (its setup action, \
+                     `pip install`, `npm install -g`) or in the command, or call it by its full \
+                     path; {ran_in}."
+                )
+            }
+            Missing::Unstartable(path) if crate::signals::on_the_host() => format!(
+                "`{}` is there ({ran_in}) but the shell could not start it: the program on its \
+                 `#!` line is not installed on the runner, or the file has Windows line endings \
+                 (CRLF). Install it in an earlier step, or fix the `#!` line or the line endings.",
+                Untrusted(path)
+            ),
             Missing::Program(name) => {
                 let shown = Untrusted(name);
                 let local = if dir.join(name).is_file() {

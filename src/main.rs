@@ -67,6 +67,12 @@ fn main() -> ExitCode {
             rollout::environ::RUNNER_CREDENTIALS.join(", ")
         );
     }
+    if !rollout::signals::follow_launcher() {
+        tracing::warn!(
+            "the launcher that started rollout (node) has already exited; nothing was done"
+        );
+        return ExitCode::from(143);
+    }
     rollout::changes::trust_workspace_owner();
     let invoked_as_post = std::env::args_os()
         .next()

@@ -120,3 +120,69 @@ fn the_comparison_sees_a_drift() {
         vec!["`dry-run` is missing from README.md".to_string()]
     );
 }
+
+/// The text of a top-level section of action.yml (`inputs:`, `outputs:`): its lines until the
+/// next top-level key.
+fn section<'a>(yaml: &'a str, key: &str) -> Vec<&'a str> {
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in yaml.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            inside = line.trim_end() == format!("{key}:");
+            continue;
+        }
+        if inside {
+            lines.push(line);
+        }
+    }
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+/// The host form (host/action.yml) takes the same inputs and sets the same outputs as the
+/// container form, text for text (names, defaults, descriptions): one list in two files.
+#[test]
+fn the_host_form_declares_the_same_inputs_and_outputs_as_the_container_form() {
+    let container = read("action.yml");
+    let host = read("host/action.yml");
+    assert!(
+        host.contains("using: node24"),
+        "host/action.yml is the JavaScript action"
+    );
+    let code: BTreeSet<String> = rollout::inputs::KNOWN
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let diff = differences(&[
+        ("host/action.yml", &action_inputs(&host)),
+        ("inputs::KNOWN", &code),
+    ]);
+    assert!(
+        diff.is_empty(),
+        "the input lists differ:\n{}",
+        diff.join("\n")
+    );
+    for key in ["inputs", "outputs"] {
+        let (c, h) = (section(&container, key), section(&host, key));
+        assert!(c.len() > 10, "action.yml has an `{key}:` section");
+        let first = c.iter().zip(&h).position(|(a, b)| a != b);
+        assert!(
+            c == h,
+            "the `{key}:` sections of action.yml and host/action.yml differ (copy the section from action.yml); first difference at its line {}: {:?} vs {:?}",
+            first.unwrap_or(c.len().min(h.len())) + 1,
+            first.map(|i| c[i]).or(c.get(h.len()).copied()),
+            first.map(|i| h[i]).or(h.get(c.len()).copied()),
+        );
+    }
+}
+
+#[test]
+fn a_changed_default_in_one_form_is_a_difference() {
+    let a = "name: a\ninputs:\n  since:\n    default: event\noutputs:\n  status:\n    description: s\nruns:\n  using: docker\n";
+    let b = a.replace("default: event", "default: last-deployment");
+    assert_eq!(section(a, "inputs"), vec!["  since:", "    default: event"]);
+    assert_ne!(section(a, "inputs"), section(&b, "inputs"));
+    assert_eq!(section(a, "outputs"), section(&b, "outputs"));
+}

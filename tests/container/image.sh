@@ -5,9 +5,12 @@
 #                                    the same files and entrypoint as the Dockerfile's final stage
 #   the name action.yml gives        the same image, so a runner finds it as a user's would
 #   localhost/rollout-job:test       the real-runner test's job container (`runs-on`): the same
-#                                    root file system without rollout, plus stubs of platform CLIs
+#                                    packages without rollout, plus Debian's nodejs (act runs the
+#                                    host form, a JavaScript action, with the job container's node)
+#                                    and stubs of platform CLIs
 # Usage: tests/container/image.sh  (ROLLOUT_ROOTFS=DIR keeps and reuses the root file system there;
-# .ci/run builds it once for both container tests). Needs root, podman, runc and debootstrap.
+# .ci/run builds it once for both container tests; the job image's, with nodejs, is kept beside
+# it as DIR-job). Needs root, podman, runc and debootstrap.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -24,16 +27,23 @@ rootfs=${ROLLOUT_ROOTFS:-$root/target/container/rootfs}
 action_image=$(sed -n 's|^ *image: *docker://||p' action.yml)
 [ -n "$action_image" ] || { echo "action.yml names no docker:// image" >&2; exit 1; }
 
-if [ ! -e "$rootfs/.complete" ]; then
-  echo "--- debootstrap bookworm (minbase) + $PACKAGES"
-  rm -rf "$rootfs"; mkdir -p "$(dirname "$rootfs")"
-  log=$(mktemp)
-  debootstrap --variant=minbase --include="${PACKAGES// /,}" bookworm "$rootfs" http://deb.debian.org/debian >"$log" 2>&1 \
+# A Debian bookworm minbase root file system with the packages $2 (comma-separated) in $1, once.
+bootstrap() {
+  local dir=$1 packages=$2
+  [ -e "$dir/.complete" ] && return 0
+  echo "--- debootstrap bookworm (minbase) + ${packages//,/ }"
+  rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
+  local log; log=$(mktemp)
+  debootstrap --variant=minbase --include="$packages" bookworm "$dir" http://deb.debian.org/debian >"$log" 2>&1 \
     || { tail -20 "$log"; echo "FAIL: debootstrap" >&2; exit 1; }
   rm -f "$log"
-  rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
-  touch "$rootfs/.complete"
-fi
+  rm -rf "$dir/var/cache/apt/archives/"*.deb "$dir/var/lib/apt/lists/"*
+  touch "$dir/.complete"
+}
+bootstrap "$rootfs" "${PACKAGES// /,}"
+# The job container: the same packages and Debian's nodejs (node 18), for JavaScript actions.
+jobfs=${rootfs}-job
+bootstrap "$jobfs" "${PACKAGES// /,},nodejs"
 
 extra=$(mktemp -d)
 trap 'rm -rf "$extra"' EXIT
@@ -50,7 +60,7 @@ tar -C "$rootfs" --exclude=./.complete -c . -C "$extra/action" ./usr/local/bin/r
 for cli in astro dagster-cloud wmill pip npm docker; do
   install -m 0755 tests/runner/stubs/stub "$extra/job/usr/local/bin/$cli"
 done
-tar -C "$rootfs" --exclude=./.complete -c . -C "$extra/job" $(cd "$extra/job" && find . -type f) \
+tar -C "$jobfs" --exclude=./.complete -c . -C "$extra/job" $(cd "$extra/job" && find . -type f) \
   | "${podman[@]}" import - localhost/rollout-job:test >/dev/null
 
 # What the packages add to the minimal base (Debian's minbase, the stand-in for bookworm-slim): the

@@ -4,12 +4,16 @@ action.yml as GitHub's runner does) on podman, against the project's fake GitHub
 
 Every workflow a user can copy (examples/workflows/*.yml, which the README shows) runs here with its
 text unchanged; what a workflow pulls from elsewhere is mapped with act's --local-repository:
-  rollout-action/rollout@v1  -> a folder holding this repository's action.yml, byte for byte
+  rollout-action/rollout@v1  -> a release tree written by scripts/release-tree.sh from this build:
+                                action.yml byte for byte, and host/ with bin/linux-amd64/rollout
+                                for `uses: rollout-action/rollout/host@v1` (the host form, a
+                                JavaScript action act runs with the job container's node)
   actions/checkout@<sha>     -> tests/runner/stand-ins/checkout (act runs the real action, from the
                                 network, whenever a step has `ref:`)
   actions/setup-*@<sha>      -> tests/runner/stand-ins/setup-* (nothing to download)
 Platform CLIs, pip, npm and docker in the job image are stubs that record their arguments
-(tests/runner/stubs/stub, installed by tests/container/image.sh).
+(tests/runner/stubs/stub, installed by tests/container/image.sh). Workflows that are not examples
+but test what only a runner shows live in tests/runner/workflows/.
 
 Where act differs from GitHub's runner (tested around, not built on):
 - the workspace is bound at its host path (`--bind`), not /github/workspace, and a checkout step
@@ -89,17 +93,21 @@ class Environment:
             "XDG_CACHE_HOME": str(work / "home" / ".cache"),
         })
         (work / "home" / ".config" / "act").mkdir(parents=True)
-        (work / "home" / ".config" / "act" / "actrc").write_text(f"-P ubuntu-24.04={JOB_IMAGE}\n")
+        (work / "home" / ".config" / "act" / "actrc").write_text(
+            f"-P ubuntu-24.04={JOB_IMAGE}\n-P ubuntu-slim={JOB_IMAGE}\n")
         self.start(["podman", "system", "service", "--time=0", f"unix://{sock}"], work / "podman.log")
         for _ in range(100):
             if sock.exists():
                 break
             time.sleep(0.1)
         check(sock.exists(), "podman's API service did not start")
-        # The action as a user's `uses:` reaches it: this repository's action.yml, unchanged.
+        # The action as a user's `uses:` reaches it: what a release tag holds, both forms.
         self.action = work / "action"
-        self.action.mkdir()
-        shutil.copyfile(ROOT / "action.yml", self.action / "action.yml")
+        tree = subprocess.run(["bash", str(ROOT / "scripts" / "release-tree.sh"), str(self.action)],
+                              capture_output=True, text=True)
+        check(tree.returncode == 0, f"scripts/release-tree.sh failed: {tree.stdout}{tree.stderr}")
+        check((self.action / "action.yml").read_bytes() == (ROOT / "action.yml").read_bytes(),
+              "the release tree's action.yml is not this repository's")
 
     def start(self, argv, log):
         handle = open(log, "w")
@@ -183,7 +191,7 @@ class Repo:
         argv = [
             "act", event_name, "-W", str(self.workflow.relative_to(self.path)),
             "-e", str(event_file), "--bind", "--pull=false", "--action-offline-mode",
-            "-P", f"ubuntu-24.04={JOB_IMAGE}",
+            "-P", f"ubuntu-24.04={JOB_IMAGE}", "-P", f"ubuntu-slim={JOB_IMAGE}",
             "-s", f"GITHUB_TOKEN={TOKEN}",
             "--env", f"GITHUB_API_URL={self.env.api}",
             # act sets GITHUB_GRAPHQL_URL to github.com's; rollout's GraphQL reads go to the fake.
@@ -478,7 +486,8 @@ def case_windmill(env):
     code, log = repo.act("push", push_event(repo, wm, sha, message="[WM] Windmill sync"))
     check(code == 0, f"[WM]: act exited {code}", log)
     check(len(deployments(env)) == 1, "[WM]: Windmill's own commit deployed", log)
-    check(len(repo.calls()) == before, f"[WM]: wmill ran: {repo.calls()[before:]}", log)
+    check(not [c for c in repo.calls()[before:] if c.startswith("wmill")],
+          f"[WM]: wmill ran: {repo.calls()[before:]}", log)
     check("[WM]" in log and "skip" in log.lower(), "[WM]: the log does not say why it skipped", log)
 
     # A commit that merely mentions [WM] later in its message is not Windmill's.
@@ -534,6 +543,36 @@ def case_targets(env):
     no_violations(env, log)
 
 
+def case_host_tool(env):
+    """tests/runner/workflows/host-tool.yml: the host form from the release tree runs a tool the
+    step before installed (the job image has none), on the job's node; outputs reach the next step."""
+    repo = Repo(env, "tests/runner/workflows/host-tool.yml")
+    sha = repo.commit("ship it", {"app.txt": "v2\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base))
+    check(code == 0, f"act exited {code}", log)
+    ds = deployments(env)
+    check(len(ds) == 1 and ds[0]["ref"] == sha and ds[0]["environment"] == "production",
+          f"deployed {[(d['ref'], d['environment']) for d in ds]}", log)
+    check(states(ds[0]) == ["in_progress", "success"], f"statuses {states(ds[0])}", log)
+    check(repo.seen("greet") == f"greet production {sha}\n",
+          f"the installed tool did not run as the command: {repo.seen('greet')!r}", log)
+    check("greeted production" in log, "the command's output did not reach the log", log)
+    env_seen = repo.seen("host-env") or ""
+    leaked = [line.split("=", 1)[0] for line in env_seen.splitlines() if TOKEN in line]
+    check(not leaked, f"the token reached the command's environment as {leaked}", log)
+    check("ROLLOUT_LAUNCHER_PID" not in env_seen, "the launcher's variable reached the command", log)
+    want = f"rollout: success {sha} production https://production.example.com {ds[0]['id']}"
+    check(want in log, f"the next step did not see the outputs ({want!r})", log)
+    # The post step (post.js) got the main step's saved state and found nothing left to finish.
+    check(f"post: deployment {ds[0]['id']} is already final (success)" in log,
+          "the post step did not read the saved deployment", log)
+    node = re.search(r"the launcher's node: (v\d+)\.", log)
+    check(node is not None, "the job container has no node", log)
+    print(f"  host-tool: the launcher ran on node {node.group(1)}", flush=True)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
 def case_load_canary(env):
     """examples/workflows/deploy.yml with an expression put back into an input's description: the
     runner must refuse to load the action, or this test could not catch that break."""
@@ -562,10 +601,11 @@ CASES = {
     "image": case_image,
     "load-canary": case_load_canary,
     "targets": case_targets,
+    "host-tool": case_host_tool,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).
-WORKFLOW_OF = {name: re.search(r"examples/workflows/\S+?\.yml", fn.__doc__ or "").group(0)
+WORKFLOW_OF = {name: re.search(r"(?:examples|tests/runner)/workflows/\S+?\.yml", fn.__doc__ or "").group(0)
                for name, fn in CASES.items()}
 
 
