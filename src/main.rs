@@ -307,7 +307,7 @@ fn conclude(report: &Report, files: &Runtime, step: Step) -> i32 {
     for (name, value) in report.outputs() {
         if let Err(e) = files.set_output(name, &value) {
             tracing::warn!("could not write output {name}: {e}");
-            unwritten.get_or_insert_with(|| (name, e));
+            unwritten.get_or_insert((name, e));
         }
     }
     if let (Step::Plan, Some((name, e))) = (step, unwritten) {

@@ -1,12 +1,11 @@
 //! Fault injection end to end: signals, timeouts, API faults, split steps and the post step.
 //! Every deployment created must end final; no fault may create two.
 
-mod support;
+use crate::support::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::*;
 
 fn all_final(h: &Harness) {
     let s = h.state();

@@ -1,8 +1,7 @@
 //! Many targets in one repository (CONTRACT.md "Many targets in one job"): only what changed
 //! deploys, each target in its own environment, in one job or one matrix job per target.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 const TARGETS: &str =
     "api: services/api/** libs/**\nweb: services/web/** libs/**\nworker: services/worker/**";

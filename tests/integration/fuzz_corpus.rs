@@ -1,7 +1,7 @@
 //! Replays the fuzz corpora and the crashes the fuzzers found (fuzz/) through the fuzz targets'
 //! own harness, on the stable toolchain: a regression test for every input the fuzzers kept.
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../fuzz/harness.rs"]
 mod harness;
 
 use std::path::Path;

@@ -1,9 +1,8 @@
 //! End to end: a push (or dispatch, or workflow run) becomes a GitHub Deployment with honest
 //! statuses, against the fake API, run as the runner runs a container action.
 
-mod support;
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 fn pushed(h: &Harness, git_ref: &str, message: &str) -> String {
     let base = h.commit(&[("README.md", "hello\n")], "initial");

@@ -1,9 +1,8 @@
 //! Change-aware deploys end to end: tasks from changed files, `paths`, the compare API fallback
 //! for shallow clones, force pushes, new branches and `since: last-deployment`.
 
-mod support;
+use crate::support::*;
 use std::path::Path;
-use support::*;
 
 fn astro(h: &mut Harness) {
     h.input("tasks", "deploy:dags: dags/**\ndeploy: **");

@@ -4,11 +4,10 @@
 //! succeed after the client gave up, and a cancel while a write hangs. Every deployment ends
 //! final; none is made twice without being finished.
 
-mod support;
+use crate::support::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::time::{Duration, Instant};
-use support::*;
 
 const SCALE: &str = "0.01";
 

@@ -1,7 +1,6 @@
 //! End to end: pull request previews, one environment per PR, a sticky comment, teardown on close.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 struct Pr {
     h: Harness,

@@ -3,10 +3,9 @@
 //! only where a write changes something, and say what they did; a deploy a newer run superseded
 //! while its command ran stays inactive.
 
-mod support;
+use crate::support::*;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use support::*;
 
 fn graphql_requests(h: &Harness) -> usize {
     h.state().requests_to("POST", "/graphql")

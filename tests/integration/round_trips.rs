@@ -2,8 +2,7 @@
 //! after it), with every guarantee kept: checked as orderings against the fake with a latency
 //! per request, never as durations (benches/round_trips.py measures those).
 
-mod support;
-use support::*;
+use crate::support::*;
 
 const LATENCY_MS: u64 = 1_000;
 

@@ -2,10 +2,9 @@
 //! request is refused before anything is written, in a full clone and in the depth-1 clone that
 //! actions/checkout leaves; any other HEAD is a warning; no repository is an info line.
 
-mod support;
+use crate::support::*;
 use serde_json::Value;
 use std::path::Path;
-use support::*;
 
 /// A repository as GitHub's runner sees a pull request: `main` with a base commit, the PR's
 /// branch with its head commit, and HEAD at the test-merge commit of the two (parents: base, head).

@@ -3,7 +3,7 @@
 //! against the fake GitHub API. Needs `node` on PATH (or NODE naming one); .ci/run installs
 //! Debian's nodejs when it is missing.
 
-mod support;
+use crate::support::*;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
@@ -11,7 +11,6 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::*;
 
 fn node() -> String {
     let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());

@@ -2,10 +2,9 @@
 //! own lines start lines of their own, and a program or script that is not there is explained
 //! in the log while the deployment's status keeps to rollout's own words.
 
-mod support;
+use crate::support::*;
 use std::io::Read;
 use std::time::{Duration, Instant};
-use support::*;
 
 /// Every request body rollout sent to the API, as text.
 fn bodies(h: &Harness) -> String {

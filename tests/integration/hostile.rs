@@ -1,8 +1,7 @@
 //! Hostile and broken input: workflow-command injection, shell injection, the token, bad inputs
 //! and API refusals. Every run also checks (in the shared helper) that the token leaked nowhere.
 
-mod support;
-use support::*;
+use crate::support::*;
 
 /// What GitHub's runner would act on in rollout's output: every `::command` line outside a
 /// stop-commands fence, except the ones rollout itself uses.

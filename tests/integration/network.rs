@@ -2,11 +2,10 @@
 //! here), a missing CA bundle, and a server certificate from an unknown issuer (a real TLS server:
 //! `openssl s_server` with a certificate made for the test).
 
-mod support;
+use crate::support::proxy::Proxy;
+use crate::support::*;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::proxy::Proxy;
-use support::*;
 
 /// An ordinary push deploy with `vars` set; returns the run and how many requests the API got.
 fn deploy_with(vars: &[(&str, String)]) -> (Run, usize) {

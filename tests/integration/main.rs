@@ -1,0 +1,25 @@
+//! rollout's integration tests, one binary: each module is an area (the real binary against the
+//! fake GitHub API, real git, real signals, a real proxy), sharing `support`. One binary links the
+//! crate once, where a binary per file linked it seventeen times.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod api_faults;
+mod changes;
+mod checkout;
+mod command;
+mod deploy;
+mod faults;
+mod fuzz_corpus;
+mod github_faults;
+mod host;
+mod hostile;
+mod image_packages;
+mod inputs_list;
+mod network;
+mod preview;
+mod readme_workflows;
+mod round_trips;
+mod targets;
