@@ -271,11 +271,11 @@ pub(super) fn describe_octocrab(e: &octocrab::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use http::StatusCode;
 
-    fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {
+    pub(in crate::github) fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> Answer {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
             map.insert(

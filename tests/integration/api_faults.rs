@@ -251,22 +251,38 @@ fn a_create_that_lands_after_the_run_is_finished_by_the_post_step() {
     assert_eq!(h.state().writes().len(), writes);
 }
 
-#[test]
-fn a_main_step_killed_during_the_create_leaves_the_post_step_its_key() {
+/// Starts a push deploy of `true` whose create the server makes `delay_ms` after it arrives, and
+/// sends `signal` to rollout 300 ms after the create went out (its key saved first). Returns the
+/// harness and the process, to be waited for.
+fn signalled_during_create(
+    delay_ms: u64,
+    signal: Signal,
+    piped: bool,
+) -> (Harness, std::process::Child) {
     let mut h = Harness::new();
     h.input("command", "true");
     pushed(&h);
-    // The create hangs for 3 s, then succeeds; the job is killed outright meanwhile.
     let mut f = fault("POST", "/deployments", 0, 1);
     f.after = true;
-    f.delay_ms = 3_000;
+    f.delay_ms = delay_ms;
     h.fake.fault(f);
-    let mut child = h.command(&[]).spawn().unwrap();
+    let mut cmd = h.command(&[]);
+    if piped {
+        cmd.stdout(std::process::Stdio::piped());
+    }
+    let child = cmd.spawn().unwrap();
     wait_until("the create to be sent", Duration::from_secs(10), || {
         std::fs::read_to_string(h.file("state")).is_ok_and(|s| s.contains("deployment-key"))
     });
     std::thread::sleep(Duration::from_millis(300));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(child.id() as i32), signal).unwrap();
+    (h, child)
+}
+
+#[test]
+fn a_main_step_killed_during_the_create_leaves_the_post_step_its_key() {
+    // The create hangs for 3 s, then succeeds; the job is killed outright meanwhile.
+    let (h, mut child) = signalled_during_create(3_000, Signal::SIGKILL, false);
     let _ = child.wait();
     wait_until("the late create", Duration::from_secs(10), || {
         h.state().deployments.len() == 1
@@ -391,25 +407,9 @@ fn a_create_that_succeeds_with_an_unreadable_answer_is_found_by_its_key() {
 
 #[test]
 fn a_cancel_while_the_create_is_on_the_wire_ends_cancelled_and_finishes_what_lands() {
-    let mut h = Harness::new();
-    h.input("command", "true");
-    pushed(&h);
-    // The server makes the deployment 4 s after the create arrives.
-    let mut f = fault("POST", "/deployments", 0, 1);
-    f.after = true;
-    f.delay_ms = 4_000;
-    h.fake.fault(f);
-    let child = h
-        .command(&[])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until("the create to be sent", Duration::from_secs(10), || {
-        std::fs::read_to_string(h.file("state")).is_ok_and(|s| s.contains("deployment-key"))
-    });
-    std::thread::sleep(Duration::from_millis(500));
+    // The server makes the deployment 4 s after the create arrives; SIGINT meanwhile.
+    let (h, child) = signalled_during_create(4_000, Signal::SIGINT, true);
     let sent = Instant::now();
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let run = h.collect(child.wait_with_output().unwrap());
     assert!(
         sent.elapsed() < Duration::from_secs(10),
@@ -435,21 +435,9 @@ fn a_cancel_while_the_create_is_on_the_wire_ends_cancelled_and_finishes_what_lan
 
 #[test]
 fn the_post_step_looks_again_for_a_create_that_lands_after_it_started() {
-    let mut h = Harness::new();
-    h.input("command", "true");
-    pushed(&h);
     // The create lands 5 s after it arrives; the job is killed at once, and the post step
     // starts right away.
-    let mut f = fault("POST", "/deployments", 0, 1);
-    f.after = true;
-    f.delay_ms = 5_000;
-    h.fake.fault(f);
-    let mut child = h.command(&[]).spawn().unwrap();
-    wait_until("the create to be sent", Duration::from_secs(10), || {
-        std::fs::read_to_string(h.file("state")).is_ok_and(|s| s.contains("deployment-key"))
-    });
-    std::thread::sleep(Duration::from_millis(300));
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let (h, mut child) = signalled_during_create(5_000, Signal::SIGKILL, false);
     let _ = child.wait();
     assert!(h.state().deployments.is_empty(), "not landed yet");
     let state = parse_file_commands(&std::fs::read_to_string(h.file("state")).unwrap());
