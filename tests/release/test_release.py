@@ -168,6 +168,13 @@ def major_tag():
     check(FakeGit.refs["refs/tags/v1.0.0"] == old, "v1.0.0 itself is never touched")
     r = run(["bash", S / "move-major-tag.sh", "o/r", "2.0.0", "not-a-sha"], env=env)
     check(r.returncode != 0, "a bad sha is refused")
+    # Before anything is built: a released version stops the run; v1 existing does not.
+    r = run(["bash", S / "check-new-version.sh", "o/r", "1.1.0"], env=env)
+    check(r.returncode != 0 and "released already" in r.stderr, "check-new-version.sh stops a re-release of 1.1.0")
+    r = run(["bash", S / "check-new-version.sh", "o/r", "1.2.0"], env=env)
+    check(r.returncode == 0, f"check-new-version.sh lets 1.2.0 through ({r.stderr.strip()})")
+    r = run(["bash", S / "check-new-version.sh", "o/r", "1"], env=env)
+    check(r.returncode != 0, "check-new-version.sh wants X.Y.Z")
     srv.shutdown()
 
 
@@ -217,7 +224,8 @@ def public_image():
 def workflow_uses_the_scripts():
     wf = (ROOT / ".github" / "workflows" / "release.yml").read_text()
     for script in ["scripts/release-tree.sh", "scripts/pin-image.sh", "scripts/check-public-image.sh",
-                   "scripts/release-commit.sh", "scripts/move-major-tag.sh", "scripts/check-versions.py"]:
+                   "scripts/release-commit.sh", "scripts/move-major-tag.sh", "scripts/check-versions.py",
+                   "scripts/check-new-version.sh"]:
         check(script in wf, f"release.yml runs {script}")
     check("workflow_dispatch" in wf and "git/refs/tags" not in wf, "release.yml is started by hand and reads no git/refs/ prefix")
 
