@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-USES = re.compile(r"rollout-action/rollout(?:/host)?@([^\s`'\"\\)]+)")
+USES = re.compile(r"(?<![\w./-])rollout-action/rollout(?:/host)?@([^\s`'\"\\)]+)")
 
 
 def cargo_version(root):
