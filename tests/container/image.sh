@@ -51,8 +51,29 @@ bootstrap "$jobfs" "${PACKAGES// /,},nodejs"
 
 extra=$(mktemp -d)
 trap 'rm -rf "$extra"' EXIT
-mkdir -p "$extra/job/usr/local/bin"
-tar -C "$rootfs" --exclude=./.complete -c . \
+mkdir -p "$extra/job/usr/local/bin" "$extra/base/etc/apt/apt.conf.d" "$extra/base/etc/dpkg/dpkg.cfg.d"
+# What Debian's official image adds to its root (debuerreotype's slim settings), so that the
+# Dockerfile's apt-get behaves here as on the real base: no .deb archives or package caches kept,
+# no documentation, manuals or translations installed by later packages.
+cat > "$extra/base/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+echo 'Acquire::Languages "none";' > "$extra/base/etc/apt/apt.conf.d/docker-no-languages"
+echo 'Acquire::GzipIndexes "true";' > "$extra/base/etc/apt/apt.conf.d/docker-gzip-indexes"
+cat > "$extra/base/etc/dpkg/dpkg.cfg.d/docker" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/locale/*
+DPKG
+tar -C "$rootfs" --exclude=./.complete -c . -C "$extra/base" $(cd "$extra/base" && find . -type f) \
   | "${podman[@]}" import - docker.io/library/debian:bookworm-slim >/dev/null
 
 # rollout's image: the Dockerfile as written, built from a release tree as the release workflow does.
