@@ -89,6 +89,14 @@ fi
 "${podman[@]}" run --rm --network none --entrypoint /bin/sh localhost/rollout-contract:test -c \
   'test -x /usr/local/bin/rollout && test "$(readlink /usr/local/bin/rollout-post)" = rollout' \
   || { echo "FAIL: the built image lacks /usr/local/bin/rollout or rollout-post" >&2; exit 1; }
+# The canary: the same tree, its Dockerfile's COPY naming a file the tree lacks, must fail to build
+# (from the cached package layer, in seconds), or a broken Dockerfile could pass here unseen.
+sed 's|^COPY bin/linux-${TARGETARCH}/rollout |COPY bin/linux-${TARGETARCH}/missing |' "$extra/tree/Dockerfile" > "$extra/broken.Dockerfile"
+cmp -s "$extra/tree/Dockerfile" "$extra/broken.Dockerfile" && { echo "FAIL: the canary found no COPY line to break" >&2; exit 1; }
+if "${podman[@]}" build --network host --pull=never -f "$extra/broken.Dockerfile" "$extra/tree" >"$extra/broken.log" 2>&1; then
+  echo "FAIL: a Dockerfile copying a missing file built" >&2; exit 1
+fi
+echo "ok: the Dockerfile builds from the release tree; a broken one does not"
 
 # The runner's stand-in: platform CLIs and package managers are stubs that record their arguments.
 for cli in astro dagster-cloud wmill pip npm docker; do
