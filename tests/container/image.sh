@@ -74,7 +74,7 @@ path-exclude /usr/share/linda/*
 path-exclude /usr/share/locale/*
 DPKG
 tar -C "$rootfs" --exclude=./.complete -c . -C "$extra/base" $(cd "$extra/base" && find . -type f) \
-  | "${podman[@]}" import - docker.io/library/debian:bookworm-slim >/dev/null
+  | "${podman[@]}" import --quiet - docker.io/library/debian:bookworm-slim >/dev/null
 
 # rollout's image: the Dockerfile as written, built from a release tree as the release workflow does.
 echo "--- podman build the Dockerfile from a release tree"
@@ -103,7 +103,7 @@ for cli in astro dagster-cloud wmill pip npm docker; do
   install -m 0755 tests/runner/stubs/stub "$extra/job/usr/local/bin/$cli"
 done
 tar -C "$jobfs" --exclude=./.complete -c . -C "$extra/job" $(cd "$extra/job" && find . -type f) \
-  | "${podman[@]}" import - localhost/rollout-job:test >/dev/null
+  | "${podman[@]}" import --quiet - localhost/rollout-job:test >/dev/null
 
 # The image's size: as podman stores it (uncompressed) and as a registry serves its layers (gzip).
 size_bytes=$("${podman[@]}" image inspect --format '{{.Size}}' localhost/rollout-contract:test)
