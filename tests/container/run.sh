@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Container contract test: the release binary in a Debian bookworm image, run exactly as GitHub's
-# runner runs a container action (workdir, mounts, -e variables, workspace owned by uid 1001,
+# Container contract test: rollout's image, built from the Dockerfile by tests/container/image.sh,
+# run exactly as GitHub's runner runs a container action (workdir, mounts, -e variables, workspace owned by uid 1001,
 # rollout as PID 1), against the standalone fake GitHub API on the host.
 #
 # Needs root, podman, runc and debootstrap (.ci/run installs them) and a release build
 # (`cargo build --release --workspace`); the image comes from tests/container/image.sh. Prints the
-# time from container start to the first API request and the size the image adds to its base.
+# time from container start to the first API request and the image's size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -28,7 +28,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 bash tests/container/image.sh | tee "$work/image.log"
-sizes=$(grep '^image adds' "$work/image.log")
+sizes=$(grep '^image size' "$work/image.log")
 
 echo "--- the fake GitHub API on the host"
 "$fake_bin" > "$work/fake.out" &

@@ -318,6 +318,21 @@ def case_push_deploy(env):
     token_leaked(env, log)
 
 
+def case_release_branch(env):
+    """examples/workflows/deploy.yml on release/2.0/hotfix: the trigger's `release/**` and the map's
+    agree, so a branch two levels deep deploys to staging instead of running and skipping."""
+    repo = Repo(env, "examples/workflows/deploy.yml", {"scripts/deploy.sh": DEPLOY_SH})
+    sha = repo.commit("hotfix", {"app.txt": "v2.0.1\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, ref="refs/heads/release/2.0/hotfix",
+                                            message="hotfix"))
+    check(code == 0, f"act exited {code}", log)
+    ds = deployments(env)
+    check(len(ds) == 1 and ds[0]["environment"] == "staging" and ds[0]["ref"] == sha,
+          f"deployed {[(d['environment'], d['ref']) for d in ds]}, expected {sha} to staging", log)
+    check(states(ds[0]) == ["in_progress", "success"], f"statuses {states(ds[0])}", log)
+    no_violations(env, log)
+
+
 def case_failing_command(env):
     """examples/workflows/deploy.yml, its script failing: the job fails, the deployment ends `failure`."""
     repo = Repo(env, "examples/workflows/deploy.yml", {"scripts/deploy.sh": DEPLOY_SH})
@@ -593,6 +608,7 @@ def case_load_canary(env):
 CASES = {
     "push-deploy": case_push_deploy,
     "failing-command": case_failing_command,
+    "release-branch": case_release_branch,
     "preview": case_preview,
     "split-steps": case_split_steps,
     "astro": case_astro,
