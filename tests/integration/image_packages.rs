@@ -1,6 +1,6 @@
-//! The image users run and the image the container tests build must carry the same packages:
-//! the Dockerfile's final stage (built on GitHub) and tests/container/image.sh (built here from a
-//! Debian root file system, since no registry is reachable) list them separately.
+//! The packages rollout's image carries are listed twice: in the Dockerfile's `apt-get install`
+//! (the image itself, built here by tests/container/image.sh as written) and in image.sh's
+//! PACKAGES, which the real-runner test's job image gets from debootstrap. The two lists must agree.
 
 use std::collections::BTreeSet;
 use std::path::Path;
