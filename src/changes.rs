@@ -5,6 +5,32 @@ use crate::event::{Event, Sha, Trigger};
 use git2::{Oid, Repository};
 use std::path::Path;
 
+/// What changed in the commit being deployed, as far as rollout could tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changes {
+    /// The exact list of changed paths, and how it was found.
+    Files { files: Vec<String>, source: String },
+    /// The list is unknown or incomplete: everything counts as changed (a full deploy).
+    Everything { reason: String },
+}
+
+impl Changes {
+    pub fn files(&self) -> &[String] {
+        match self {
+            Changes::Files { files, .. } => files,
+            Changes::Everything { .. } => &[],
+        }
+    }
+    pub fn describe(&self) -> String {
+        match self {
+            Changes::Files { files, source } => {
+                format!("{} changed file(s), {source}", files.len())
+            }
+            Changes::Everything { reason } => format!("every file counts as changed: {reason}"),
+        }
+    }
+}
+
 /// libgit2 refuses a repository owned by another user (the workspace belongs to the runner user,
 /// the container runs as root). rollout only reads it, so the check is turned off, once.
 pub fn trust_workspace_owner() {

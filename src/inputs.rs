@@ -1,36 +1,14 @@
 //! Action inputs -> typed [`Inputs`]. Every error names the input, and the line for line-based ones.
 
+use crate::lines::{err, glob_error, input_lines};
+pub use crate::lines::{path_glob, InputError};
 use crate::text::Template;
-use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// A bad input: which one, which line, what is wrong and what to write instead.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("input `{input}`{}: {message}", line_suffix(.line))]
-pub struct InputError {
-    pub input: &'static str,
-    pub line: Option<(usize, String)>,
-    pub message: String,
-}
-
-fn line_suffix(line: &Option<(usize, String)>) -> String {
-    match line {
-        Some((n, text)) => format!(" line {n} ({text:?})"),
-        None => String::new(),
-    }
-}
-
-fn err(input: &'static str, message: impl Into<String>) -> InputError {
-    InputError {
-        input,
-        line: None,
-        message: message.into(),
-    }
-}
 
 /// The API token. Its Debug and Display never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,15 +73,6 @@ impl EnvironmentRule {
             branch.is_some_and(|b| self.matcher.is_match(b))
         }
     }
-}
-
-/// Path globs are segment-aware: `*` stays inside one segment, `dags/**` does not match
-/// `src/dags_old/x`.
-pub fn path_glob(pattern: &str) -> Result<Glob, globset::Error> {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
 }
 
 /// `tasks`: ordered `TASK: GLOB GLOB...` lines, all globs compiled into one set.
@@ -314,36 +283,6 @@ fn boolean(raw: &RawInputs, name: &'static str) -> Result<Option<bool>, InputErr
     }
 }
 
-/// Non-empty, non-comment lines with their 1-based numbers.
-fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-}
-
-/// The lines of a line-based input, refusing a line written as a YAML list item (`- main:
-/// production`): YAML-minded users write that, and it would silently match nothing (no branch,
-/// task, context or file path starts with `- `).
-fn input_lines<'a>(
-    input: &'static str,
-    text: &'a str,
-) -> Result<Vec<(usize, &'a str)>, InputError> {
-    lines(text)
-        .map(|(n, line)| match line.strip_prefix('-') {
-            Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => Err(InputError {
-                input,
-                line: Some((n, line.to_string())),
-                message: format!(
-                    "the lines of `{input}` are plain text, not a YAML list; write `{}` without the leading `- `",
-                    rest.trim()
-                ),
-            }),
-            _ => Ok((n, line)),
-        })
-        .collect()
-}
-
 /// `PATTERN: VALUE`, split at the first colon followed by a space (`deploy:dags: dags/**`).
 fn split_line<'a>(
     input: &'static str,
@@ -381,7 +320,7 @@ fn parse_environments(text: &str) -> Result<Vec<EnvironmentRule>, InputError> {
             .map_err(|e| InputError {
                 input: "environments",
                 line: Some((n, line.to_string())),
-                message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+                message: glob_error(pattern, &e),
             })?;
         rules.push(EnvironmentRule {
             line: n,
@@ -405,7 +344,7 @@ fn parse_tasks(text: &str) -> Result<TaskRules, InputError> {
             let glob = path_glob(pattern).map_err(|e| InputError {
                 input: "tasks",
                 line: Some((n, line.to_string())),
-                message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+                message: glob_error(pattern, &e),
             })?;
             builder.add(glob);
             rules.owner.push(index);
@@ -432,7 +371,7 @@ fn parse_paths(text: &str) -> Result<Option<PathFilter>, InputError> {
         let glob = path_glob(pattern).map_err(|e| InputError {
             input: "paths",
             line: Some((n, line.to_string())),
-            message: format!("`{pattern}` is not a valid glob: {}", e.kind()),
+            message: glob_error(pattern, &e),
         })?;
         target.add(glob);
         patterns.push(line.to_string());
@@ -691,6 +630,28 @@ mod tests {
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Inputs, InputError> {
         Inputs::parse(&raw(pairs))
+    }
+
+    #[test]
+    fn a_targets_task_is_chosen_from_its_own_files_only() {
+        let i = parse(&[
+            ("command", "true"),
+            ("tasks", "deploy:web: services/web/**"),
+            ("targets", "api: services/api/**\nweb: services/web/**"),
+        ])
+        .unwrap();
+        let affected = i.targets.affected(&crate::changes::Changes::Files {
+            files: vec!["services/api/a".into(), "services/web/b".into()],
+            source: "compare API a...b".into(),
+        });
+        let web = affected
+            .get("web")
+            .and_then(crate::targets::TargetVerdict::changes)
+            .expect("web is affected");
+        assert_eq!(
+            i.tasks.select(web.files().iter().map(String::as_str)),
+            Some("deploy:web")
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod environ;
 pub mod event;
 pub mod github;
 pub mod inputs;
+pub mod lines;
 pub mod logging;
 pub mod plan;
 pub mod report;

@@ -2,6 +2,7 @@
 //! deploy, where, and why not, lives in this file, and every decision is a sentence in the plan
 //! that the log, the summary, the PR comment and `rollout plan` all print the same way.
 
+pub use crate::changes::Changes;
 use crate::event::{Event, GitRef, PullRequestKind, Sha, Trigger};
 use crate::inputs::Inputs;
 use crate::runtime::Untrusted;
@@ -9,32 +10,6 @@ use crate::text::{safe_name, Description, TemplateVars};
 
 /// Pull request actions that (re)deploy a preview.
 const PREVIEW_ACTIONS: &[&str] = &["opened", "reopened", "synchronize", "ready_for_review"];
-
-/// What changed in the commit being deployed, as far as rollout could tell.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Changes {
-    /// The exact list of changed paths, and how it was found.
-    Files { files: Vec<String>, source: String },
-    /// The list is unknown or incomplete: everything counts as changed (a full deploy).
-    Everything { reason: String },
-}
-
-impl Changes {
-    pub fn files(&self) -> &[String] {
-        match self {
-            Changes::Files { files, .. } => files,
-            Changes::Everything { .. } => &[],
-        }
-    }
-    pub fn describe(&self) -> String {
-        match self {
-            Changes::Files { files, source } => {
-                format!("{} changed file(s), {source}", files.len())
-            }
-            Changes::Everything { reason } => format!("every file counts as changed: {reason}"),
-        }
-    }
-}
 
 /// Where a deployment goes and what it deploys.
 #[derive(Clone, Debug, PartialEq, Eq)]

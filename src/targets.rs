@@ -4,8 +4,8 @@
 //! Each target's share of the changes is a [`Changes`] of its own, so `tasks` and `paths` apply
 //! to a target through the same [`crate::plan::decide`] that a repository without targets uses.
 
-use crate::inputs::{path_glob, InputError};
-use crate::plan::Changes;
+use crate::changes::Changes;
+use crate::lines::{glob_error, input_lines, path_glob, InputError};
 use crate::text::{Template, TemplateVars};
 use globset::{GlobSet, GlobSetBuilder};
 use std::collections::HashMap;
@@ -41,12 +41,7 @@ impl TargetSpec {
     pub fn parse_all(text: &str) -> Result<Vec<TargetSpec>, InputError> {
         let mut specs: Vec<TargetSpec> = Vec::new();
         let mut seen = HashMap::new();
-        for (index, raw_line) in text.lines().enumerate() {
-            let number = index + 1;
-            let line = raw_line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
+        for (number, line) in input_lines("targets", text)? {
             let spec = parse_line(number, line)?;
             check_spec(&spec, line)?;
             check_unique(&specs, &mut seen, &spec, line)?;
@@ -66,14 +61,6 @@ fn line_error(number: usize, line: &str, message: impl Into<String>) -> InputErr
 
 /// The shape of one line; what the name and the globs say is [`check_spec`]'s.
 fn parse_line(number: usize, line: &str) -> Result<TargetSpec, InputError> {
-    // A YAML list under `targets: |` is a plausible slip; a target named `- api` is not.
-    if line == "-" || line.starts_with("- ") || line.starts_with("-\t") {
-        return Err(line_error(
-            number,
-            line,
-            "a line of `targets` is `NAME: GLOB GLOB...`, not a YAML list item; write it without the leading `- `",
-        ));
-    }
     let Some((name, globs)) = line.split_once(": ") else {
         // The line is trimmed, so `api: ` with nothing after it arrives as `api:`.
         if let Some(name) = line.strip_suffix(':') {
@@ -184,13 +171,8 @@ impl Targets {
             check_spec(spec, &line)?;
             check_unique(&specs[..index], &mut seen, spec, &line)?;
             for (glob_index, pattern) in spec.globs.iter().enumerate() {
-                let glob = path_glob(pattern).map_err(|e| {
-                    line_error(
-                        spec.line,
-                        &line,
-                        format!("`{pattern}` is not a valid glob: {}", e.kind()),
-                    )
-                })?;
+                let glob = path_glob(pattern)
+                    .map_err(|e| line_error(spec.line, &line, glob_error(pattern, &e)))?;
                 builder.add(glob);
                 owner.push((index, glob_index));
             }
@@ -679,8 +661,10 @@ mod tests {
     fn a_yaml_list_item_is_named_with_its_fix() {
         let e = parse_error("- api: services/api/**");
         assert_eq!(e.input, "targets");
+        // One sentence for every line input (`lines`), with the line to write instead.
         assert!(
-            e.message.ends_with("write it without the leading `- `"),
+            e.message
+                .ends_with("write `api: services/api/**` without the leading `- `"),
             "{e}"
         );
         assert!(parse_error("-").message.contains("leading `- `"));
@@ -834,20 +818,6 @@ mod tests {
                 files: vec!["services/api/a".into(), "services/api/c".into()],
                 source: "compare API a...b, those matching target `api`".into(),
             })
-        );
-        // The same sets `tasks` sees: a target's task is chosen from its own files only.
-        let tasks = crate::inputs::Inputs::parse(&{
-            let mut raw = crate::inputs::RawInputs::default();
-            raw.set("command", "true");
-            raw.set("tasks", "deploy:web: services/web/**");
-            raw
-        })
-        .expect("inputs")
-        .tasks;
-        let web = a.get("web").and_then(TargetVerdict::changes).expect("web");
-        assert_eq!(
-            tasks.select(web.files().iter().map(String::as_str)),
-            Some("deploy:web")
         );
     }
 
