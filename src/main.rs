@@ -382,6 +382,12 @@ async fn plan_command(
         .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let mut notes = Vec::new();
+    // `finish` and `deactivate` decide nothing about the event's change: they say what they
+    // would write, and only that.
+    if let Some(text) = report::own_step_plan(&event, &inputs) {
+        print!("{text}");
+        return Ok(0);
+    }
     if !inputs.targets.is_empty() {
         return Ok(plan_targets(&event, &inputs, &workspace).await);
     }
@@ -404,10 +410,13 @@ async fn plan_command(
             )
         }
     };
-    if inputs.supersede && matches!(the_plan, plan::Plan::Deploy(_)) {
+    if inputs.supersede && inputs.step != Step::Plan && matches!(the_plan, plan::Plan::Deploy(_)) {
         notes.push("older in-progress deployments of the environment would be marked inactive (`supersede`); which ones needs the API".to_string());
     }
     print!("{}", report::plan_text(&the_plan, changes.as_ref(), &notes));
+    if matches!(the_plan, plan::Plan::Deploy(_)) {
+        print!("{}", report::step_lines(&inputs, None));
+    }
     Ok(0)
 }
 
@@ -453,7 +462,7 @@ async fn plan_targets(event: &Event, inputs: &Inputs, workspace: &Path) -> i32 {
         plans.push((verdict.name.as_str(), decision));
     }
     let mut notes = Vec::new();
-    if inputs.supersede && !teardown {
+    if inputs.supersede && !teardown && inputs.step != Step::Plan {
         notes.push("older in-progress deployments of each target's environment would be marked inactive (`supersede`); which ones needs the API".to_string());
     }
     let shown = (!teardown).then_some(&changes);
@@ -461,5 +470,10 @@ async fn plan_targets(event: &Event, inputs: &Inputs, workspace: &Path) -> i32 {
         "{}",
         report::targets_plan_text(&affected, &plans, shown, &notes)
     );
+    if !teardown {
+        // `step: plan` exists for its `targets` output: the matrix a later job runs.
+        let names: Vec<&str> = affected.affected().map(|v| v.name.as_str()).collect();
+        print!("{}", report::step_lines(inputs, Some(&names)));
+    }
     0
 }

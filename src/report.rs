@@ -1,5 +1,6 @@
 //! Pure text from results: what `rollout plan` prints, the step summary, and the sticky PR comment.
 
+use crate::inputs::{Inputs, JobStatus, Step};
 use crate::plan::{Changes, Plan};
 use crate::runtime::Untrusted;
 use crate::targets::Affected;
@@ -379,10 +380,12 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
             if let Some(p) = &d.paths_reason {
                 s.push_str(&format!("  paths: {}\n", Untrusted(p)));
             }
-            s.push_str(&format!(
-                "  description: {}\n",
-                Untrusted(d.description.as_str())
-            ));
+            if !d.description.as_str().is_empty() {
+                s.push_str(&format!(
+                    "  description: {}\n",
+                    Untrusted(d.description.as_str())
+                ));
+            }
             let production = match t.production {
                 Some(true) => "yes",
                 Some(false) => "no",
@@ -399,6 +402,67 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
     }
     s.push_str(&plan_text_tail(changes, offline_notes));
     s
+}
+
+/// What a deploy's step does with the decision above it: the command `deploy` runs, nothing more
+/// for `start`, the outputs `plan` sets (`targets` names the affected targets, when there are
+/// targets).
+pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
+    match inputs.step {
+        Step::Deploy => format!(
+            "step: deploy: creates the deployment, runs the command, posts the final status\n  command: {}\n",
+            Untrusted(inputs.command.as_deref().unwrap_or(""))
+        ),
+        Step::Start => "step: start: creates the deployment and marks it in progress; no command runs here: the job's own steps deploy, and `step: finish` posts the final status\n".to_string(),
+        Step::Plan => {
+            let mut s = "step: plan: sets the outputs only; no API write, no command\n".to_string();
+            if let Some(names) = targets {
+                s.push_str(&format!(
+                    "  output targets: [{}]\n",
+                    names
+                        .iter()
+                        .map(|n| format!("\"{}\"", Untrusted(n)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ));
+            }
+            s
+        }
+        Step::Finish | Step::Deactivate => String::new(),
+    }
+}
+
+/// `rollout plan` for `finish` and `deactivate`: what the step would write, which does not depend
+/// on the event's change. `None` for the steps that decide from the event.
+pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<String> {
+    match inputs.step {
+        Step::Finish => {
+            let state = match inputs.status {
+                Some(JobStatus::Success) => "success",
+                Some(JobStatus::Failure) => "failure",
+                Some(JobStatus::Cancelled) => "error (GitHub has no `cancelled` state)",
+                None => "the job's outcome, which needs `status`",
+            };
+            let id = inputs
+                .deployment_id
+                .map(|id| format!("deployment {id}"))
+                .unwrap_or_else(|| "the deployment `step: start` saved".to_string());
+            Some(format!(
+                "finish: {id} would get its final status: {state}\n  unless a newer run superseded it, which needs the API; no command runs\n"
+            ))
+        }
+        Step::Deactivate => Some(match inputs.deployment_id {
+            Some(id) => format!("deactivate: deployment {id} would be marked inactive\n"),
+            None => match crate::plan::target(event, inputs) {
+                Ok((t, _)) => format!(
+                    "deactivate: every deployment of {} would be marked inactive (which ones needs the API)\n",
+                    Untrusted(&t.environment)
+                ),
+                Err(skip) => format!("skip: {}\n", Untrusted(&skip.reason)),
+            },
+        }),
+        _ => None,
+    }
 }
 
 /// The changed files and the notes, after the decision.
@@ -560,5 +624,65 @@ mod tests {
         let c = comment(&report(), "2026-11-21T00:00:00Z");
         assert!(c.starts_with("<!-- rollout:preview:pr-4 -->\n"));
         assert!(c.contains("https://pr-4.example.com"));
+    }
+
+    /// The run of a `targets` push: one target deployed, one failed.
+    fn two_targets() -> Report {
+        let api = Report {
+            environment: "production-api".into(),
+            environment_url: "https://api.example.com".into(),
+            deployment_id: Some(8),
+            ..report()
+        };
+        let web = Report {
+            status: "failure".into(),
+            detail: "The command exited with code 3 after 12s".into(),
+            environment: "production-web".into(),
+            environment_url: String::new(),
+            deployment_id: Some(9),
+            ..report()
+        };
+        Report {
+            status: "failure".into(),
+            detail: "api: success; web: failure".into(),
+            deployment_id: None,
+            environment: String::new(),
+            environment_url: String::new(),
+            targets: Some(vec!["api".into(), "web".into()]),
+            rows: vec![TargetRow::of("api", &api), TargetRow::of("web", &web)],
+            ..report()
+        }
+    }
+
+    // What users read, reviewed whole (src/snapshots/): a change to a word shows in the diff.
+    #[test]
+    fn the_step_summary_reads_whole() {
+        let mut failed = report();
+        failed.status = "failure".into();
+        failed.detail = "The command exited with code 127 after 0s: a program it runs is not in rollout's image\n`astro` was not found".into();
+        failed.environment_url = String::new();
+        failed.duration_secs = Some(0);
+        insta::assert_snapshot!("summary_success", summary(&report()));
+        insta::assert_snapshot!("summary_failure", summary(&failed));
+        insta::assert_snapshot!(
+            "summary_skipped",
+            summary(&Report::skipped(
+                "`feature/x` matches no line of `environments`"
+            ))
+        );
+        insta::assert_snapshot!("summary_targets", summary(&two_targets()));
+    }
+
+    #[test]
+    fn the_pr_comment_reads_whole() {
+        let when = "2026-12-02 07:00:00 UTC";
+        insta::assert_snapshot!("comment_deployed", comment(&report(), when));
+        let mut closed = report();
+        closed.status = "inactive".into();
+        closed.detail = "1 deployment(s) of pr-4 marked inactive; 0 already were".into();
+        insta::assert_snapshot!("comment_closed", comment(&closed, when));
+        let mut previews = two_targets();
+        previews.group_environment = "pr-4".into();
+        insta::assert_snapshot!("comment_targets", comment(&previews, when));
     }
 }

@@ -19,6 +19,7 @@ mod hostile;
 mod image_packages;
 mod inputs_list;
 mod network;
+mod plan_text;
 mod preview;
 mod readme_workflows;
 mod round_trips;
