@@ -1,9 +1,12 @@
 //! Pure text from results: what `rollout plan` prints, the step summary, and the sticky PR comment.
 
+use crate::command::{self, Finished, Missing, Outcome};
+use crate::github::State;
 use crate::inputs::{Inputs, JobStatus, Step};
 use crate::plan::{Changes, Plan};
 use crate::runtime::Untrusted;
 use crate::targets::Affected;
+use std::time::Duration;
 
 /// What a run ended as: the source of outputs, the summary, the comment and the exit code.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -339,6 +342,85 @@ pub fn comment(report: &Report, when: &str) -> String {
     }
     s.push_str(&format!("- Updated: {when}\n"));
     s
+}
+
+// A command's outcome in words: the deployment's status and description (never the command's
+// output, which may hold credentials), and the job log's fuller sentence.
+
+pub fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
+    let secs = took.as_secs();
+    match outcome {
+        Outcome::Exited(0) => (State::Success, format!("Deployed in {secs}s")),
+        // HANDBOOK: the shell's codes for a command it could not find or could not execute.
+        Outcome::Exited(127) => (
+            State::Failure,
+            format!(
+                "The command exited with code 127 after {secs}s, which means a program it runs \
+                 was not found (see the log)"
+            ),
+        ),
+        Outcome::Exited(126) => (
+            State::Failure,
+            format!(
+                "The command exited with code 126 after {secs}s, which means a program it runs \
+                 could not be executed (see the log)"
+            ),
+        ),
+        Outcome::Exited(code) => (
+            State::Failure,
+            format!("The command exited with code {code} after {secs}s"),
+        ),
+        Outcome::Killed(sig) => (
+            State::Failure,
+            format!(
+                "The command was killed by {} after {secs}s",
+                command::signal_name(*sig)
+            ),
+        ),
+        Outcome::TimedOut(limit) => (
+            State::Failure,
+            format!(
+                "The command timed out: it ran longer than the {}s `timeout`",
+                limit.as_secs()
+            ),
+        ),
+        Outcome::Cancelled(sig) => (
+            State::Error,
+            format!("Cancelled by {} after {secs}s", command::signal_name(*sig)),
+        ),
+        Outcome::NotStarted(why) => (State::Error, format!("The command did not start: {why}")),
+    }
+}
+
+/// The final status's sentence for a command that ran. What the shell could not find is told
+/// in rollout's own words, by kind: its name came from the command's output, which never goes
+/// to the API (HANDBOOK, "Statuses").
+pub fn describe_run(finished: &Finished, missing: Option<&Missing>) -> (State, String) {
+    let (state, detail) = describe_outcome(&finished.outcome, finished.took);
+    match (&finished.outcome, missing) {
+        (Outcome::Exited(code), Some(m)) => (
+            state,
+            format!(
+                "The command exited with code {code} after {}s: {} (see the log)",
+                finished.took.as_secs(),
+                m.summary()
+            ),
+        ),
+        _ => (state, detail),
+    }
+}
+
+/// The job log's sentence for the same failure: it may name what is missing and say where.
+pub fn explain_run(finished: &Finished, missing: &Missing, dir: &std::path::Path) -> String {
+    let code = match finished.outcome {
+        Outcome::Exited(code) => code,
+        _ => -1,
+    };
+    format!(
+        "The command exited with code {code} after {}s: {}",
+        finished.took.as_secs(),
+        missing.explain(dir)
+    )
 }
 
 /// What `rollout plan` prints: the decision, each reason once.
@@ -684,5 +766,61 @@ mod tests {
         let mut previews = two_targets();
         previews.group_environment = "pr-4".into();
         insta::assert_snapshot!("comment_targets", comment(&previews, when));
+    }
+
+    #[test]
+    fn outcomes_never_carry_command_output() {
+        let (s, d) = describe_outcome(&Outcome::Exited(3), Duration::from_secs(12));
+        assert_eq!(
+            (s, d.as_str()),
+            (State::Failure, "The command exited with code 3 after 12s")
+        );
+        let (s, _) = describe_outcome(&Outcome::Cancelled(15), Duration::from_secs(1));
+        assert_eq!(s, State::Error);
+        let (s, d) = describe_outcome(
+            &Outcome::TimedOut(Duration::from_secs(90)),
+            Duration::from_secs(95),
+        );
+        assert_eq!(s, State::Failure);
+        assert!(d.contains("90s"));
+    }
+
+    #[test]
+    fn a_missing_program_is_told_by_kind_never_by_name() {
+        let finished = Finished {
+            outcome: Outcome::Exited(127),
+            took: Duration::from_secs(3),
+            stderr_tail: vec!["sh: 1: ghp_fromTheLog: not found".into()],
+        };
+        let dir = std::path::Path::new("/github/workspace");
+        let missing = finished.missing(dir);
+        let (s, d) = describe_run(&finished, missing.as_ref());
+        assert_eq!(s, State::Failure);
+        assert_eq!(
+            d,
+            "The command exited with code 127 after 3s: a program it runs is not in rollout's \
+             image (see the log)"
+        );
+        let told = missing.map(|m| explain_run(&finished, &m, dir));
+        assert!(told.is_some_and(|t| t.contains("`ghp_fromTheLog`")));
+        // The longest sentence, with the longest duration, still fits GitHub's 140 characters.
+        for m in [
+            Missing::Program(String::new()),
+            Missing::File(String::new()),
+            Missing::Unstartable(String::new()),
+            Missing::NotExecutable(String::new()),
+        ] {
+            let long = Finished {
+                outcome: Outcome::Exited(i32::MIN),
+                took: Duration::from_secs(u64::MAX),
+                stderr_tail: Vec::new(),
+            };
+            let (_, d) = describe_run(&long, Some(&m));
+            assert!(d.chars().count() <= 140, "{d}");
+        }
+        for code in [126, 127] {
+            let (_, d) = describe_outcome(&Outcome::Exited(code), Duration::from_secs(u64::MAX));
+            assert!(d.chars().count() <= 140, "{d}");
+        }
     }
 }

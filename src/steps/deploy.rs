@@ -2,8 +2,8 @@
 //! older ones, run the command (deploy only), post the final status.
 
 use super::{
-    describe_run, explain_run, find_changes, newer_deployment, read_url, working_dir, Api, Context,
-    Rollout, DEPLOY_PERMISSION, VERSION,
+    find_changes, newer_deployment, read_url, working_dir, Api, Context, Rollout,
+    DEPLOY_PERMISSION, VERSION,
 };
 use crate::checkout;
 use crate::command::{self, Outcome};
@@ -11,7 +11,7 @@ use crate::event::{Event, Trigger};
 use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
 use crate::plan::{self, Changes, Deploy, Plan, Target, Teardown};
-use crate::report::{Report, TargetRow};
+use crate::report::{describe_run, explain_run, Report, TargetRow};
 use crate::runtime::{self, Untrusted};
 use serde_json::{json, Value};
 

@@ -27,7 +27,7 @@ pub use changes::{find_changes, Api};
 pub use deploy::verify_checkout;
 pub use post::{post, Saved};
 
-use crate::command::{self, Cancel, CommandSpec, Finished, Missing, Outcome};
+use crate::command::{self, Cancel, CommandSpec, Finished};
 use crate::event::Event;
 use crate::github::{DeploymentClient, NewStatus, State};
 use crate::inputs::Inputs;
@@ -35,7 +35,6 @@ use crate::plan::{self, SkipKind, Target};
 use crate::report::Report;
 use crate::runtime::{self, Runtime};
 use std::path::PathBuf;
-use std::time::Duration;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const DEPLOY_PERMISSION: &str = "deployments: write";
@@ -395,82 +394,6 @@ fn newer_deployment(by: Option<u64>) -> String {
     }
 }
 
-fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
-    let secs = took.as_secs();
-    match outcome {
-        Outcome::Exited(0) => (State::Success, format!("Deployed in {secs}s")),
-        // HANDBOOK: the shell's codes for a command it could not find or could not execute.
-        Outcome::Exited(127) => (
-            State::Failure,
-            format!(
-                "The command exited with code 127 after {secs}s, which means a program it runs \
-                 was not found (see the log)"
-            ),
-        ),
-        Outcome::Exited(126) => (
-            State::Failure,
-            format!(
-                "The command exited with code 126 after {secs}s, which means a program it runs \
-                 could not be executed (see the log)"
-            ),
-        ),
-        Outcome::Exited(code) => (
-            State::Failure,
-            format!("The command exited with code {code} after {secs}s"),
-        ),
-        Outcome::Killed(sig) => (
-            State::Failure,
-            format!(
-                "The command was killed by {} after {secs}s",
-                command::signal_name(*sig)
-            ),
-        ),
-        Outcome::TimedOut(limit) => (
-            State::Failure,
-            format!(
-                "The command timed out: it ran longer than the {}s `timeout`",
-                limit.as_secs()
-            ),
-        ),
-        Outcome::Cancelled(sig) => (
-            State::Error,
-            format!("Cancelled by {} after {secs}s", command::signal_name(*sig)),
-        ),
-        Outcome::NotStarted(why) => (State::Error, format!("The command did not start: {why}")),
-    }
-}
-
-/// The final status's sentence for a command that ran. What the shell could not find is told
-/// in rollout's own words, by kind: its name came from the command's output, which never goes
-/// to the API (HANDBOOK, "Statuses").
-fn describe_run(finished: &Finished, missing: Option<&Missing>) -> (State, String) {
-    let (state, detail) = describe_outcome(&finished.outcome, finished.took);
-    match (&finished.outcome, missing) {
-        (Outcome::Exited(code), Some(m)) => (
-            state,
-            format!(
-                "The command exited with code {code} after {}s: {} (see the log)",
-                finished.took.as_secs(),
-                m.summary()
-            ),
-        ),
-        _ => (state, detail),
-    }
-}
-
-/// The job log's sentence for the same failure: it may name what is missing and say where.
-fn explain_run(finished: &Finished, missing: &Missing, dir: &std::path::Path) -> String {
-    let code = match finished.outcome {
-        Outcome::Exited(code) => code,
-        _ => -1,
-    };
-    format!(
-        "The command exited with code {code} after {}s: {}",
-        finished.took.as_secs(),
-        missing.explain(dir)
-    )
-}
-
 /// The first line of the URL file, if it holds an http(s) URL.
 fn read_url(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
@@ -502,61 +425,5 @@ mod tests {
             c.log_url(),
             "https://ghe.example.com/o/r/actions/runs/9/attempts/2"
         );
-    }
-
-    #[test]
-    fn outcomes_never_carry_command_output() {
-        let (s, d) = describe_outcome(&Outcome::Exited(3), Duration::from_secs(12));
-        assert_eq!(
-            (s, d.as_str()),
-            (State::Failure, "The command exited with code 3 after 12s")
-        );
-        let (s, _) = describe_outcome(&Outcome::Cancelled(15), Duration::from_secs(1));
-        assert_eq!(s, State::Error);
-        let (s, d) = describe_outcome(
-            &Outcome::TimedOut(Duration::from_secs(90)),
-            Duration::from_secs(95),
-        );
-        assert_eq!(s, State::Failure);
-        assert!(d.contains("90s"));
-    }
-
-    #[test]
-    fn a_missing_program_is_told_by_kind_never_by_name() {
-        let finished = Finished {
-            outcome: Outcome::Exited(127),
-            took: Duration::from_secs(3),
-            stderr_tail: vec!["sh: 1: ghp_fromTheLog: not found".into()],
-        };
-        let dir = std::path::Path::new("/github/workspace");
-        let missing = finished.missing(dir);
-        let (s, d) = describe_run(&finished, missing.as_ref());
-        assert_eq!(s, State::Failure);
-        assert_eq!(
-            d,
-            "The command exited with code 127 after 3s: a program it runs is not in rollout's \
-             image (see the log)"
-        );
-        let told = missing.map(|m| explain_run(&finished, &m, dir));
-        assert!(told.is_some_and(|t| t.contains("`ghp_fromTheLog`")));
-        // The longest sentence, with the longest duration, still fits GitHub's 140 characters.
-        for m in [
-            Missing::Program(String::new()),
-            Missing::File(String::new()),
-            Missing::Unstartable(String::new()),
-            Missing::NotExecutable(String::new()),
-        ] {
-            let long = Finished {
-                outcome: Outcome::Exited(i32::MIN),
-                took: Duration::from_secs(u64::MAX),
-                stderr_tail: Vec::new(),
-            };
-            let (_, d) = describe_run(&long, Some(&m));
-            assert!(d.chars().count() <= 140, "{d}");
-        }
-        for code in [126, 127] {
-            let (_, d) = describe_outcome(&Outcome::Exited(code), Duration::from_secs(u64::MAX));
-            assert!(d.chars().count() <= 140, "{d}");
-        }
     }
 }

@@ -1,10 +1,11 @@
 //! A closed pull request: its preview torn down.
 
-use super::{describe_run, explain_run, Rollout, DEPLOY_PERMISSION};
+use super::{Rollout, DEPLOY_PERMISSION};
 use crate::command::Outcome;
 use crate::github::{Budget, NewStatus, State};
 use crate::plan::Teardown;
 use crate::report::Report;
+use crate::report::{describe_run, explain_run};
 use crate::runtime::{self, Untrusted};
 
 impl Rollout<'_> {
