@@ -48,6 +48,15 @@ enum Cmd {
 /// A bad input or event file: exit 2 with one sentence, nothing written to the API.
 struct BadInput(String);
 
+/// What the main step does, decided before any client exists.
+enum Work {
+    /// `step: deploy` (with the command) or `step: start` (without).
+    Deploy(plan::Destination, bool),
+    Plan(plan::Destination),
+    Finish,
+    Deactivate,
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -252,26 +261,33 @@ async fn main_step() -> Result<i32, BadInput> {
         },
     };
     let token = required_token(&context, inputs.token.as_ref())?;
-    // An event that deploys nowhere needs no client: a skip costs no TLS set-up and no request.
-    // A checkout at the test-merge commit is refused here too, before any client exists, so
-    // that nothing can have been written. A teardown builds nothing and is not checked.
-    if matches!(inputs.step, Step::Deploy | Step::Start | Step::Plan) {
-        match plan::target(&event, &inputs) {
-            Err(skip) => {
-                let mut report = steps::skip_report(&inputs, skip);
-                if !inputs.targets.is_empty() {
-                    // A matrix over `targets` must see an empty list, not no output.
-                    report.targets = Some(Vec::new());
+    // Where the event points is decided once, before any client exists: a skip costs no TLS
+    // set-up and no request, and a checkout at the test-merge commit is refused before anything
+    // can have been written. A teardown builds nothing and is not checked.
+    let work = match inputs.step {
+        Step::Finish => Work::Finish,
+        Step::Deactivate => Work::Deactivate,
+        step @ (Step::Deploy | Step::Start | Step::Plan) => {
+            match plan::destination(&event, &inputs) {
+                Err(skip) => {
+                    let mut report = steps::skip_report(&inputs, skip);
+                    if !inputs.targets.is_empty() {
+                        // A matrix over `targets` must see an empty list, not no output.
+                        report.targets = Some(Vec::new());
+                    }
+                    return Ok(conclude(&report, &runtime_files, inputs.step));
                 }
-                return Ok(conclude(&report, &runtime_files, inputs.step));
+                Ok(dest) if step == Step::Plan => Work::Plan(dest),
+                Ok(dest) => {
+                    if !dest.is_teardown() {
+                        steps::verify_checkout(&event, &inputs, &context, dest.target())
+                            .map_err(BadInput)?;
+                    }
+                    Work::Deploy(dest, step == Step::Deploy)
+                }
             }
-            Ok(_) if inputs.step == Step::Plan => {}
-            Ok((target, false)) => {
-                steps::verify_checkout(&event, &inputs, &context, &target).map_err(BadInput)?
-            }
-            Ok((_, true)) => {}
         }
-    }
+    };
     let client = client(&context, token, inputs.final_status_timeout)?.with_cancel(cancel.clone());
     let rollout = Rollout {
         event: &event,
@@ -286,12 +302,11 @@ async fn main_step() -> Result<i32, BadInput> {
         finals: Default::default(),
         comments: Default::default(),
     };
-    let report = match inputs.step {
-        Step::Deploy => rollout.deploy(true).await,
-        Step::Start => rollout.deploy(false).await,
-        Step::Finish => rollout.finish().await,
-        Step::Deactivate => rollout.deactivate().await,
-        Step::Plan => rollout.plan().await,
+    let report = match work {
+        Work::Deploy(dest, run_command) => rollout.deploy(dest, run_command).await,
+        Work::Plan(dest) => rollout.plan(dest).await,
+        Work::Finish => rollout.finish().await,
+        Work::Deactivate => rollout.deactivate().await,
     };
     if inputs.step != Step::Plan {
         rollout.comment(&report).await;
@@ -381,99 +396,9 @@ async fn plan_command(
     let workspace = workspace
         .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
-    let mut notes = Vec::new();
-    // `finish` and `deactivate` decide nothing about the event's change: they say what they
-    // would write, and only that.
-    if let Some(text) = report::own_step_plan(&event, &inputs) {
-        print!("{text}");
-        return Ok(0);
-    }
-    if !inputs.targets.is_empty() {
-        return Ok(plan_targets(&event, &inputs, &workspace).await);
-    }
-    // Changes from local git only; what needs the API, the plan names.
-    let (the_plan, changes) = match plan::target(&event, &inputs) {
-        Err(skip) => (plan::Plan::Skip(skip), None),
-        Ok((target, true)) => (plan::Plan::Teardown(plan::Teardown { target }), None),
-        Ok((target, false)) => {
-            let changes = steps::find_changes(
-                &event,
-                &inputs,
-                &workspace,
-                &target.environment,
-                steps::Api::Plan,
-            )
-            .await;
-            (
-                plan::decide(target, &event, &inputs, &changes),
-                Some(changes),
-            )
-        }
-    };
-    if inputs.supersede && inputs.step != Step::Plan && matches!(the_plan, plan::Plan::Deploy(_)) {
-        notes.push("older in-progress deployments of the environment would be marked inactive (`supersede`); which ones needs the API".to_string());
-    }
-    print!("{}", report::plan_text(&the_plan, changes.as_ref(), &notes));
-    if matches!(the_plan, plan::Plan::Deploy(_)) {
-        print!("{}", report::step_lines(&inputs, None));
-    }
-    Ok(0)
-}
-
-/// `rollout plan` with `targets`: each target's own decision (the `target` input narrows it to one).
-async fn plan_targets(event: &Event, inputs: &Inputs, workspace: &Path) -> i32 {
-    let (base, teardown) = match plan::target(event, inputs) {
-        Err(skip) => {
-            print!("{}", report::plan_text(&plan::Plan::Skip(skip), None, &[]));
-            return 0;
-        }
-        Ok(found) => found,
-    };
-    let named = |name: &str| inputs.target.as_deref().is_none_or(|one| one == name);
-    let changes = if teardown {
-        // A closed PR tears down every target's preview, whatever changed.
-        plan::Changes::Everything {
-            reason: "the pull request closed; every target's preview is torn down".into(),
-        }
-    } else {
-        steps::find_changes(
-            event,
-            inputs,
-            workspace,
-            &base.environment,
-            steps::Api::Plan,
-        )
-        .await
-    };
-    let affected = inputs.targets.affected(&changes);
-    let mut plans = Vec::new();
-    for verdict in affected.targets.iter().filter(|v| named(&v.name)) {
-        let decision = match verdict.changes() {
-            Some(own) => {
-                let target = plan::for_target(&base, &verdict.name, inputs);
-                report::TargetPlan::Planned(Box::new(if teardown {
-                    plan::Plan::Teardown(plan::Teardown { target })
-                } else {
-                    plan::decide(target, event, inputs, own)
-                }))
-            }
-            None => report::TargetPlan::Unaffected(verdict.reason()),
-        };
-        plans.push((verdict.name.as_str(), decision));
-    }
-    let mut notes = Vec::new();
-    if inputs.supersede && !teardown && inputs.step != Step::Plan {
-        notes.push("older in-progress deployments of each target's environment would be marked inactive (`supersede`); which ones needs the API".to_string());
-    }
-    let shown = (!teardown).then_some(&changes);
     print!(
         "{}",
-        report::targets_plan_text(&affected, &plans, shown, &notes)
+        steps::offline::plan_text(&event, &inputs, &workspace).await
     );
-    if !teardown {
-        // `step: plan` exists for its `targets` output: the matrix a later job runs.
-        let names: Vec<&str> = affected.affected().map(|v| v.name.as_str()).collect();
-        print!("{}", report::step_lines(inputs, Some(&names)));
-    }
-    0
+    Ok(0)
 }

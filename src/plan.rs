@@ -98,25 +98,39 @@ fn refuse(kind: SkipKind, reason: impl Into<String>) -> Skip {
     }
 }
 
-/// The first step of planning: where this event would deploy (and whether it tears down), or
-/// why not. Needs no file list.
-pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
-    let fixed = inputs.environment.as_ref();
-    let (git_ref, sha) = match &event.trigger {
-        Trigger::Unhandled => {
-            return Err(skip(format!(
-                "rollout does not deploy on `{}` events (it handles push, workflow_dispatch, workflow_run, pull_request and pull_request_target)",
-                event.name
-            )))
+/// Where an event points before any file is read: a deploy or a pull request's teardown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    Deploy(Target),
+    /// A closed pull request: its preview (every target's, with `targets`) is torn down.
+    Teardown(Target),
+}
+
+impl Destination {
+    pub fn target(&self) -> &Target {
+        match self {
+            Destination::Deploy(t) | Destination::Teardown(t) => t,
         }
-        Trigger::Push { deleted: true, git_ref, .. } => {
-            return Err(skip(format!(
-                "the push deleted `{}`; a deleted branch or tag is never deployed",
-                git_ref.full()
-            )))
-        }
+    }
+    pub fn is_teardown(&self) -> bool {
+        matches!(self, Destination::Teardown(_))
+    }
+}
+
+/// The first step of planning, run once per run: where this event would deploy (or tear down),
+/// or why not. Needs no file list.
+pub fn destination(event: &Event, inputs: &Inputs) -> Result<Destination, Skip> {
+    match &event.trigger {
+        Trigger::Unhandled => Err(skip(format!(
+            "rollout does not deploy on `{}` events (it handles push, workflow_dispatch, workflow_run, pull_request and pull_request_target)",
+            event.name
+        ))),
+        Trigger::Push { deleted: true, git_ref, .. } => Err(skip(format!(
+            "the push deleted `{}`; a deleted branch or tag is never deployed",
+            git_ref.full()
+        ))),
         Trigger::Push { git_ref, sha, .. } | Trigger::Dispatch { git_ref, sha } => {
-            (git_ref.clone(), sha.clone())
+            branch_target(git_ref.clone(), sha.clone(), inputs).map(Destination::Deploy)
         }
         Trigger::WorkflowRun {
             action,
@@ -125,113 +139,145 @@ pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
             sha,
             from_fork,
             ..
-        } => {
-            if action != "completed" {
-                return Err(skip(format!(
-                    "the workflow run is `{action}`, not `completed`; rollout deploys when it has completed"
-                )));
-            }
-            if conclusion.as_deref() != Some("success") {
-                return Err(skip(format!(
-                    "the workflow run concluded `{}`, not `success`",
-                    conclusion.as_deref().unwrap_or("without a conclusion")
-                )));
-            }
-            if *from_fork {
-                if !inputs.allow_fork_code {
-                    return Err(refuse(
-                        SkipKind::Refused,
-                        "the workflow run comes from a fork: deploying its code with this repository's token and secrets is refused (set `allow-fork-code: true` to allow it)",
-                    ));
-                }
-                // A fork's branch called `main` is not this repository's main.
-                let Some(env) = fixed else {
-                    return Err(refuse(
-                        SkipKind::Refused,
-                        "the workflow run comes from a fork, whose branch names never map to this repository's environments; set `environment` to deploy fork code",
-                    ));
-                };
-                let environment = env.render(&TemplateVars {
-                    sha: sha.as_str(),
-                    ..Default::default()
-                });
-                return Ok((
-                    Target {
-                        environment,
-                        sha: sha.clone(),
-                        git_ref: None,
-                        pr_number: None,
-                        production: inputs.production,
-                        transient: inputs.transient.unwrap_or(false),
-                        rule: "the `environment` input (fork code allowed by `allow-fork-code`)".into(),
-                        unit: None,
-                    },
-                    false,
-                ));
-            }
-            let Some(branch) = head_branch else {
-                return Err(skip("the workflow run names no head branch to map"));
-            };
-            (GitRef::branch(branch), sha.clone())
-        }
-        Trigger::PullRequest(pr) => {
-            let closing = pr.action == "closed";
-            if !closing && !PREVIEW_ACTIONS.contains(&pr.action.as_str()) {
-                return Err(skip(format!(
-                    "pull request action `{}` neither deploys nor tears down a preview",
-                    pr.action
-                )));
-            }
-            let Some(template) = fixed.or(inputs.preview_environment.as_ref()) else {
-                return Err(skip(
-                    "pull requests do not deploy: `preview-environment` is empty (set it, e.g. `pr-{number}`)",
-                ));
-            };
-            let dependabot = pr.author == "dependabot[bot]"
-                || event.sender.as_deref() == Some("dependabot[bot]");
-            match pr.kind {
-                PullRequestKind::PullRequest if pr.from_fork || dependabot => {
-                    let who = if dependabot { "Dependabot" } else { "a fork" };
-                    return Err(refuse(
-                        SkipKind::ReadOnlyToken,
-                        format!("pull request #{} comes from {who}: its token is read-only, so it cannot create deployments", pr.number),
-                    ));
-                }
-                PullRequestKind::Target if pr.from_fork && !inputs.allow_fork_code => {
-                    return Err(refuse(
-                        SkipKind::Refused,
-                        format!("pull request #{} comes from a fork: deploying fork code on pull_request_target would hand it this repository's token and secrets (set `allow-fork-code: true` to allow it)", pr.number),
-                    ));
-                }
-                _ => {}
-            }
-            let branch = safe_name(&pr.head_branch);
-            let environment = template.render(&TemplateVars {
-                environment: "",
-                branch: &branch,
-                sha: pr.head_sha.as_str(),
-                number: Some(pr.number),
-            });
-            let rule = if fixed.is_some() {
-                "the `environment` input".to_string()
-            } else {
-                format!("`preview-environment` ({})", template.as_str())
-            };
-            return Ok((
-                Target {
-                    environment,
-                    sha: pr.head_sha.clone(),
-                    git_ref: Some(GitRef::branch(&pr.head_branch)),
-                    pr_number: Some(pr.number),
-                    production: Some(inputs.production.unwrap_or(false)),
-                    transient: inputs.transient.unwrap_or(true),
-                    rule,
-                    unit: None,
-                },
-                closing,
+        } => workflow_run_target(
+            action,
+            conclusion.as_deref(),
+            head_branch.as_deref(),
+            sha,
+            *from_fork,
+            inputs,
+        )
+        .map(Destination::Deploy),
+        Trigger::PullRequest(pr) => preview_target(pr, event.sender.as_deref(), inputs),
+    }
+}
+
+/// A completed, successful workflow run deploys its head branch as a push would; a fork's run
+/// only to the fixed `environment`, and only with `allow-fork-code`.
+fn workflow_run_target(
+    action: &str,
+    conclusion: Option<&str>,
+    head_branch: Option<&str>,
+    sha: &Sha,
+    from_fork: bool,
+    inputs: &Inputs,
+) -> Result<Target, Skip> {
+    if action != "completed" {
+        return Err(skip(format!(
+            "the workflow run is `{action}`, not `completed`; rollout deploys when it has completed"
+        )));
+    }
+    if conclusion != Some("success") {
+        return Err(skip(format!(
+            "the workflow run concluded `{}`, not `success`",
+            conclusion.unwrap_or("without a conclusion")
+        )));
+    }
+    if from_fork {
+        if !inputs.allow_fork_code {
+            return Err(refuse(
+                SkipKind::Refused,
+                "the workflow run comes from a fork: deploying its code with this repository's token and secrets is refused (set `allow-fork-code: true` to allow it)",
             ));
         }
+        // A fork's branch called `main` is not this repository's main.
+        let Some(env) = inputs.environment.as_ref() else {
+            return Err(refuse(
+                SkipKind::Refused,
+                "the workflow run comes from a fork, whose branch names never map to this repository's environments; set `environment` to deploy fork code",
+            ));
+        };
+        let environment = env.render(&TemplateVars {
+            sha: sha.as_str(),
+            ..Default::default()
+        });
+        return Ok(Target {
+            environment,
+            sha: sha.clone(),
+            git_ref: None,
+            pr_number: None,
+            production: inputs.production,
+            transient: inputs.transient.unwrap_or(false),
+            rule: "the `environment` input (fork code allowed by `allow-fork-code`)".into(),
+            unit: None,
+        });
+    }
+    let Some(branch) = head_branch else {
+        return Err(skip("the workflow run names no head branch to map"));
     };
+    branch_target(GitRef::branch(branch), sha.clone(), inputs)
+}
+
+/// A pull request's preview: deployed on the actions that change its code, torn down when it
+/// closes; never from a token that cannot write, never fork code on `pull_request_target`
+/// unless allowed.
+fn preview_target(
+    pr: &crate::event::PullRequest,
+    sender: Option<&str>,
+    inputs: &Inputs,
+) -> Result<Destination, Skip> {
+    let fixed = inputs.environment.as_ref();
+    let closing = pr.action == "closed";
+    if !closing && !PREVIEW_ACTIONS.contains(&pr.action.as_str()) {
+        return Err(skip(format!(
+            "pull request action `{}` neither deploys nor tears down a preview",
+            pr.action
+        )));
+    }
+    let Some(template) = fixed.or(inputs.preview_environment.as_ref()) else {
+        return Err(skip(
+            "pull requests do not deploy: `preview-environment` is empty (set it, e.g. `pr-{number}`)",
+        ));
+    };
+    let dependabot = pr.author == "dependabot[bot]" || sender == Some("dependabot[bot]");
+    match pr.kind {
+        PullRequestKind::PullRequest if pr.from_fork || dependabot => {
+            let who = if dependabot { "Dependabot" } else { "a fork" };
+            return Err(refuse(
+                SkipKind::ReadOnlyToken,
+                format!("pull request #{} comes from {who}: its token is read-only, so it cannot create deployments", pr.number),
+            ));
+        }
+        PullRequestKind::Target if pr.from_fork && !inputs.allow_fork_code => {
+            return Err(refuse(
+                SkipKind::Refused,
+                format!("pull request #{} comes from a fork: deploying fork code on pull_request_target would hand it this repository's token and secrets (set `allow-fork-code: true` to allow it)", pr.number),
+            ));
+        }
+        _ => {}
+    }
+    let branch = safe_name(&pr.head_branch);
+    let environment = template.render(&TemplateVars {
+        environment: "",
+        branch: &branch,
+        sha: pr.head_sha.as_str(),
+        number: Some(pr.number),
+    });
+    let rule = if fixed.is_some() {
+        "the `environment` input".to_string()
+    } else {
+        format!("`preview-environment` ({})", template.as_str())
+    };
+    let target = Target {
+        environment,
+        sha: pr.head_sha.clone(),
+        git_ref: Some(GitRef::branch(&pr.head_branch)),
+        pr_number: Some(pr.number),
+        production: Some(inputs.production.unwrap_or(false)),
+        transient: inputs.transient.unwrap_or(true),
+        rule,
+        unit: None,
+    };
+    Ok(if closing {
+        Destination::Teardown(target)
+    } else {
+        Destination::Deploy(target)
+    })
+}
+
+/// A branch or tag (a push, a dispatch, a workflow run of this repository): the `environment`
+/// input, else the first line of `environments` that matches.
+fn branch_target(git_ref: GitRef, sha: Sha, inputs: &Inputs) -> Result<Target, Skip> {
     let branch = git_ref.branch_name();
     let safe_branch = safe_name(git_ref.short());
     let vars = TemplateVars {
@@ -240,7 +286,7 @@ pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
         sha: sha.as_str(),
         number: None,
     };
-    let (environment, rule) = if let Some(env) = fixed {
+    let (environment, rule) = if let Some(env) = inputs.environment.as_ref() {
         (env.render(&vars), "the `environment` input".to_string())
     } else if let Some(rule) = inputs
         .environments
@@ -270,19 +316,16 @@ pub fn target(event: &Event, inputs: &Inputs) -> Result<(Target, bool), Skip> {
     if environment.trim().is_empty() {
         return Err(skip(format!("{rule} gives an empty environment name")));
     }
-    Ok((
-        Target {
-            environment,
-            sha,
-            git_ref: Some(git_ref),
-            pr_number: None,
-            production: inputs.production,
-            transient: inputs.transient.unwrap_or(false),
-            rule,
-            unit: None,
-        },
-        false,
-    ))
+    Ok(Target {
+        environment,
+        sha,
+        git_ref: Some(git_ref),
+        pr_number: None,
+        production: inputs.production,
+        transient: inputs.transient.unwrap_or(false),
+        rule,
+        unit: None,
+    })
 }
 
 /// Whether the plan needs the changed files (so that nobody computes them for nothing).
@@ -290,16 +333,114 @@ pub fn needs_changes(inputs: &Inputs) -> bool {
     inputs.paths.is_some() || (!inputs.tasks.is_empty() && inputs.task.is_none())
 }
 
-/// The whole plan. `changes` is consulted only for `paths` and `tasks`.
+/// The whole plan of a run without `targets`. `changes` is consulted only for `paths` and `tasks`.
 pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
-    match target(event, inputs) {
-        Ok((target, false)) => decide(target, event, inputs, changes),
-        Ok((target, true)) => Plan::Teardown(Teardown { target }),
+    match destination(event, inputs) {
+        Ok(Destination::Deploy(target)) => decide(target, event, inputs, changes),
+        Ok(Destination::Teardown(target)) => Plan::Teardown(Teardown { target }),
         Err(skip) => Plan::Skip(skip),
     }
 }
 
-/// The second step, once [`target`] found where to deploy: the commit message, `paths` and
+/// One target's decision: its plan, or why the change does not affect it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Plan(Plan),
+    Unaffected(String),
+}
+
+/// A decision and the `targets` line it is for (`None` without `targets`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub name: Option<String>,
+    pub decision: Decision,
+}
+
+/// Every decision of a run: one unnamed plan without `targets`; with them, one per target the
+/// run considers (the `target` input narrows it to one), in the order of the `targets` lines.
+#[derive(Clone, Debug)]
+pub struct Plans {
+    /// With `targets`: what the changes did to each target, to log and print whole.
+    pub affected: Option<crate::targets::Affected>,
+    pub each: Vec<Planned>,
+}
+
+impl Plans {
+    /// The names of the targets that would deploy (or tear down).
+    pub fn deploying(&self) -> Vec<&str> {
+        self.each
+            .iter()
+            .filter(|p| matches!(p.decision, Decision::Plan(Plan::Deploy(_))))
+            .filter_map(|p| p.name.as_deref())
+            .collect()
+    }
+}
+
+/// The second step, the same for a deploy, `step: plan` and `rollout plan`: from where the
+/// event points and what changed, each target's plan. A teardown covers every target (the pull
+/// request is gone, whatever changed); a deploy each target its changes affect, on its own files.
+pub fn plans(dest: &Destination, event: &Event, inputs: &Inputs, changes: &Changes) -> Plans {
+    let named = |name: &str| inputs.target.as_deref().is_none_or(|one| one == name);
+    if inputs.targets.is_empty() {
+        let plan = match dest {
+            Destination::Deploy(t) => decide(t.clone(), event, inputs, changes),
+            Destination::Teardown(t) => Plan::Teardown(Teardown { target: t.clone() }),
+        };
+        return Plans {
+            affected: None,
+            each: vec![Planned {
+                name: None,
+                decision: Decision::Plan(plan),
+            }],
+        };
+    }
+    let base = dest.target();
+    if dest.is_teardown() {
+        let each = inputs
+            .targets
+            .names()
+            .filter(|n| named(n))
+            .map(|name| Planned {
+                name: Some(name.to_string()),
+                decision: Decision::Plan(Plan::Teardown(Teardown {
+                    target: for_target(base, name, inputs),
+                })),
+            })
+            .collect();
+        // Every target counts as affected, so `rollout plan` lists them all with the reason.
+        let gone = Changes::Everything {
+            reason: "the pull request closed; every target's preview is torn down".into(),
+        };
+        return Plans {
+            affected: Some(inputs.targets.affected(&gone)),
+            each,
+        };
+    }
+    let affected = inputs.targets.affected(changes);
+    let each = affected
+        .targets
+        .iter()
+        .filter(|v| named(&v.name))
+        .map(|verdict| Planned {
+            name: Some(verdict.name.clone()),
+            decision: match verdict.changes() {
+                Some(own) => Decision::Plan(decide(
+                    for_target(base, &verdict.name, inputs),
+                    event,
+                    inputs,
+                    own,
+                )),
+                None => Decision::Unaffected(verdict.reason().to_string()),
+            },
+        })
+        .collect();
+    Plans {
+        affected: Some(affected),
+        each,
+    }
+}
+
+/// One target's plan, once [`destination`] found where to deploy: the commit message, `paths` and
 /// `tasks` against the changed files, the description and the URL.
 pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
     if let Some(pattern) = &inputs.skip_commit_pattern {

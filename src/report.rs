@@ -3,9 +3,8 @@
 use crate::command::{self, Finished, Missing, Outcome};
 use crate::github::State;
 use crate::inputs::{Inputs, JobStatus, Step};
-use crate::plan::{Changes, Plan};
+use crate::plan::{Changes, Decision, Plan, Plans};
 use crate::runtime::Untrusted;
-use crate::targets::Affected;
 use std::time::Duration;
 
 /// What a run ended as: the source of outputs, the summary, the comment and the exit code.
@@ -535,10 +534,10 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
         }
         Step::Deactivate => Some(match inputs.deployment_id {
             Some(id) => format!("deactivate: deployment {id} would be marked inactive\n"),
-            None => match crate::plan::target(event, inputs) {
-                Ok((t, _)) => format!(
+            None => match crate::plan::destination(event, inputs) {
+                Ok(dest) => format!(
                     "deactivate: every deployment of {} would be marked inactive (which ones needs the API)\n",
-                    Untrusted(&t.environment)
+                    Untrusted(&dest.target().environment)
                 ),
                 Err(skip) => format!("skip: {}\n", Untrusted(&skip.reason)),
             },
@@ -566,26 +565,19 @@ fn plan_text_tail(changes: Option<&Changes>, offline_notes: &[String]) -> String
     s
 }
 
-/// One target's line of `rollout plan` with `targets`: its plan, or why the change leaves it alone.
-pub enum TargetPlan<'a> {
-    Planned(Box<Plan>),
-    Unaffected(&'a str),
-}
-
 /// What `rollout plan` prints with `targets`: which targets the change affects and why, then each
 /// target's own decision, indented under its name.
-pub fn targets_plan_text(
-    affected: &Affected,
-    plans: &[(&str, TargetPlan<'_>)],
-    changes: Option<&Changes>,
-    notes: &[String],
-) -> String {
-    let mut s = format!("targets: {}\n", Untrusted(&affected.summary()));
-    for (name, decision) in plans {
+pub fn targets_plan_text(plans: &Plans, changes: Option<&Changes>, notes: &[String]) -> String {
+    let mut s = String::new();
+    if let Some(affected) = &plans.affected {
+        s.push_str(&format!("targets: {}\n", Untrusted(&affected.summary())));
+    }
+    for planned in &plans.each {
+        let name = planned.name.as_deref().unwrap_or_default();
         s.push_str(&format!("target {}:\n", Untrusted(name)));
-        let text = match decision {
-            TargetPlan::Planned(plan) => plan_text(plan.as_ref(), None, &[]),
-            TargetPlan::Unaffected(reason) => format!("not affected: {}\n", Untrusted(reason)),
+        let text = match &planned.decision {
+            Decision::Plan(plan) => plan_text(plan, None, &[]),
+            Decision::Unaffected(reason) => format!("not affected: {}\n", Untrusted(reason)),
         };
         for line in text.lines() {
             s.push_str(&format!("  {line}\n"));

@@ -12,8 +12,8 @@ impl Rollout<'_> {
         let (ids, environment) = match self.inputs.deployment_id {
             Some(id) => (vec![id], String::new()),
             None => {
-                let target = match plan::target(self.event, self.inputs) {
-                    Ok((t, _)) => t,
+                let target = match plan::destination(self.event, self.inputs) {
+                    Ok(dest) => dest.target().clone(),
                     Err(s) => return self.skip(s.kind, s.reason),
                 };
                 match self

@@ -10,48 +10,115 @@ use crate::command::{self, Outcome};
 use crate::event::{Event, Trigger};
 use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
-use crate::plan::{self, Changes, Deploy, Plan, Target, Teardown};
+use crate::plan::{self, Changes, Decision, Deploy, Destination, Plan, Target};
 use crate::report::{describe_run, explain_run, Report, TargetRow};
 use crate::runtime::{self, Untrusted};
+use crate::targets::Affected;
 use serde_json::{json, Value};
 
 /// How far back supersede looks: ten GraphQL reads.
 const SUPERSEDE_LIMIT: usize = 1000;
 
 impl Rollout<'_> {
-    /// `step: deploy` and `step: start`.
-    pub async fn deploy(&self, run_command: bool) -> Report {
-        let (target, teardown) = match plan::target(self.event, self.inputs) {
-            Ok(t) => t,
-            Err(skip) => return self.skip(skip.kind, skip.reason),
-        };
-        if !self.inputs.targets.is_empty() {
-            return self.deploy_targets(target, teardown, run_command).await;
-        }
+    /// `step: deploy` and `step: start`, to where [`plan::destination`] pointed.
+    pub async fn deploy(&self, dest: Destination, run_command: bool) -> Report {
+        let with_targets = !self.inputs.targets.is_empty();
         // A closed PR's head may be gone: nothing about it is looked up.
-        let changes = if !teardown && (plan::needs_changes(self.inputs) || run_command) {
-            let api = if plan::needs_changes(self.inputs) {
-                Api::Client(self.client)
-            } else {
-                Api::NotNeeded
-            };
-            Some(self.changes_for(&target, api).await)
-        } else {
-            None
-        };
-        if teardown {
-            return self.teardown(&Teardown { target }).await;
-        }
-        let plan = match &changes {
-            Some(c) => plan::decide(target, self.event, self.inputs, c),
-            None => {
-                let unneeded = Changes::Everything {
-                    reason: "neither `paths` nor `tasks` needs them".into(),
-                };
-                plan::decide(target, self.event, self.inputs, &unneeded)
+        let changes = match &dest {
+            Destination::Teardown(_) => None,
+            Destination::Deploy(target) if with_targets || plan::needs_changes(self.inputs) => {
+                Some(self.changes_for(target, Api::Client(self.client)).await)
             }
+            // Only for `ROLLOUT_CHANGED_FILES`: not worth a request.
+            Destination::Deploy(target) if run_command => {
+                Some(self.changes_for(target, Api::NotNeeded).await)
+            }
+            Destination::Deploy(_) => None,
         };
-        self.run_plan(plan, changes.as_ref(), run_command).await
+        let unneeded = Changes::Everything {
+            reason: "neither `paths` nor `tasks` needs them".into(),
+        };
+        let plans = plan::plans(
+            &dest,
+            self.event,
+            self.inputs,
+            changes.as_ref().unwrap_or(&unneeded),
+        );
+        if !with_targets {
+            return match plans.each.into_iter().next().map(|p| p.decision) {
+                Some(Decision::Plan(plan)) => {
+                    self.run_plan(plan, changes.as_ref(), run_command).await
+                }
+                _ => Report::skipped("nothing to deploy"),
+            };
+        }
+        if let Some(affected) = plans.affected.as_ref().filter(|_| !dest.is_teardown()) {
+            self.log_affected(affected);
+        }
+        if let Some(skip) = self.named_target_unaffected(&plans) {
+            return skip;
+        }
+        let mut reports = Vec::new();
+        for planned in plans.each {
+            let (Some(name), Decision::Plan(plan)) = (planned.name, planned.decision) else {
+                continue;
+            };
+            if let Plan::Teardown(t) = &plan {
+                // `teardown-command` runs once for each target that had a preview, not for all.
+                if let Ok(list) = self
+                    .client
+                    .list_deployments(Some(&t.target.environment), None, 1)
+                    .await
+                {
+                    if list.is_empty() {
+                        tracing::info!(
+                            "target {}: {} has no deployment; nothing to tear down",
+                            Untrusted(&name),
+                            Untrusted(&t.target.environment)
+                        );
+                        continue;
+                    }
+                }
+            }
+            let own = match &plan {
+                Plan::Deploy(_) => changes_of(&plans.affected, &name).or(changes.as_ref()),
+                _ => None,
+            };
+            reports.push((name, self.run_plan(plan, own, run_command).await));
+        }
+        combine(
+            dest.target(),
+            reports,
+            self.context.log_url(),
+            self.inputs.target.is_none(),
+        )
+    }
+
+    /// Logs which targets the change affects, and why each one is or is not.
+    pub(super) fn log_affected(&self, affected: &Affected) {
+        tracing::info!("targets: {}", Untrusted(&affected.summary()));
+        for verdict in &affected.targets {
+            tracing::info!(
+                "  {}: {}",
+                Untrusted(&verdict.name),
+                Untrusted(verdict.reason())
+            );
+        }
+    }
+
+    /// The skip of a run whose `target` input names a target the change does not affect.
+    pub(super) fn named_target_unaffected(&self, plans: &plan::Plans) -> Option<Report> {
+        let name = self.inputs.target.as_ref()?;
+        let reason = plans.each.iter().find_map(|p| match &p.decision {
+            Decision::Unaffected(reason) if p.name.as_ref() == Some(name) => Some(reason),
+            _ => None,
+        })?;
+        let mut report = self.skip(
+            plan::SkipKind::Nothing,
+            format!("target `{name}` is not affected by this change: {reason}"),
+        );
+        report.targets = Some(Vec::new());
+        Some(report)
     }
 
     pub(super) async fn changes_for(&self, target: &Target, api: Api<'_>) -> Changes {
@@ -82,104 +149,6 @@ impl Rollout<'_> {
                 self.run_deploy(&d, changes, run_command).await
             }
         }
-    }
-
-    /// Which targets this change affects, each with its own changed files; `target` narrows it to
-    /// one. `Err`: the skip report (the one target the run names is not affected).
-    pub(super) async fn affected_targets(
-        &self,
-        base: &Target,
-    ) -> Result<Vec<(String, Changes)>, Report> {
-        let changes = self.changes_for(base, Api::Client(self.client)).await;
-        let affected = self.inputs.targets.affected(&changes);
-        tracing::info!("targets: {}", Untrusted(&affected.summary()));
-        for verdict in &affected.targets {
-            tracing::info!(
-                "  {}: {}",
-                Untrusted(&verdict.name),
-                Untrusted(verdict.reason())
-            );
-        }
-        let mut chosen: Vec<(String, Changes)> = affected
-            .affected()
-            .filter_map(|v| Some((v.name.clone(), v.changes()?.clone())))
-            .collect();
-        if let Some(name) = &self.inputs.target {
-            chosen.retain(|(n, _)| n == name);
-            if chosen.is_empty() {
-                let reason = affected
-                    .get(name)
-                    .map(|v| v.reason().to_string())
-                    .unwrap_or_default();
-                let mut report = self.skip(
-                    plan::SkipKind::Nothing,
-                    format!("target `{name}` is not affected by this change: {reason}"),
-                );
-                report.targets = Some(Vec::new());
-                return Err(report);
-            }
-        }
-        Ok(chosen)
-    }
-
-    /// Every affected target in turn, each with its own deployment, statuses and command run; a
-    /// failure does not stop the others. A closed pull request tears down every target's preview.
-    async fn deploy_targets(&self, base: Target, teardown: bool, run_command: bool) -> Report {
-        let names: Vec<String> = if teardown {
-            // Every target's preview, whatever the change: the PR is gone, its head may be too.
-            match &self.inputs.target {
-                Some(one) => vec![one.clone()],
-                None => self.inputs.targets.names().map(str::to_string).collect(),
-            }
-        } else {
-            match self.affected_targets(&base).await {
-                Ok(chosen) => {
-                    let mut reports = Vec::new();
-                    for (name, changes) in &chosen {
-                        let target = plan::for_target(&base, name, self.inputs);
-                        let plan = plan::decide(target, self.event, self.inputs, changes);
-                        reports.push((
-                            name.clone(),
-                            self.run_plan(plan, Some(changes), run_command).await,
-                        ));
-                    }
-                    return combine(
-                        &base,
-                        reports,
-                        self.context.log_url(),
-                        self.inputs.target.is_none(),
-                    );
-                }
-                Err(skip) => return skip,
-            }
-        };
-        let mut reports = Vec::new();
-        for name in &names {
-            let target = plan::for_target(&base, name, self.inputs);
-            // `teardown-command` runs once for each target that had a preview, not for all.
-            match self
-                .client
-                .list_deployments(Some(&target.environment), None, 1)
-                .await
-            {
-                Ok(list) if list.is_empty() => {
-                    tracing::info!(
-                        "target {}: {} has no deployment; nothing to tear down",
-                        Untrusted(name),
-                        Untrusted(&target.environment)
-                    );
-                    continue;
-                }
-                _ => {}
-            }
-            reports.push((name.clone(), self.teardown(&Teardown { target }).await));
-        }
-        combine(
-            &base,
-            reports,
-            self.context.log_url(),
-            self.inputs.target.is_none(),
-        )
     }
 
     fn announce(&self, d: &Deploy) {
@@ -593,6 +562,11 @@ pub fn verify_checkout(
         _ => tracing::info!("{}", Untrusted(&verdict.sentence())),
     }
     Ok(())
+}
+
+/// A target's own changed files (its `ROLLOUT_CHANGED_FILES`).
+fn changes_of<'a>(affected: &'a Option<Affected>, name: &str) -> Option<&'a Changes> {
+    affected.as_ref()?.get(name)?.changes()
 }
 
 /// One report for several targets: the one target's own when exactly one ran, else a summary;

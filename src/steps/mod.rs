@@ -18,6 +18,7 @@ mod comment;
 mod deactivate;
 mod deploy;
 mod finish;
+pub mod offline;
 mod planning;
 mod post;
 mod teardown;

@@ -1,42 +1,44 @@
-//! `step: plan` (`planning`, beside the core's `plan`): what a deploy would do, as outputs (`targets` above all, for a matrix), with no
-//! API write and no command.
+//! `step: plan` (`planning`, beside the core's `plan`): what a deploy would do, as outputs
+//! (`targets` above all, for a matrix), with no API write and no command.
 
 use super::{Api, Rollout};
-use crate::plan::{self, Changes, Plan};
+use crate::plan::{self, Changes, Decision, Destination, Plan};
 use crate::report::{Report, TargetRow};
+use crate::runtime::Untrusted;
 
 impl Rollout<'_> {
-    pub async fn plan(&self) -> Report {
-        let with_targets = !self.inputs.targets.is_empty();
-        let mut report = self.plan_report().await;
-        if with_targets && report.targets.is_none() {
+    pub async fn plan(&self, dest: Destination) -> Report {
+        let mut report = self.plan_report(dest).await;
+        if !self.inputs.targets.is_empty() && report.targets.is_none() {
             report.targets = Some(Vec::new());
         }
         report
     }
 
-    async fn plan_report(&self) -> Report {
-        let (base, teardown) = match plan::target(self.event, self.inputs) {
-            Ok(t) => t,
-            Err(skip) => return self.skip(skip.kind, skip.reason),
-        };
-        if teardown {
-            return Report::skipped(
-                "`step: plan`: the pull request closed; a deploy step tears its previews down",
-            );
-        }
-        if self.inputs.targets.is_empty() {
-            let changes = if plan::needs_changes(self.inputs) {
-                self.changes_for(&base, Api::Client(self.client)).await
-            } else {
-                Changes::Everything {
-                    reason: "neither `paths` nor `tasks` needs them".into(),
-                }
+    async fn plan_report(&self, dest: Destination) -> Report {
+        let base =
+            match &dest {
+                Destination::Teardown(_) => return Report::skipped(
+                    "`step: plan`: the pull request closed; a deploy step tears its previews down",
+                ),
+                Destination::Deploy(target) => target,
             };
-            let mut report = self.base_report(&base);
-            match plan::decide(base, self.event, self.inputs, &changes) {
-                Plan::Deploy(d) => {
-                    report.status = "skipped".into();
+        let changes = if plan::needs_changes(self.inputs) || !self.inputs.targets.is_empty() {
+            self.changes_for(base, Api::Client(self.client)).await
+        } else {
+            Changes::Everything {
+                reason: "neither `paths` nor `tasks` needs them".into(),
+            }
+        };
+        let plans = plan::plans(&dest, self.event, self.inputs, &changes);
+        if let Some(affected) = &plans.affected {
+            self.log_affected(affected);
+        }
+        let mut report = self.base_report(base);
+        report.status = "skipped".into();
+        if self.inputs.targets.is_empty() {
+            match plans.each.into_iter().next().map(|p| p.decision) {
+                Some(Decision::Plan(Plan::Deploy(d))) => {
                     report.task = d.task.clone();
                     report.detail = format!(
                         "`step: plan` writes nothing: a deploy would deploy {} to {} (task {})",
@@ -45,55 +47,51 @@ impl Rollout<'_> {
                         d.task
                     );
                 }
-                Plan::Skip(skip) => return self.skip(skip.kind, skip.reason),
-                Plan::Teardown(_) => report.status = "skipped".into(),
+                Some(Decision::Plan(Plan::Skip(skip))) => return self.skip(skip.kind, skip.reason),
+                _ => {}
             }
             return report;
         }
-        let chosen = match self.affected_targets(&base).await {
-            Ok(chosen) => chosen,
-            Err(skip) => return skip,
-        };
+        if let Some(skip) = self.named_target_unaffected(&plans) {
+            return skip;
+        }
         let mut deploying = Vec::new();
-        let mut results = Vec::new();
-        for (name, changes) in &chosen {
-            let target = plan::for_target(&base, name, self.inputs);
-            match plan::decide(target, self.event, self.inputs, changes) {
-                Plan::Deploy(d) => {
+        for planned in &plans.each {
+            let name = planned.name.clone().unwrap_or_default();
+            match &planned.decision {
+                Decision::Plan(Plan::Deploy(d)) => {
                     tracing::info!(
                         "target {}: would deploy to {} (task {})",
-                        crate::runtime::Untrusted(name),
-                        crate::runtime::Untrusted(&d.target.environment),
-                        crate::runtime::Untrusted(&d.task)
+                        Untrusted(&name),
+                        Untrusted(&d.target.environment),
+                        Untrusted(&d.task)
                     );
-                    deploying.push(name.clone());
-                    results.push(TargetRow {
+                    report.rows.push(TargetRow {
                         target: name.clone(),
                         status: "planned".into(),
                         environment: d.target.environment.clone(),
                         detail: format!("would deploy {} (task {})", d.target.sha.short(), d.task),
                         ..TargetRow::default()
                     });
+                    deploying.push(name);
                 }
-                Plan::Skip(skip) => {
+                Decision::Plan(Plan::Skip(skip)) => {
                     tracing::info!(
                         "target {}: skipped: {}",
-                        crate::runtime::Untrusted(name),
-                        crate::runtime::Untrusted(&skip.reason)
+                        Untrusted(&name),
+                        Untrusted(&skip.reason)
                     );
-                    results.push(TargetRow {
-                        target: name.clone(),
+                    report.rows.push(TargetRow {
+                        target: name,
                         status: "skipped".into(),
                         detail: skip.reason.clone(),
                         ..TargetRow::default()
                     });
                 }
-                Plan::Teardown(_) => {}
+                Decision::Plan(Plan::Teardown(_)) | Decision::Unaffected(_) => {}
             }
         }
-        let mut report = self.base_report(&base);
         report.environment.clear();
-        report.status = "skipped".into();
         report.detail = if deploying.is_empty() {
             "`step: plan` writes nothing: no target would deploy".to_string()
         } else {
@@ -104,7 +102,6 @@ impl Rollout<'_> {
             )
         };
         report.targets = Some(deploying);
-        report.rows = results;
         report
     }
 }

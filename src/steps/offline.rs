@@ -1,0 +1,80 @@
+//! `rollout plan`: what a run would do and why, from the event file, the inputs and the local
+//! git repository alone. No API call and no token: what needs the API, the text names.
+
+use super::{find_changes, Api};
+use crate::event::Event;
+use crate::inputs::{Inputs, Step};
+use crate::plan::{self, Changes, Destination, Plan};
+use crate::report;
+use std::path::Path;
+
+/// The plan as text, exactly as `rollout plan` prints it.
+pub async fn plan_text(event: &Event, inputs: &Inputs, workspace: &Path) -> String {
+    // `finish` and `deactivate` decide nothing about the event's change: they say what they
+    // would write, and only that.
+    if let Some(text) = report::own_step_plan(event, inputs) {
+        return text;
+    }
+    let dest = match plan::destination(event, inputs) {
+        Ok(dest) => dest,
+        Err(skip) => return report::plan_text(&Plan::Skip(skip), None, &[]),
+    };
+    // Changes from local git only; what needs the API, the plan names. A closed pull request
+    // tears down whatever changed.
+    let changes = match &dest {
+        Destination::Teardown(_) => None,
+        Destination::Deploy(target) => {
+            Some(find_changes(event, inputs, workspace, &target.environment, Api::Plan).await)
+        }
+    };
+    let unknown = Changes::Everything {
+        reason: "the pull request closed".into(),
+    };
+    let plans = plan::plans(&dest, event, inputs, changes.as_ref().unwrap_or(&unknown));
+    let deploys = !dest.is_teardown();
+    let mut notes = Vec::new();
+    let with_targets = !inputs.targets.is_empty();
+    if inputs.supersede && inputs.step != Step::Plan && deploys {
+        let whose = if with_targets {
+            "each target's environment"
+        } else {
+            "the environment"
+        };
+        if with_targets || has_deploy(&plans) {
+            notes.push(format!("older in-progress deployments of {whose} would be marked inactive (`supersede`); which ones needs the API"));
+        }
+    }
+    if with_targets {
+        let mut text = report::targets_plan_text(&plans, changes.as_ref(), &notes);
+        if deploys {
+            // `step: plan` exists for its `targets` output: the matrix a later job runs.
+            let names: Vec<&str> = plans
+                .affected
+                .iter()
+                .flat_map(|a| a.affected().map(|v| v.name.as_str()))
+                .collect();
+            text.push_str(&report::step_lines(inputs, Some(&names)));
+        }
+        return text;
+    }
+    let Some(plan::Planned {
+        decision: plan::Decision::Plan(the_plan),
+        ..
+    }) = plans.each.first()
+    else {
+        return String::new();
+    };
+    let mut text = report::plan_text(the_plan, changes.as_ref(), &notes);
+    if matches!(the_plan, Plan::Deploy(_)) {
+        text.push_str(&report::step_lines(inputs, None));
+    }
+    text
+}
+
+/// Whether the one plan of a run without `targets` deploys.
+fn has_deploy(plans: &plan::Plans) -> bool {
+    plans
+        .each
+        .iter()
+        .any(|p| matches!(p.decision, plan::Decision::Plan(Plan::Deploy(_))))
+}
