@@ -290,6 +290,154 @@ impl From<HeadCommit> for CommitInfo {
     }
 }
 
+/// Reads the fields of one event's payload, naming the event in every error.
+struct Reader<'a> {
+    name: &'a str,
+    payload: &'a Payload,
+    runner: &'a RunnerRefs,
+}
+
+impl Reader<'_> {
+    fn missing(&self, field: &'static str) -> EventError {
+        EventError::Missing {
+            event: self.name.to_string(),
+            field,
+        }
+    }
+
+    fn sha(&self, field: &'static str, value: Option<&str>) -> Result<Sha, EventError> {
+        let value = value.ok_or_else(|| self.missing(field))?;
+        Sha::parse(value).ok_or_else(|| EventError::BadSha {
+            event: self.name.to_string(),
+            field,
+            value: value.chars().take(80).collect(),
+        })
+    }
+
+    /// This repository, as the runner names it (the payload's when it does not).
+    fn this_repo(&self) -> Option<&str> {
+        self.runner.repository.as_deref().or_else(|| {
+            self.payload
+                .repository
+                .as_ref()
+                .and_then(|r| r.full_name.as_deref())
+        })
+    }
+
+    fn push(&self) -> Result<Trigger, EventError> {
+        let p = self.payload;
+        let git_ref = p.git_ref.clone().ok_or_else(|| self.missing("ref"))?;
+        let after = self.sha("after", p.after.as_deref())?;
+        // A pushed annotated tag's `after` is the tag object; the commit it points to, which
+        // the checkout holds and which is deployed, is `head_commit.id`.
+        let after = match p
+            .head_commit
+            .as_ref()
+            .and_then(|c| c.id.as_deref())
+            .and_then(Sha::parse)
+        {
+            Some(commit) if !after.is_zero() => commit,
+            _ => after,
+        };
+        let before = match p.before.as_deref() {
+            Some(b) => Some(self.sha("before", Some(b))?).filter(|s| !s.is_zero()),
+            None => None,
+        };
+        Ok(Trigger::Push {
+            git_ref: GitRef::new(git_ref),
+            deleted: p.deleted.unwrap_or(false) || after.is_zero(),
+            sha: after,
+            before,
+            forced: p.forced.unwrap_or(false),
+        })
+    }
+
+    fn dispatch(&self) -> Result<Trigger, EventError> {
+        let git_ref = self
+            .payload
+            .git_ref
+            .clone()
+            .or_else(|| self.runner.git_ref.clone())
+            .ok_or_else(|| self.missing("ref"))?;
+        Ok(Trigger::Dispatch {
+            git_ref: GitRef::new(git_ref),
+            sha: self.sha("GITHUB_SHA", self.runner.sha.as_deref())?,
+        })
+    }
+
+    fn workflow_run(&self) -> Result<Trigger, EventError> {
+        let run = self
+            .payload
+            .workflow_run
+            .as_ref()
+            .ok_or_else(|| self.missing("workflow_run"))?;
+        let head_repo = run
+            .head_repository
+            .as_ref()
+            .and_then(|r| r.full_name.as_deref());
+        Ok(Trigger::WorkflowRun {
+            action: self.payload.action.clone().unwrap_or_default(),
+            conclusion: run.conclusion.clone(),
+            head_branch: run.head_branch.clone(),
+            sha: self.sha("workflow_run.head_sha", run.head_sha.as_deref())?,
+            from_fork: from_fork(head_repo, self.this_repo()),
+            workflow: run.name.clone().unwrap_or_default(),
+        })
+    }
+
+    fn pull_request(&self, kind: PullRequestKind) -> Result<Trigger, EventError> {
+        let pr = self
+            .payload
+            .pull_request
+            .as_ref()
+            .ok_or_else(|| self.missing("pull_request"))?;
+        let head = pr
+            .head
+            .as_ref()
+            .ok_or_else(|| self.missing("pull_request.head"))?;
+        let base = pr
+            .base
+            .as_ref()
+            .ok_or_else(|| self.missing("pull_request.base"))?;
+        let head_repo = head.repo.as_ref().and_then(|r| r.full_name.as_deref());
+        let base_repo = base
+            .repo
+            .as_ref()
+            .and_then(|r| r.full_name.as_deref())
+            .or(self.this_repo());
+        Ok(Trigger::PullRequest(PullRequest {
+            kind,
+            action: self.payload.action.clone().unwrap_or_default(),
+            number: self
+                .payload
+                .number
+                .or(pr.number)
+                .ok_or_else(|| self.missing("number"))?,
+            title: pr.title.clone().unwrap_or_default(),
+            head_sha: self.sha("pull_request.head.sha", head.sha.as_deref())?,
+            head_branch: head.git_ref.clone().unwrap_or_default(),
+            base_branch: base.git_ref.clone().unwrap_or_default(),
+            base_sha: base.sha.as_deref().and_then(Sha::parse),
+            from_fork: from_fork(head_repo, base_repo),
+            merged: pr.merged.unwrap_or(false),
+            author: pr
+                .user
+                .as_ref()
+                .and_then(|u| u.login.clone())
+                .unwrap_or_default(),
+        }))
+    }
+}
+
+/// Whether code comes from another repository than the one deploying. An unknown repository on
+/// either side counts as foreign: refusing is the safe side.
+fn from_fork(head: Option<&str>, this: Option<&str>) -> bool {
+    match (head, this) {
+        (Some(head), Some(this)) => !head.eq_ignore_ascii_case(this),
+        _ => true,
+    }
+}
+
 /// Parses an event. Unknown event names parse to [`Trigger::Unhandled`]; a handled event that
 /// lacks what rollout needs is an error naming the field.
 pub fn parse(name: &str, json: &str, runner: &RunnerRefs) -> Result<Event, EventError> {
@@ -299,145 +447,35 @@ pub fn parse(name: &str, json: &str, runner: &RunnerRefs) -> Result<Event, Event
         return Err(EventError::NotObject);
     }
     let payload: Payload = serde_json::from_value(value).unwrap_or_else(|_| Payload::default());
-    let missing = |field| EventError::Missing {
-        event: name.to_string(),
-        field,
+    let reader = Reader {
+        name,
+        payload: &payload,
+        runner,
     };
-    let sha = |field: &'static str, value: Option<&str>| -> Result<Sha, EventError> {
-        let value = value.ok_or_else(|| missing(field))?;
-        Sha::parse(value).ok_or_else(|| EventError::BadSha {
-            event: name.to_string(),
-            field,
-            value: value.chars().take(80).collect(),
-        })
-    };
-    let this_repo = runner.repository.clone().or_else(|| {
-        payload
-            .repository
-            .as_ref()
-            .and_then(|r| r.full_name.clone())
-    });
-    let mut head_commit = CommitInfo::default();
     let trigger = match name {
-        "push" => {
-            let git_ref = payload.git_ref.clone().ok_or_else(|| missing("ref"))?;
-            let after = sha("after", payload.after.as_deref())?;
-            // A pushed annotated tag's `after` is the tag object; the commit it points to, which
-            // the checkout holds and which is deployed, is `head_commit.id`.
-            let after = match payload
-                .head_commit
-                .as_ref()
-                .and_then(|c| c.id.as_deref())
-                .and_then(Sha::parse)
-            {
-                Some(commit) if !after.is_zero() => commit,
-                _ => after,
-            };
-            let before = match payload.before.as_deref() {
-                Some(b) => Some(sha("before", Some(b))?).filter(|s| !s.is_zero()),
-                None => None,
-            };
-            Trigger::Push {
-                git_ref: GitRef::new(git_ref),
-                deleted: payload.deleted.unwrap_or(false) || after.is_zero(),
-                sha: after,
-                before,
-                forced: payload.forced.unwrap_or(false),
-            }
-        }
-        "workflow_dispatch" => {
-            let git_ref = payload
-                .git_ref
-                .clone()
-                .or_else(|| runner.git_ref.clone())
-                .ok_or_else(|| missing("ref"))?;
-            Trigger::Dispatch {
-                git_ref: GitRef::new(git_ref),
-                sha: sha("GITHUB_SHA", runner.sha.as_deref())?,
-            }
-        }
-        "workflow_run" => {
-            let run = payload
-                .workflow_run
-                .as_ref()
-                .ok_or_else(|| missing("workflow_run"))?;
-            let head_repo = run
-                .head_repository
-                .as_ref()
-                .and_then(|r| r.full_name.as_deref());
-            // A run whose head repository is unknown is treated as foreign: refusing is the safe side.
-            let from_fork = match (head_repo, this_repo.as_deref()) {
-                (Some(head), Some(this)) => !head.eq_ignore_ascii_case(this),
-                _ => true,
-            };
-            Trigger::WorkflowRun {
-                action: payload.action.clone().unwrap_or_default(),
-                conclusion: run.conclusion.clone(),
-                head_branch: run.head_branch.clone(),
-                sha: sha("workflow_run.head_sha", run.head_sha.as_deref())?,
-                from_fork,
-                workflow: run.name.clone().unwrap_or_default(),
-            }
-        }
-        "pull_request" | "pull_request_target" => {
-            let pr = payload
-                .pull_request
-                .as_ref()
-                .ok_or_else(|| missing("pull_request"))?;
-            let head = pr
-                .head
-                .as_ref()
-                .ok_or_else(|| missing("pull_request.head"))?;
-            let base = pr
-                .base
-                .as_ref()
-                .ok_or_else(|| missing("pull_request.base"))?;
-            let head_repo = head.repo.as_ref().and_then(|r| r.full_name.as_deref());
-            let base_repo = base
-                .repo
-                .as_ref()
-                .and_then(|r| r.full_name.as_deref())
-                .or(this_repo.as_deref());
-            let from_fork = match (head_repo, base_repo) {
-                (Some(h), Some(b)) => !h.eq_ignore_ascii_case(b),
-                _ => true,
-            };
-            head_commit.message = pr.title.clone().unwrap_or_default();
-            head_commit.author = pr.user.as_ref().and_then(|u| u.login.clone());
-            Trigger::PullRequest(PullRequest {
-                kind: if name == "pull_request" {
-                    PullRequestKind::PullRequest
-                } else {
-                    PullRequestKind::Target
-                },
-                action: payload.action.clone().unwrap_or_default(),
-                number: payload
-                    .number
-                    .or(pr.number)
-                    .ok_or_else(|| missing("number"))?,
-                title: pr.title.clone().unwrap_or_default(),
-                head_sha: sha("pull_request.head.sha", head.sha.as_deref())?,
-                head_branch: head.git_ref.clone().unwrap_or_default(),
-                base_branch: base.git_ref.clone().unwrap_or_default(),
-                base_sha: base.sha.as_deref().and_then(Sha::parse),
-                from_fork,
-                merged: pr.merged.unwrap_or(false),
-                author: pr
-                    .user
-                    .as_ref()
-                    .and_then(|u| u.login.clone())
-                    .unwrap_or_default(),
-            })
-        }
+        "push" => reader.push()?,
+        "workflow_dispatch" => reader.dispatch()?,
+        "workflow_run" => reader.workflow_run()?,
+        "pull_request" => reader.pull_request(PullRequestKind::PullRequest)?,
+        "pull_request_target" => reader.pull_request(PullRequestKind::Target)?,
         _ => Trigger::Unhandled,
     };
-    let commit = match &trigger {
-        Trigger::WorkflowRun { .. } => payload.workflow_run.and_then(|r| r.head_commit),
-        _ => payload.head_commit,
+    // A pull request's "commit" is the PR itself: its title and author describe the deploy.
+    let head_commit = match &trigger {
+        Trigger::PullRequest(pr) => CommitInfo {
+            message: pr.title.clone(),
+            author: Some(pr.author.clone()).filter(|a| !a.is_empty()),
+        },
+        Trigger::WorkflowRun { .. } => payload
+            .workflow_run
+            .and_then(|r| r.head_commit)
+            .map(CommitInfo::from)
+            .unwrap_or_default(),
+        _ => payload
+            .head_commit
+            .map(CommitInfo::from)
+            .unwrap_or_default(),
     };
-    if let Some(c) = commit {
-        head_commit = c.into();
-    }
     Ok(Event {
         name: name.to_string(),
         trigger,

@@ -7,9 +7,10 @@ use rollout::github::{DeploymentClient, RetryPolicy};
 use rollout::inputs::{Inputs, RawInputs, Step, KNOWN};
 use rollout::plan;
 use rollout::report::{self, Report};
+use rollout::runtime::Context;
 use rollout::runtime::{self, Runtime};
 use rollout::signals::Cancel;
-use rollout::steps::{self, Context, Rollout};
+use rollout::steps::{self, Rollout};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -344,7 +344,10 @@ pub fn plan(event: &Event, inputs: &Inputs, changes: &Changes) -> Plan {
 
 /// One target's decision: its plan, or why the change does not affect it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(clippy::large_enum_variant, reason = "one per target, built once per run")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per target, built once per run"
+)]
 pub enum Decision {
     Plan(Plan),
     Unaffected(String),

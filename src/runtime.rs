@@ -10,6 +10,62 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+/// What the runner tells about the run, read once from `GITHUB_*` and `RUNNER_*`.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub repository: String,
+    pub server_url: String,
+    pub api_url: String,
+    /// `GITHUB_GRAPHQL_URL`, or derived from `GITHUB_API_URL` when the runner does not set it.
+    pub graphql_url: String,
+    pub run_id: String,
+    pub run_attempt: String,
+    pub job: String,
+    pub runner_name: String,
+    pub workspace: PathBuf,
+    pub actor: String,
+    /// `GITHUB_SHA`: on `pull_request`, GitHub's test-merge commit.
+    pub sha: String,
+}
+
+impl Context {
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Context {
+        let var = |name: &str| get(name).unwrap_or_default();
+        Context {
+            repository: var("GITHUB_REPOSITORY"),
+            // No default host: GitHub Enterprise has its own, and a wrong link is worse than none.
+            server_url: var("GITHUB_SERVER_URL"),
+            api_url: var("GITHUB_API_URL"),
+            graphql_url: get("GITHUB_GRAPHQL_URL")
+                .unwrap_or_else(|| crate::github::graphql_url(&var("GITHUB_API_URL"))),
+            run_id: var("GITHUB_RUN_ID"),
+            run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
+            job: var("GITHUB_JOB"),
+            runner_name: var("RUNNER_NAME"),
+            workspace: get("GITHUB_WORKSPACE")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            actor: var("GITHUB_ACTOR"),
+            sha: var("GITHUB_SHA"),
+        }
+    }
+
+    /// The run attempt's page, on this server (GitHub Enterprise has its own host).
+    pub fn log_url(&self) -> String {
+        if self.server_url.is_empty() || self.repository.is_empty() || self.run_id.is_empty() {
+            return String::new();
+        }
+        format!(
+            "{}/{}/actions/runs/{}/attempts/{}",
+            self.server_url.trim_end_matches('/'),
+            self.repository,
+            self.run_id,
+            self.run_attempt
+        )
+    }
+}
+
 /// The runner's file commands. A file that is not set (a local `rollout plan`) is silently skipped.
 #[derive(Clone, Debug, Default)]
 pub struct Runtime {
@@ -338,5 +394,20 @@ mod tests {
         rt.save_state("x", "y").unwrap();
         let text = std::fs::read_to_string(dir.path().join("out")).unwrap();
         assert_eq!(text.matches("<<ghadelimiter_").count(), 2);
+    }
+
+    #[test]
+    fn log_urls_use_the_server_of_the_run() {
+        let c = Context {
+            repository: "o/r".into(),
+            server_url: "https://ghe.example.com/".into(),
+            run_id: "9".into(),
+            run_attempt: "2".into(),
+            ..Context::default()
+        };
+        assert_eq!(
+            c.log_url(),
+            "https://ghe.example.com/o/r/actions/runs/9/attempts/2"
+        );
     }
 }

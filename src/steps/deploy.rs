@@ -2,7 +2,7 @@
 //! older ones, run the command (deploy only), post the final status.
 
 use super::{
-    find_changes, newer_deployment, read_url, working_dir, Api, Context, Rollout,
+    find_changes, newer_deployment, read_url, working_dir, Api, CommandVars, Rollout,
     DEPLOY_PERMISSION, VERSION,
 };
 use crate::checkout;
@@ -12,7 +12,7 @@ use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
 use crate::plan::{self, Changes, Decision, Deploy, Destination, Plan, Target};
 use crate::report::{describe_run, explain_run, Report, TargetRow};
-use crate::runtime::{self, Untrusted};
+use crate::runtime::{self, Context, Untrusted};
 use crate::targets::Affected;
 use serde_json::{json, Value};
 
@@ -448,20 +448,14 @@ impl Rollout<'_> {
         ) {
             tracing::warn!("could not write the changed-files list: {e}");
         }
-        let extra = vec![
-            ("ROLLOUT_DEPLOYMENT_ID".to_string(), id.to_string()),
-            ("ROLLOUT_REF".to_string(), report.git_ref.clone()),
-            (
-                "ROLLOUT_CHANGED_FILES".to_string(),
-                files_path.display().to_string(),
-            ),
-            (
-                "ROLLOUT_URL_FILE".to_string(),
-                url_file.display().to_string(),
-            ),
-        ];
+        let vars = CommandVars {
+            deployment_id: Some(id),
+            git_ref: Some(&report.git_ref),
+            changed_files: Some(&files_path),
+            url_file: Some(&url_file),
+        };
         let script = self.inputs.command.clone().unwrap_or_default();
-        let finished = self.run_command(&script, &d.target, &d.task, extra).await;
+        let finished = self.run_command(&script, &d.target, &d.task, &vars).await;
         report.duration_secs = Some(finished.took.as_secs());
         let url = read_url(&url_file).or_else(|| d.environment_url.clone());
         let missing = finished.missing(&self.working_dir());

@@ -9,8 +9,7 @@
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
 //!
-//! This file holds what several steps share: the runner's context, the final status, running a
-//! user command, and the sentences that describe its outcome.
+//! This file holds what several steps share: the final status and running a user command.
 
 mod abandoned;
 mod changes;
@@ -34,68 +33,12 @@ use crate::github::{DeploymentClient, NewStatus, State};
 use crate::inputs::Inputs;
 use crate::plan::{self, SkipKind, Target};
 use crate::report::Report;
-use crate::runtime::{self, Runtime};
+use crate::runtime::{self, Context, Runtime};
 use std::path::PathBuf;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 const DEPLOY_PERMISSION: &str = "deployments: write";
 const COMMENT_PERMISSION: &str = "pull-requests: write";
-
-/// What the runner tells about the run, read once from `GITHUB_*` and `RUNNER_*`.
-#[derive(Clone, Debug, Default)]
-pub struct Context {
-    pub repository: String,
-    pub server_url: String,
-    pub api_url: String,
-    /// `GITHUB_GRAPHQL_URL`, or derived from `GITHUB_API_URL` when the runner does not set it.
-    pub graphql_url: String,
-    pub run_id: String,
-    pub run_attempt: String,
-    pub job: String,
-    pub runner_name: String,
-    pub workspace: PathBuf,
-    pub actor: String,
-    /// `GITHUB_SHA`: on `pull_request`, GitHub's test-merge commit.
-    pub sha: String,
-}
-
-impl Context {
-    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Context {
-        let var = |name: &str| get(name).unwrap_or_default();
-        Context {
-            repository: var("GITHUB_REPOSITORY"),
-            // No default host: GitHub Enterprise has its own, and a wrong link is worse than none.
-            server_url: var("GITHUB_SERVER_URL"),
-            api_url: var("GITHUB_API_URL"),
-            graphql_url: get("GITHUB_GRAPHQL_URL")
-                .unwrap_or_else(|| crate::github::graphql_url(&var("GITHUB_API_URL"))),
-            run_id: var("GITHUB_RUN_ID"),
-            run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
-            job: var("GITHUB_JOB"),
-            runner_name: var("RUNNER_NAME"),
-            workspace: get("GITHUB_WORKSPACE")
-                .map(PathBuf::from)
-                .or_else(|| std::env::current_dir().ok())
-                .unwrap_or_else(|| PathBuf::from(".")),
-            actor: var("GITHUB_ACTOR"),
-            sha: var("GITHUB_SHA"),
-        }
-    }
-
-    /// The run attempt's page, on this server (GitHub Enterprise has its own host).
-    pub fn log_url(&self) -> String {
-        if self.server_url.is_empty() || self.repository.is_empty() || self.run_id.is_empty() {
-            return String::new();
-        }
-        format!(
-            "{}/{}/actions/runs/{}/attempts/{}",
-            self.server_url.trim_end_matches('/'),
-            self.repository,
-            self.run_id,
-            self.run_attempt
-        )
-    }
-}
 
 /// Everything a step needs; built once by `main`.
 pub struct Rollout<'a> {
@@ -283,23 +226,9 @@ impl Rollout<'_> {
         script: &str,
         target: &Target,
         task: &str,
-        extra: Vec<(String, String)>,
+        vars: &CommandVars<'_>,
     ) -> Finished {
-        let mut set = vec![
-            (
-                "ROLLOUT_ENVIRONMENT".to_string(),
-                target.environment.clone(),
-            ),
-            ("ROLLOUT_SHA".to_string(), target.sha.to_string()),
-            ("ROLLOUT_TASK".to_string(), task.to_string()),
-        ];
-        if let Some(n) = target.pr_number {
-            set.push(("ROLLOUT_PR_NUMBER".to_string(), n.to_string()));
-        }
-        if let Some(unit) = &target.unit {
-            set.push(("ROLLOUT_TARGET".to_string(), unit.clone()));
-        }
-        set.extend(extra);
+        let mut set = vars.environment(target, task);
         set.extend(self.git_trust());
         if let (Some(token), true) = (&self.inputs.token, self.inputs.pass_token) {
             set.push(("GITHUB_TOKEN".to_string(), token.expose().to_string()));
@@ -358,6 +287,46 @@ impl Rollout<'_> {
     }
 }
 
+/// What a deploy hands its command beside the target: the `ROLLOUT_*` variables that only a
+/// deployment has (a teardown has none of them).
+#[derive(Default)]
+pub(super) struct CommandVars<'a> {
+    pub deployment_id: Option<u64>,
+    pub git_ref: Option<&'a str>,
+    pub changed_files: Option<&'a std::path::Path>,
+    pub url_file: Option<&'a std::path::Path>,
+}
+
+impl CommandVars<'_> {
+    /// Every `ROLLOUT_*` variable of CONTRACT.md ("The command's environment"), in one place.
+    fn environment(&self, target: &Target, task: &str) -> Vec<(String, String)> {
+        let mut set = vec![
+            ("ROLLOUT_ENVIRONMENT", target.environment.clone()),
+            ("ROLLOUT_SHA", target.sha.to_string()),
+            ("ROLLOUT_TASK", task.to_string()),
+        ];
+        let optional = [
+            ("ROLLOUT_PR_NUMBER", target.pr_number.map(|n| n.to_string())),
+            ("ROLLOUT_TARGET", target.unit.clone()),
+            (
+                "ROLLOUT_DEPLOYMENT_ID",
+                self.deployment_id.map(|id| id.to_string()),
+            ),
+            ("ROLLOUT_REF", self.git_ref.map(str::to_string)),
+            (
+                "ROLLOUT_CHANGED_FILES",
+                self.changed_files.map(|p| p.display().to_string()),
+            ),
+            (
+                "ROLLOUT_URL_FILE",
+                self.url_file.map(|p| p.display().to_string()),
+            ),
+        ];
+        set.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
+        set.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    }
+}
+
 /// Where commands run: `working-directory`, relative to the workspace.
 pub fn working_dir(inputs: &Inputs, context: &Context) -> PathBuf {
     match &inputs.working_directory {
@@ -406,25 +375,5 @@ fn read_url(path: &std::path::Path) -> Option<String> {
             tracing::warn!("ignoring the URL the command wrote to ROLLOUT_URL_FILE: it does not start with http:// or https://");
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_urls_use_the_server_of_the_run() {
-        let c = Context {
-            repository: "o/r".into(),
-            server_url: "https://ghe.example.com/".into(),
-            run_id: "9".into(),
-            run_attempt: "2".into(),
-            ..Context::default()
-        };
-        assert_eq!(
-            c.log_url(),
-            "https://ghe.example.com/o/r/actions/runs/9/attempts/2"
-        );
     }
 }

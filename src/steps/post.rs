@@ -1,8 +1,9 @@
 //! The post step: finishes what the main step left unfinished.
 
-use super::{Context, DEPLOY_PERMISSION};
+use super::DEPLOY_PERMISSION;
 use crate::github::{DeploymentClient, NewStatus, State};
 use crate::report::Report;
+use crate::runtime::Context;
 
 /// What the main step saved for the post step (`STATE_*`): the deployments it created, the
 /// final statuses it posted, and the key of its creates.

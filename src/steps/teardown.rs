@@ -1,6 +1,6 @@
 //! A closed pull request: its preview torn down.
 
-use super::{Rollout, DEPLOY_PERMISSION};
+use super::{CommandVars, Rollout, DEPLOY_PERMISSION};
 use crate::command::Outcome;
 use crate::github::{Budget, NewStatus, State};
 use crate::plan::Teardown;
@@ -35,7 +35,7 @@ impl Rollout<'_> {
         let command = async {
             match &self.inputs.teardown_command {
                 Some(script) => Some(
-                    self.run_command(script, target, "teardown", Vec::new())
+                    self.run_command(script, target, "teardown", &CommandVars::default())
                         .await,
                 ),
                 None => None,
