@@ -963,4 +963,82 @@ mod tests {
             ("task", "y")
         ])));
     }
+
+    fn dest(event: &Event, inputs: &Inputs) -> Destination {
+        destination(event, inputs).unwrap()
+    }
+
+    fn decided(p: &Planned) -> &Plan {
+        match &p.decision {
+            Decision::Plan(plan) => plan,
+            other => panic!("expected a plan, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_targets_there_is_one_unnamed_plan() {
+        let (e, i) = (push("refs/heads/main"), inputs(&[]));
+        let plans = plans(&dest(&e, &i), &e, &i, &all());
+        assert!(plans.affected.is_none());
+        assert_eq!(plans.each.len(), 1);
+        assert_eq!(plans.each[0].name, None);
+        assert_eq!(decided(&plans.each[0]), &plan(&e, &i, &all()));
+    }
+
+    #[test]
+    fn each_target_is_decided_on_its_own_files_in_the_order_of_its_lines() {
+        let i = inputs(&[
+            ("targets", "web: web/**\napi: api/**\ndocs: docs/**"),
+            ("paths", "api/**\nweb/src/**"),
+        ]);
+        let e = push("refs/heads/main");
+        let plans = plans(
+            &dest(&e, &i),
+            &e,
+            &i,
+            &files(&["web/README.md", "api/main.rs"]),
+        );
+        let names: Vec<_> = plans.each.iter().map(|p| p.name.as_deref()).collect();
+        assert_eq!(names, [Some("web"), Some("api"), Some("docs")]);
+        // web changed, but only a file `paths` leaves out: its own files decide, not api's.
+        assert!(matches!(decided(&plans.each[0]), Plan::Skip(_)));
+        let api = deploy(decided(&plans.each[1]).clone());
+        assert_eq!(api.target.environment, "production-api");
+        assert_eq!(api.target.unit.as_deref(), Some("api"));
+        assert!(
+            matches!(&plans.each[2].decision, Decision::Unaffected(r) if r.contains("docs/**"))
+        );
+        assert_eq!(plans.deploying(), ["api"]);
+    }
+
+    #[test]
+    fn the_target_input_narrows_the_plans_to_one() {
+        let i = inputs(&[("targets", "web: web/**\napi: api/**"), ("target", "api")]);
+        let e = push("refs/heads/main");
+        let plans = plans(&dest(&e, &i), &e, &i, &files(&["web/a"]));
+        assert_eq!(plans.each.len(), 1);
+        assert_eq!(plans.each[0].name.as_deref(), Some("api"));
+        assert!(matches!(plans.each[0].decision, Decision::Unaffected(_)));
+    }
+
+    #[test]
+    fn a_closed_pull_request_tears_down_every_target_whatever_changed() {
+        let i = inputs(&[
+            ("targets", "web: web/**\napi: api/**"),
+            ("preview-environment", "pr-{number}"),
+        ]);
+        let e = pr("closed", false, PullRequestKind::PullRequest);
+        let d = dest(&e, &i);
+        assert!(d.is_teardown());
+        let plans = plans(&d, &e, &i, &files(&[]));
+        let torn: Vec<_> = plans
+            .each
+            .iter()
+            .map(|p| match decided(p) {
+                Plan::Teardown(t) => t.target.environment.clone(),
+                other => panic!("expected a teardown, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(torn, ["pr-42-web", "pr-42-api"]);
+    }
 }
