@@ -37,6 +37,11 @@ pub enum Step {
     Deactivate,
     /// Decide and set the outputs (`targets` above all); reads only, no API write, no command.
     Plan,
+    /// Deploy an earlier successful deployment's commit again (`to`).
+    Rollback,
+    /// Hold an environment: deploys to it are blocked until `step: unlock` or `lock-expires`.
+    Lock,
+    Unlock,
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -175,6 +180,16 @@ pub struct Inputs {
     pub target: Option<String>,
     /// `target-environment`: a target's environment; `None` is `{environment}-{target}`.
     pub target_environment: Option<Template>,
+    /// `to`, for `step: rollback`: `previous`, a commit sha (or a prefix of 7+) or a deployment id.
+    pub to: String,
+    /// `reason`, for `step: lock`: why the environment is held.
+    pub reason: Option<String>,
+    /// `lock-expires`: a lock ends by itself after this long.
+    pub lock_expires: Option<Duration>,
+    /// `freeze`: `ENVIRONMENT-GLOB: WINDOW` lines.
+    pub freeze: Option<String>,
+    /// `override-freeze`: why this run deploys inside a freeze window anyway.
+    pub override_freeze: Option<String>,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -213,6 +228,11 @@ pub const KNOWN: &[&str] = &[
     "targets",
     "target",
     "target-environment",
+    "to",
+    "reason",
+    "lock-expires",
+    "freeze",
+    "override-freeze",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -446,11 +466,14 @@ impl Inputs {
             "finish" => Step::Finish,
             "deactivate" => Step::Deactivate,
             "plan" => Step::Plan,
+            "rollback" => Step::Rollback,
+            "lock" => Step::Lock,
+            "unlock" => Step::Unlock,
             other => {
                 return Err(err(
                     "step",
                     format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate` or `plan`"
+                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
                     ),
                 ))
             }
@@ -570,6 +593,14 @@ impl Inputs {
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
             target_environment: template("target-environment"),
+            to: raw.get("to").unwrap_or("previous").to_string(),
+            reason: raw.get("reason").map(str::to_string),
+            lock_expires: raw
+                .get("lock-expires")
+                .map(|v| parse_duration(v).map_err(|message| err("lock-expires", message)))
+                .transpose()?,
+            freeze: raw.raw("freeze").map(str::to_string),
+            override_freeze: raw.get("override-freeze").map(str::to_string),
         };
         inputs.check_step()?;
         Ok(inputs)
@@ -609,6 +640,20 @@ impl Inputs {
             Step::Finish if self.status.is_none() => Err(err(
                 "status",
                 "is required for `step: finish`; pass `${{ job.status }}`",
+            )),
+            Step::Rollback | Step::Lock | Step::Unlock if self.environment.is_none() => {
+                Err(err(
+                    "environment",
+                    "is required for `step: rollback`, `lock` and `unlock`: name the environment (e.g. `production`)",
+                ))
+            }
+            Step::Rollback if self.command.is_none() => Err(err(
+                "command",
+                "is required for `step: rollback`: the rollback deploys the earlier commit with the same command a deploy runs",
+            )),
+            Step::Lock if self.reason.is_none() => Err(err(
+                "reason",
+                "is required for `step: lock`: say why the environment is held (it is shown to every blocked deploy)",
             )),
             _ => Ok(()),
         }

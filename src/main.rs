@@ -242,7 +242,8 @@ async fn main_step() -> Result<i32, BadInput> {
     let runtime_files = Runtime::from_env(env);
     // Without an event file only `finish` and a `deactivate` of one deployment can run.
     let needs_event = match inputs.step {
-        Step::Finish => false,
+        // A rollback and a lock name their environment; any event (or none) will do.
+        Step::Finish | Step::Rollback | Step::Lock | Step::Unlock => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
         Step::Deploy | Step::Start | Step::Plan => true,
     };
@@ -268,6 +269,12 @@ async fn main_step() -> Result<i32, BadInput> {
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
+        Step::Rollback | Step::Lock | Step::Unlock => {
+            return Err(BadInput(format!(
+                "`step: {:?}` is not wired yet",
+                inputs.step
+            )))
+        }
         step @ (Step::Deploy | Step::Start | Step::Plan) => {
             match plan::destination(&event, &inputs) {
                 Err(skip) => {
