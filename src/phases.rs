@@ -22,7 +22,9 @@ use tokio::time::Instant;
 mod file;
 mod poster;
 pub use file::{PhaseFile, PhaseFileError, PhaseTail, PHASE_FILE_VARIABLE};
-pub use poster::{PhasePoster, PhaseSink, PhasesOutcome, AWAIT_ON_CANCEL, AWAIT_ON_END};
+pub use poster::{
+    is_status_limit, PhasePoster, PhaseSink, PhasesOutcome, AWAIT_ON_CANCEL, AWAIT_ON_END,
+};
 
 /// The shortest time between two phase statuses: each is a write against `GITHUB_TOKEN`'s 1,000
 /// requests an hour and GitHub's limit on content-creating requests.
@@ -681,6 +683,22 @@ mod tests {
         assert_eq!(rows.len(), MAX_RECORDED + 1);
         assert_eq!(rows[MAX_RECORDED - 1].phase, "(450 more phases)");
         assert_eq!(rows[MAX_RECORDED].phase, "p499");
+    }
+
+    #[test]
+    fn the_summary_table_shows_each_phase_and_escapes_its_text() {
+        let t0 = Instant::now();
+        let mut log = PhaseLog::new(t0);
+        log.enter("Build | push <b>".into(), t0);
+        log.enter("Roll out".into(), t0 + secs(42));
+        let table = crate::report::phase_table(&phase_rows(&log.end(t0 + secs(50))));
+        assert_eq!(
+            table,
+            "| Phase | Start | Duration |\n|---|---|---|\n\
+             | Build &#124; push &#60;b&#62; | +0s | 42s |\n\
+             | Roll out | +42s | 8s |\n\n"
+        );
+        assert_eq!(crate::report::phase_table(&[]), "");
     }
 
     #[test]
