@@ -2,6 +2,8 @@
 //! The command owns it and may do anything to it: a truncated or recreated file is read again
 //! from its start, a deleted one gives no phases until it is back, and nothing it holds (bytes
 //! that are not UTF-8, a line of megabytes) is an error or costs more than a bounded read.
+//! Reads are plain blocking reads of a small local file, at most 256 KiB a look: cheaper than a
+//! trip through tokio's blocking pool four times a second.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
