@@ -14,6 +14,7 @@ pub mod github;
 pub mod inputs;
 pub mod lines;
 pub mod logging;
+pub mod phases;
 pub mod plan;
 pub mod report;
 pub mod runtime;

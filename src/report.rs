@@ -343,6 +343,25 @@ pub fn comment(report: &Report, when: &str) -> String {
     s
 }
 
+/// The phases of a deploy (`crate::phases::phase_rows`) as a table for the step summary and the
+/// PR comment; empty when the command wrote none. A phase is the command's own text: escaped.
+pub fn phase_table(rows: &[crate::phases::PhaseRow]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("| Phase | Start | Duration |\n|---|---|---|\n");
+    for row in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            md(&row.phase),
+            md(&row.start),
+            md(&row.duration)
+        ));
+    }
+    s.push('\n');
+    s
+}
+
 // A command's outcome in words: the deployment's status and description (never the command's
 // output, which may hold credentials), and the job log's fuller sentence.
 

@@ -19,6 +19,7 @@ mod hostile;
 mod image_packages;
 mod inputs_list;
 mod network;
+mod phases;
 mod plan_text;
 mod preview;
 mod readme_workflows;

@@ -19,6 +19,9 @@ pub mod graphql;
 
 pub const OWNER_REPO: &str = "octo-org/app";
 
+/// The most statuses GitHub keeps on one deployment.
+pub const MAX_STATUSES: usize = 100;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Status {
     pub id: u64,
@@ -977,6 +980,22 @@ fn respond(
             let Some(index) = s.deployments.iter().position(|d| d.id.to_string() == *id) else {
                 return error(404, "Not Found");
             };
+            // GitHub's server refuses a deployment's 101st status (not in the REST docs).
+            if s.deployments[index].statuses.len() >= MAX_STATUSES {
+                return (
+                    422,
+                    json!({
+                        "message": "Validation Failed",
+                        "errors": [{
+                            "resource": "DeploymentStatus",
+                            "code": "custom",
+                            "message": "This deployment has reached the maximum number of statuses"
+                        }],
+                        "documentation_url": "https://docs.github.com/rest/deployments/statuses#create-a-deployment-status"
+                    }),
+                    Vec::new(),
+                );
+            }
             let status_id = s.id();
             let state = body["state"].as_str().unwrap_or_default().to_string();
             let previous_url = s.deployments[index]
