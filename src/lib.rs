@@ -10,6 +10,7 @@ pub mod checkout;
 pub mod command;
 pub mod environ;
 pub mod event;
+pub mod freeze;
 pub mod github;
 pub mod inputs;
 pub mod lines;
