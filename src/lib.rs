@@ -14,6 +14,7 @@ pub mod freeze;
 pub mod github;
 pub mod inputs;
 pub mod lines;
+pub mod lock;
 pub mod logging;
 pub mod plan;
 pub mod report;
