@@ -6,6 +6,7 @@
 //! runs locking at once exactly one wins, and the branch is visible (and deletable) in the
 //! repository's branch list without rollout.
 
+use crate::event::Sha;
 use crate::text::safe_name;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,40 @@ fn short_hash(text: &str) -> String {
         .map(|oid| oid.to_string()[..6].to_string())
         .unwrap_or_default()
 }
+
+/// What taking a lock came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockTaken {
+    /// The branch was created: this run holds the lock.
+    Taken { commit: Sha },
+    /// The lock had expired and this run took it over (a fast-forward from its commit).
+    TookOver { commit: Sha, expired: LockRecord },
+    /// Someone else holds it (or won the takeover).
+    HeldBy(HeldLock),
+}
+
+/// A lock branch that exists: its commit and what its message says. An unreadable message
+/// (`Err`, a sentence why) still holds the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldLock {
+    pub commit: Sha,
+    pub record: Result<LockRecord, String>,
+}
+
+/// What an unlock came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Released {
+    /// The branch was deleted.
+    Deleted,
+    /// There was no lock to delete.
+    NotHeld,
+}
+
+/// The permission taking or releasing a lock needs (a `permissions:` entry).
+pub const WRITE_PERMISSION: &str = "contents: write";
+
+/// The permission reading a lock needs.
+pub const READ_PERMISSION: &str = "contents: read";
 
 /// Who holds an environment, since when, why, and until when: what a lock commit's message
 /// carries.
