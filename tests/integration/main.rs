@@ -18,6 +18,7 @@ mod host;
 mod hostile;
 mod image_packages;
 mod inputs_list;
+mod locks;
 mod network;
 mod plan_text;
 mod preview;
