@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 mod error;
 mod graphql;
+mod locks;
 mod retry;
 pub use error::{ApiError, QueryFault};
 pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};

@@ -18,6 +18,7 @@ mod host;
 mod hostile;
 mod image_packages;
 mod inputs_list;
+mod locks;
 mod network;
 mod phases;
 mod plan_text;

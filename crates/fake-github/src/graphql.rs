@@ -8,7 +8,7 @@
 //! validator, apollo-compiler, pulls in `regex` with every Unicode feature, which a workspace
 //! build would then give rollout's own binary too: the tests would not run what ships.)
 
-use crate::{Answer, Deployment, State, OWNER_REPO};
+use crate::{Answer, Deployment, Grant, State, OWNER_REPO};
 use graphql_parser::query::{
     self as q, Definition, OperationDefinition, Selection, SelectionSet, TypeCondition,
 };
@@ -454,8 +454,8 @@ fn not_implemented(what: &str) -> Refusal {
     }
 }
 
-pub(crate) fn respond(s: &mut State, body: &Value) -> Answer {
-    match answer(s, body) {
+pub(crate) fn respond(s: &mut State, body: &Value, grant: Grant) -> Answer {
+    match answer(s, body, grant) {
         Ok(data) => (200, json!({ "data": data }), Vec::new()),
         Err(r) => {
             if r.violation {
@@ -472,7 +472,7 @@ pub(crate) fn respond(s: &mut State, body: &Value) -> Answer {
     }
 }
 
-fn answer(s: &State, body: &Value) -> Result<Value, Refusal> {
+fn answer(s: &State, body: &Value, grant: Grant) -> Result<Value, Refusal> {
     let invalid = |messages: Vec<String>| Refusal {
         errors: messages
             .into_iter()
@@ -521,7 +521,7 @@ fn answer(s: &State, body: &Value) -> Result<Value, Refusal> {
     let mut data = Map::new();
     for field in fields(set)? {
         let value = match field.name.as_str() {
-            "repository" => repository(s, field, &vars)?,
+            "repository" => repository(s, field, &vars, grant)?,
             "__typename" => json!("Query"),
             other => return Err(not_implemented(&format!("`Query.{other}`"))),
         };
@@ -576,7 +576,12 @@ fn argument(field: &Field, name: &str, variables: &Map<String, Value>) -> Value 
         .unwrap_or(Value::Null)
 }
 
-fn repository(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Value, Refusal> {
+fn repository(
+    s: &State,
+    field: &Field,
+    vars: &Map<String, Value>,
+    grant: Grant,
+) -> Result<Value, Refusal> {
     let owner = argument(field, "owner", vars);
     let name = argument(field, "name", vars);
     let full = format!(
@@ -594,12 +599,83 @@ fn repository(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Val
     for f in fields(&field.selection_set)? {
         let value = match f.name.as_str() {
             "deployments" => deployments(s, f, vars)?,
+            "ref" if grant == Grant::NoContents => {
+                return Err(refusal(
+                    Some("FORBIDDEN"),
+                    "Resource not accessible by integration".into(),
+                ))
+            }
+            "ref" => git_ref(s, f, vars)?,
             "nameWithOwner" => json!(OWNER_REPO),
             "name" => json!(name),
             "__typename" => json!("Repository"),
             other => return Err(not_implemented(&format!("`Repository.{other}`"))),
         };
         out.insert(key(f), value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// `Repository.ref(qualifiedName:)`: null when missing; its `target` a commit, read through an
+/// inline fragment on `Commit` (or on the `GitObject` interface).
+fn git_ref(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Value, Refusal> {
+    let qualified = argument(field, "qualifiedName", vars);
+    let qualified = qualified.as_str().unwrap_or_default();
+    let Some(sha) = s.git_refs.get(qualified) else {
+        return Ok(Value::Null);
+    };
+    let mut out = Map::new();
+    for f in fields(&field.selection_set)? {
+        let value = match f.name.as_str() {
+            "name" => json!(qualified.rsplit_once('/').map_or(qualified, |(_, n)| n)),
+            "prefix" => json!(
+                qualified
+                    .rsplit_once('/')
+                    .map_or("", |(p, _)| p)
+                    .to_string()
+                    + "/"
+            ),
+            "__typename" => json!("Ref"),
+            "target" => commit_target(s, sha, &f.selection_set)?,
+            other => return Err(not_implemented(&format!("`Ref.{other}`"))),
+        };
+        out.insert(key(f), value);
+    }
+    Ok(Value::Object(out))
+}
+
+fn commit_target(
+    s: &State,
+    sha: &str,
+    set: &SelectionSet<'static, String>,
+) -> Result<Value, Refusal> {
+    let mut out = Map::new();
+    let commit = s.git_commits.get(sha);
+    for item in &set.items {
+        let (selected, on_commit): (Vec<&Field>, bool) = match item {
+            Selection::Field(f) => (vec![f], false),
+            Selection::InlineFragment(i) => match &i.type_condition {
+                Some(TypeCondition::On(t)) if t == "Commit" => (fields(&i.selection_set)?, true),
+                Some(TypeCondition::On(t)) if t == "GitObject" => {
+                    (fields(&i.selection_set)?, false)
+                }
+                _ => {
+                    return Err(not_implemented(
+                        "fragments on `GitObject` other than `Commit`",
+                    ))
+                }
+            },
+            Selection::FragmentSpread(_) => return Err(not_implemented("named fragments")),
+        };
+        for f in selected {
+            let value = match (f.name.as_str(), commit) {
+                ("oid", _) => json!(sha),
+                ("__typename", _) => json!("Commit"),
+                ("message", Some(c)) if on_commit => json!(c.message),
+                (other, _) => return Err(not_implemented(&format!("`Commit.{other}`"))),
+            };
+            out.insert(key(f), value);
+        }
     }
     Ok(Value::Object(out))
 }
@@ -906,7 +982,7 @@ mod tests {
     fn a_bad_query_is_a_violation_and_an_errors_answer() {
         let mut s = State::default();
         let body = json!({ "query": GOOD.replace("databaseId state", "databaseId statte"), "variables": vars() });
-        let (status, answer, _) = respond(&mut s, &body);
+        let (status, answer, _) = respond(&mut s, &body, Grant::Write);
         assert_eq!(status, 200, "GraphQL answers its errors with a 200");
         assert!(answer["errors"][0]["message"]
             .as_str()
@@ -920,6 +996,7 @@ mod tests {
         let (_, answer, _) = respond(
             &mut s,
             &json!({ "query": GOOD, "variables": { "owner": "octo-org" } }),
+            Grant::Write,
         );
         assert!(answer["errors"].is_array(), "{answer}");
         assert_eq!(s.violations.len(), 1);
@@ -934,7 +1011,11 @@ mod tests {
         let mut seen = Vec::new();
         loop {
             let vars = json!({ "owner": "octo-org", "name": "app", "environment": "pr-1", "after": after });
-            let (_, answer, _) = respond(&mut s, &json!({ "query": GOOD, "variables": vars }));
+            let (_, answer, _) = respond(
+                &mut s,
+                &json!({ "query": GOOD, "variables": vars }),
+                Grant::Write,
+            );
             let conn = &answer["data"]["repository"]["deployments"];
             let nodes = conn["nodes"].as_array().cloned().unwrap_or_default();
             assert!(nodes.len() <= 100);

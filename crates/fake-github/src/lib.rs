@@ -140,6 +140,10 @@ pub enum Grant {
     NoDeployments,
     /// Lacks `pull-requests: write`.
     NoComments,
+    /// `contents: read` only: the git database's writes (commits, refs) are refused.
+    ContentsRead,
+    /// No `contents` at all: the git database and GraphQL's `ref` are refused too.
+    NoContents,
     /// Invalid or expired.
     Bad,
 }
@@ -169,6 +173,23 @@ pub struct State {
     /// trip: the benchmark's 100 ms).
     #[serde(default)]
     pub latency_ms: u64,
+    /// The git database: commits by sha.
+    #[serde(default)]
+    pub git_commits: BTreeMap<String, GitCommit>,
+    /// Tree shas that exist (only their existence matters here).
+    #[serde(default)]
+    pub git_trees: Vec<String>,
+    /// Refs by full name (`refs/heads/main`) -> commit sha.
+    #[serde(default)]
+    pub git_refs: BTreeMap<String, String>,
+}
+
+/// A commit of the fake's git database.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GitCommit {
+    pub tree: String,
+    pub message: String,
+    pub parents: Vec<String>,
 }
 
 /// Injects a random fault into `percent` of the API calls: a 502 before or after doing the work,
@@ -302,6 +323,49 @@ impl State {
             .count()
     }
 
+    /// A 40-hex object id no other object of the fake has.
+    fn object_id(&mut self) -> String {
+        format!("c0ffee{:034x}", self.id())
+    }
+
+    /// A commit with a tree of its own, made without an API call (the `GITHUB_SHA` a lock takes
+    /// its tree from). Returns its sha.
+    pub fn seed_commit(&mut self, message: &str) -> String {
+        let tree = self.object_id();
+        self.git_trees.push(tree.clone());
+        self.add_commit(tree, message, Vec::new())
+    }
+
+    fn add_commit(&mut self, tree: String, message: &str, parents: Vec<String>) -> String {
+        let sha = self.object_id();
+        self.git_commits.insert(
+            sha.clone(),
+            GitCommit {
+                tree,
+                message: message.to_string(),
+                parents,
+            },
+        );
+        sha
+    }
+
+    /// Whether `ancestor` is `sha` or reachable from it through parents.
+    fn reaches(&self, sha: &str, ancestor: &str) -> bool {
+        let mut todo = vec![sha.to_string()];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(next) = todo.pop() {
+            if next == ancestor {
+                return true;
+            }
+            if seen.insert(next.clone()) {
+                if let Some(c) = self.git_commits.get(&next) {
+                    todo.extend(c.parents.iter().cloned());
+                }
+            }
+        }
+        false
+    }
+
     pub fn requests_to(&self, method: &str, path_part: &str) -> usize {
         self.requests
             .iter()
@@ -335,6 +399,7 @@ enum Kind {
     Bool,
     StrArray,
     ObjectOrStr,
+    Object,
     Enum(&'static [&'static str]),
 }
 
@@ -374,6 +439,22 @@ const CREATE_STATUS: &[Field] = &[
 
 const COMMENT: &[Field] = &[Field("body", Kind::Str, true)];
 
+const CREATE_COMMIT: &[Field] = &[
+    Field("message", Kind::Str, true),
+    Field("tree", Kind::Str, true),
+    Field("parents", Kind::StrArray, false),
+    Field("author", Kind::Object, false),
+    Field("committer", Kind::Object, false),
+    Field("signature", Kind::Str, false),
+];
+
+const CREATE_REF: &[Field] = &[Field("ref", Kind::Str, true), Field("sha", Kind::Str, true)];
+
+const UPDATE_REF: &[Field] = &[
+    Field("sha", Kind::Str, true),
+    Field("force", Kind::Bool, false),
+];
+
 fn check(schema: &[Field], body: &Value) -> Vec<String> {
     let Some(map) = body.as_object() else {
         return vec!["the body is not a JSON object".into()];
@@ -397,6 +478,7 @@ fn check(schema: &[Field], body: &Value) -> Vec<String> {
             Kind::Bool => v.is_boolean(),
             Kind::StrArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
             Kind::ObjectOrStr => v.is_object() || v.is_string(),
+            Kind::Object => v.is_object(),
             Kind::Enum(values) => v.as_str().is_some_and(|s| values.contains(&s)),
         };
         if !ok {
@@ -808,7 +890,7 @@ fn respond(
         .unwrap_or(path);
     if path == "/graphql" || path == "/api/graphql" {
         return match *method {
-            Method::POST => graphql::respond(s, body.unwrap_or(&Value::Null)),
+            Method::POST => graphql::respond(s, body.unwrap_or(&Value::Null), grant),
             _ => error(404, "Not Found"),
         };
     }
@@ -819,6 +901,11 @@ fn respond(
     let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
     let write = method != Method::GET;
     if write && grant == Grant::ReadOnly {
+        return error(403, "Resource not accessible by integration");
+    }
+    if parts.first() == Some(&"git")
+        && (grant == Grant::NoContents || (write && grant == Grant::ContentsRead))
+    {
         return error(403, "Resource not accessible by integration");
     }
     let empty = Value::Null;
@@ -1136,6 +1223,92 @@ fn respond(
             }
             None => error(404, "Not Found"),
         },
+        ("GET", ["git", "commits", sha]) => match s.git_commits.get(*sha) {
+            Some(c) => (200, commit_json(sha, c), Vec::new()),
+            None => error(404, "Not Found"),
+        },
+        ("POST", ["git", "commits"]) => {
+            if let Some(a) = validate(CREATE_COMMIT, s) {
+                return a;
+            }
+            let tree = body["tree"].as_str().unwrap_or_default().to_string();
+            if !s.git_trees.contains(&tree) {
+                return error(422, "Tree SHA does not exist");
+            }
+            let parents: Vec<String> = body["parents"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if parents.iter().any(|p| !s.git_commits.contains_key(p)) {
+                return error(422, "Parent SHA does not exist or is not a commit object");
+            }
+            let message = body["message"].as_str().unwrap_or_default().to_string();
+            let sha = s.add_commit(tree, &message, parents);
+            let json = s.git_commits.get(&sha).map(|c| commit_json(&sha, c));
+            (201, json.unwrap_or(Value::Null), Vec::new())
+        }
+        ("POST", ["git", "refs"]) => {
+            if let Some(a) = validate(CREATE_REF, s) {
+                return a;
+            }
+            let name = body["ref"].as_str().unwrap_or_default().to_string();
+            let sha = body["sha"].as_str().unwrap_or_default().to_string();
+            if !name.starts_with("refs/") || name.split('/').count() < 3 {
+                return error(
+                    422,
+                    "Reference name must contain at least three slash-separated components.",
+                );
+            }
+            if !valid_ref_name(&name) {
+                return error(422, &format!("{name} is not a valid ref name."));
+            }
+            if !s.git_commits.contains_key(&sha) {
+                return error(422, "Object does not exist");
+            }
+            if s.git_refs.contains_key(&name) {
+                return error(422, "Reference already exists");
+            }
+            s.git_refs.insert(name.clone(), sha.clone());
+            (201, ref_json(&name, &sha), Vec::new())
+        }
+        ("GET", ["git", "ref", rest @ ..]) if !rest.is_empty() => {
+            let name = format!("refs/{}", decode(&rest.join("/")));
+            match s.git_refs.get(&name) {
+                Some(sha) => (200, ref_json(&name, sha), Vec::new()),
+                None => error(404, "Not Found"),
+            }
+        }
+        ("PATCH", ["git", "refs", rest @ ..]) if !rest.is_empty() => {
+            if let Some(a) = validate(UPDATE_REF, s) {
+                return a;
+            }
+            let name = format!("refs/{}", decode(&rest.join("/")));
+            let sha = body["sha"].as_str().unwrap_or_default().to_string();
+            let Some(old) = s.git_refs.get(&name).cloned() else {
+                return error(422, "Reference does not exist");
+            };
+            if !s.git_commits.contains_key(&sha) {
+                return error(422, "Object does not exist");
+            }
+            let force = body["force"].as_bool().unwrap_or(false);
+            if !force && !s.reaches(&sha, &old) {
+                return error(422, "Update is not a fast forward");
+            }
+            s.git_refs.insert(name.clone(), sha.clone());
+            (200, ref_json(&name, &sha), Vec::new())
+        }
+        ("DELETE", ["git", "refs", rest @ ..]) if !rest.is_empty() => {
+            let name = format!("refs/{}", decode(&rest.join("/")));
+            match s.git_refs.remove(&name) {
+                Some(_) => (204, Value::Null, Vec::new()),
+                None => error(422, "Reference does not exist"),
+            }
+        }
         ("GET", ["actions", "runs", _, "attempts", _, "jobs"]) => {
             let jobs = if s.jobs.is_null() {
                 json!([])
@@ -1151,6 +1324,63 @@ fn respond(
         }
         _ => error(404, "Not Found"),
     }
+}
+
+/// `git check-ref-format`'s rules, which GitHub applies to a new ref.
+fn valid_ref_name(name: &str) -> bool {
+    !name.contains("..")
+        && !name.contains("@{")
+        && !name.contains("//")
+        && !name.ends_with('/')
+        && !name.ends_with('.')
+        && name != "@"
+        && !name
+            .chars()
+            .any(|c| c.is_control() || " ~^:?*[\\".contains(c))
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock"))
+}
+
+fn commit_json(sha: &str, c: &GitCommit) -> Value {
+    let url = format!("https://api.github.com/repos/{OWNER_REPO}/git/commits/{sha}");
+    let person = json!({
+        "name": "github-actions[bot]",
+        "email": "41898282+github-actions[bot]@users.noreply.github.com",
+        "date": "2026-11-21T00:00:00Z",
+    });
+    json!({
+        "sha": sha,
+        "node_id": format!("C_{sha}"),
+        "url": url,
+        "html_url": format!("https://github.com/{OWNER_REPO}/commit/{sha}"),
+        "author": person,
+        "committer": person,
+        "tree": {
+            "sha": c.tree,
+            "url": format!("https://api.github.com/repos/{OWNER_REPO}/git/trees/{}", c.tree),
+        },
+        "message": c.message,
+        "parents": c.parents.iter().map(|p| json!({
+            "sha": p,
+            "url": format!("https://api.github.com/repos/{OWNER_REPO}/git/commits/{p}"),
+            "html_url": format!("https://github.com/{OWNER_REPO}/commit/{p}"),
+        })).collect::<Vec<_>>(),
+        "verification": { "verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null },
+    })
+}
+
+fn ref_json(name: &str, sha: &str) -> Value {
+    json!({
+        "ref": name,
+        "node_id": format!("REF_{name}"),
+        "url": format!("https://api.github.com/repos/{OWNER_REPO}/git/{name}"),
+        "object": {
+            "type": "commit",
+            "sha": sha,
+            "url": format!("https://api.github.com/repos/{OWNER_REPO}/git/commits/{sha}"),
+        },
+    })
 }
 
 /// For tests that want a map of the payload.

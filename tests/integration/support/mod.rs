@@ -487,3 +487,21 @@ pub fn pushed(h: &Harness) -> String {
     h.chown_workspace();
     sha
 }
+
+/// A client of the fake, as the binary builds one, for tests that call the API layer directly.
+/// Its clock runs four times faster; not faster, since the fake's first GraphQL answer parses
+/// GitHub's 1.2 MB schema (a debug build takes a while) within the scaled read timeout.
+pub fn client(fake: &Fake, token: &str) -> rollout::github::DeploymentClient {
+    let policy = rollout::github::RetryPolicy {
+        time_scale: 0.25,
+        ..Default::default()
+    };
+    rollout::github::DeploymentClient::new(
+        &format!("http://{}", fake.addr),
+        OWNER_REPO,
+        &rollout::inputs::Token::new(token.to_string()),
+        policy,
+        None,
+    )
+    .expect("a client of the fake")
+}
