@@ -16,6 +16,7 @@ pub mod lines;
 pub mod logging;
 pub mod plan;
 pub mod report;
+pub mod rollback;
 pub mod runtime;
 pub mod signals;
 pub mod steps;
