@@ -168,7 +168,7 @@ struct Node {
 /// a rate limit (`type: RATE_LIMITED`) waits as REST's does, GitHub's own failure ("Something
 /// went wrong while executing your query. This may be the result of a timeout") is retried as a
 /// 502 is, and a refusal (`FORBIDDEN`, `NOT_FOUND`) is said at once with the permission it needs.
-fn refused(_method: &Method, path: &str, answer: &Answer) -> Option<ApiError> {
+pub(super) fn refused(_method: &Method, path: &str, answer: &Answer) -> Option<ApiError> {
     let json: Value = serde_json::from_str(&answer.body).ok()?;
     let errors = json.get("errors")?.as_array()?;
     if errors.is_empty() {

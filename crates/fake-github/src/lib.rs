@@ -166,6 +166,17 @@ pub struct State {
     /// trip: the benchmark's 100 ms).
     #[serde(default)]
     pub latency_ms: u64,
+    /// Git refs by full name (`refs/heads/rollout-lock/production`), each with the commit it
+    /// points at: what GraphQL's `Repository.ref(qualifiedName:)` reads.
+    #[serde(default)]
+    pub refs: BTreeMap<String, RefCommit>,
+}
+
+/// The commit a ref points at, as far as a reader of the ref sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefCommit {
+    pub oid: String,
+    pub message: String,
 }
 
 /// Injects a random fault into `percent` of the API calls: a 502 before or after doing the work,
@@ -297,6 +308,18 @@ impl State {
             .iter()
             .filter(|r| r.method == "POST" && r.path.ends_with(&path))
             .count()
+    }
+
+    /// The commit `name` points at, found as GitHub does: the fully qualified name first,
+    /// then the short name as a branch, then as a tag.
+    pub fn ref_commit(&self, name: &str) -> Option<&RefCommit> {
+        [
+            name.to_string(),
+            format!("refs/heads/{name}"),
+            format!("refs/tags/{name}"),
+        ]
+        .iter()
+        .find_map(|full| self.refs.get(full))
     }
 
     pub fn requests_to(&self, method: &str, path_part: &str) -> usize {
