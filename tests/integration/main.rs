@@ -22,5 +22,6 @@ mod network;
 mod plan_text;
 mod preview;
 mod readme_workflows;
+mod rollback;
 mod round_trips;
 mod targets;
