@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 mod error;
 mod graphql;
+mod history;
 mod locks;
 mod retry;
 pub use error::{ApiError, QueryFault};
 pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
+pub use history::History;
 pub use retry::{Budget, RetryPolicy};
 
 #[derive(Clone, Debug, Serialize)]

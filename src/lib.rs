@@ -19,6 +19,7 @@ pub mod logging;
 pub mod phases;
 pub mod plan;
 pub mod report;
+pub mod rollback;
 pub mod runtime;
 pub mod signals;
 pub mod steps;

@@ -24,5 +24,6 @@ mod phases;
 mod plan_text;
 mod preview;
 mod readme_workflows;
+mod rollback;
 mod round_trips;
 mod targets;

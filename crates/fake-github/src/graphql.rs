@@ -17,6 +17,8 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+mod history;
+
 const SCHEMA: &str = include_str!("../schema/github.graphql");
 
 /// The largest page GitHub gives on a connection.
@@ -773,7 +775,7 @@ fn deployments(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Va
             }
             "nodes" => Value::Array(
                 page.iter()
-                    .map(|d| node(s, d, f))
+                    .map(|d| node(s, d, f, vars))
                     .collect::<Result<Vec<_>, _>>()?,
             ),
             "edges" => {
@@ -783,7 +785,7 @@ fn deployments(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Va
                     for e in fields(&f.selection_set)? {
                         let v = match e.name.as_str() {
                             "cursor" => json!(cursor(offset + i + 1)),
-                            "node" => node(s, d, e)?,
+                            "node" => node(s, d, e, vars)?,
                             "__typename" => json!("DeploymentEdge"),
                             other => {
                                 return Err(not_implemented(&format!("`DeploymentEdge.{other}`")))
@@ -830,7 +832,12 @@ pub fn deployment_state(s: &State, d: &Deployment) -> &'static str {
     }
 }
 
-fn node(s: &State, d: &Deployment, field: &Field) -> Result<Value, Refusal> {
+fn node(
+    s: &State,
+    d: &Deployment,
+    field: &Field,
+    vars: &Map<String, Value>,
+) -> Result<Value, Refusal> {
     let mut out = Map::new();
     for f in fields(&field.selection_set)? {
         let value = match f.name.as_str() {
@@ -842,6 +849,7 @@ fn node(s: &State, d: &Deployment, field: &Field) -> Result<Value, Refusal> {
             "description" => json!(d.description),
             "commitOid" => json!(d.sha),
             "payload" => json!(d.payload.to_string()),
+            "statuses" => history::statuses(d, f, vars)?,
             "createdAt" | "updatedAt" => json!("2026-11-21T00:00:00Z"),
             "__typename" => json!("Deployment"),
             other => return Err(not_implemented(&format!("`Deployment.{other}`"))),
@@ -857,6 +865,8 @@ mod tests {
 
     /// rollout's own query, from the file rollout compiles in: a change to one is checked here.
     const GOOD: &str = include_str!("../../../src/github/deployments.graphql");
+    /// The rollback's history query, with its lock ref.
+    const HISTORY: &str = include_str!("../../../src/github/history.graphql");
 
     fn vars() -> Map<String, Value> {
         json!({ "owner": "octo-org", "name": "app", "environment": "pr-1", "after": null })
@@ -891,6 +901,49 @@ mod tests {
     #[test]
     fn rollouts_query_is_valid() {
         assert_eq!(validate(GOOD, &vars()), Ok(()));
+    }
+
+    #[test]
+    fn the_rollback_history_query_is_valid_and_its_mistakes_are_not() {
+        let mut vars = vars();
+        vars.insert("lockRef".into(), json!("refs/heads/rollout-lock/pr-1"));
+        assert_eq!(validate(HISTORY, &vars), Ok(()));
+        for (bad, says) in [
+            (
+                HISTORY.replace("... on Commit", "... on Comit"),
+                "No such type Comit",
+            ),
+            (
+                HISTORY.replace("target { oid", "target { message"),
+                "Field 'message' doesn't exist on type 'GitObject'",
+            ),
+            (
+                HISTORY.replace(
+                    "statuses(first: 100) { nodes { state } }",
+                    "statuses(first: 100) { state }",
+                ),
+                "Field 'state' doesn't exist on type 'DeploymentStatusConnection'",
+            ),
+            (
+                HISTORY.replace("qualifiedName: $lockRef", "name: $lockRef"),
+                "doesn't accept argument 'name'",
+            ),
+            (
+                HISTORY.replace("$lockRef: String!", "$lockRef: Int!"),
+                "Type mismatch on variable $lockRef",
+            ),
+        ] {
+            let errors = validate(&bad, &vars).err().unwrap_or_default();
+            assert!(
+                errors.iter().any(|e| e.contains(says)),
+                "{says}: {errors:?}"
+            );
+        }
+        vars.remove("lockRef");
+        assert!(
+            validate(HISTORY, &vars).is_err(),
+            "the lock ref is required"
+        );
     }
 
     #[test]

@@ -1,0 +1,303 @@
+//! The history a rollback chooses from, over GraphQL: an environment's deployments newest first
+//! with every status each one had (the REST list carries no state, and a status read per
+//! deployment would cost 100 requests for 100 deployments), and the environment's lock ref in the
+//! same request, so that a rollback whose target is among the newest 100 costs one request
+//! before the create.
+
+use super::{ApiError, Budget, DeploymentClient, DeploymentState, Resend};
+use crate::event::Sha;
+use crate::rollback::{rollback_from, HistoryEntry, HISTORY_LIMIT};
+use http::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The fake checks this very file against GitHub's schema.
+const QUERY: &str = include_str!("history.graphql");
+/// GitHub's largest page on a connection, as the query asks.
+const PAGE: usize = 100;
+
+/// What [`DeploymentClient::rollback_history`] read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    /// Newest first.
+    pub entries: Vec<HistoryEntry>,
+    /// The read stopped at 1,000 deployments with older ones left and the target not decided.
+    pub truncated: bool,
+    /// The lock ref's commit (oid, message), as the first request saw it; `None`: no lock.
+    pub lock: Option<(String, String)>,
+    /// GraphQL requests it took.
+    pub requests: usize,
+}
+
+#[derive(Deserialize)]
+struct Response {
+    data: Option<Data>,
+}
+
+#[derive(Deserialize)]
+struct Data {
+    repository: Option<Repository>,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    deployments: Connection,
+    #[serde(default)]
+    lock: Option<LockRef>,
+}
+
+#[derive(Deserialize)]
+struct LockRef {
+    #[serde(default)]
+    target: Option<Target>,
+}
+
+/// A lock ref normally points at a commit; pointed elsewhere it is still held, its message
+/// unknown (empty), and the lock's reader says it cannot read it.
+#[derive(Deserialize)]
+struct Target {
+    #[serde(default)]
+    oid: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Connection {
+    page_info: PageInfo,
+    #[serde(default)]
+    nodes: Option<Vec<Option<Node>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageInfo {
+    has_next_page: bool,
+    #[serde(default)]
+    end_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Node {
+    #[serde(default)]
+    database_id: Option<u64>,
+    #[serde(default)]
+    commit_oid: Option<String>,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    payload: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    state: Option<DeploymentState>,
+    #[serde(default)]
+    statuses: Option<Statuses>,
+}
+
+#[derive(Deserialize)]
+struct Statuses {
+    #[serde(default)]
+    nodes: Option<Vec<Option<StatusNode>>>,
+}
+
+#[derive(Deserialize)]
+struct StatusNode {
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// GraphQL hands the payload over as the JSON text it was stored as; a payload another tool
+/// wrote may be anything, and reads as `{}` unless it is a JSON object.
+fn payload_of(text: Option<&str>) -> Value {
+    match text.map(serde_json::from_str::<Value>) {
+        Some(Ok(object @ Value::Object(_))) => object,
+        _ => json!({}),
+    }
+}
+
+impl Node {
+    /// `None` for a node without an id or a commit: nothing could roll back to it, and a
+    /// commit id that is not one cannot be checked out.
+    fn entry(self) -> Option<HistoryEntry> {
+        let id = self.database_id?;
+        let sha = self.commit_oid.as_deref().and_then(Sha::parse)?;
+        let state = self.state.unwrap_or(DeploymentState::Unknown);
+        // `ACTIVE` and `SUCCESS` mean the latest status is a success even if the status list
+        // were cut short.
+        let reached_success = matches!(state, DeploymentState::Active | DeploymentState::Success)
+            || self
+                .statuses
+                .and_then(|s| s.nodes)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|s| s.state.as_deref() == Some("SUCCESS"));
+        let payload = payload_of(self.payload.as_deref());
+        Some(HistoryEntry {
+            id,
+            sha,
+            task: self.task.unwrap_or_else(|| "deploy".to_string()),
+            rollback_from: rollback_from(&payload),
+            payload,
+            created_at: self.created_at.unwrap_or_default(),
+            reached_success,
+            latest_state: state.as_str().to_string(),
+        })
+    }
+}
+
+impl DeploymentClient {
+    /// `environment`'s deployments, newest first, 100 a request, read only until `enough` says
+    /// the history decides the target (see `RollbackTo::decided_by`) and at most 1,000, with the
+    /// lock ref `lock_ref` (`refs/heads/rollout-lock/<name>`) read in the first request.
+    pub async fn rollback_history(
+        &self,
+        environment: &str,
+        lock_ref: &str,
+        enough: impl Fn(&[HistoryEntry]) -> bool,
+    ) -> Result<History, ApiError> {
+        let path = self
+            .graphql_path
+            .clone()
+            .map_err(|detail| ApiError::Transport {
+                method: Method::POST,
+                path: "the GraphQL endpoint".into(),
+                detail,
+            })?;
+        let (owner, name) = self
+            .repository
+            .split_once('/')
+            .unwrap_or((self.repository.as_str(), ""));
+        let mut history = History::default();
+        let mut after: Option<String> = None;
+        for page_number in 1..=HISTORY_LIMIT / PAGE {
+            let body = json!({
+                "query": QUERY,
+                "variables": {
+                    "owner": owner, "name": name, "environment": environment,
+                    "after": after, "lockRef": lock_ref,
+                },
+            });
+            // It only reads, so a lost answer may be asked again although it is a POST.
+            let answer = self
+                .send_checking(
+                    Method::POST,
+                    &path,
+                    Some(&body),
+                    Resend::Safe,
+                    Budget::Ordinary,
+                    super::graphql::refused,
+                )
+                .await?;
+            history.requests += 1;
+            let page: Response = Self::decode(Method::POST, &path, &answer.body)?;
+            let Some(repository) = page.data.and_then(|d| d.repository) else {
+                return Err(ApiError::Decode {
+                    method: Method::POST,
+                    path,
+                    detail: format!("it holds no repository {}", self.repository),
+                });
+            };
+            if page_number == 1 {
+                history.lock = repository
+                    .lock
+                    .map(|l| l.target.map(|t| (t.oid, t.message)))
+                    .map(|target| match target {
+                        Some((oid, message)) => {
+                            (oid.unwrap_or_default(), message.unwrap_or_default())
+                        }
+                        None => (String::new(), String::new()),
+                    });
+            }
+            let connection = repository.deployments;
+            history.entries.extend(
+                connection
+                    .nodes
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter_map(Node::entry),
+            );
+            if !connection.page_info.has_next_page || enough(&history.entries) {
+                return Ok(history);
+            }
+            match connection.page_info.end_cursor {
+                Some(cursor) if after.as_ref() != Some(&cursor) => after = Some(cursor),
+                _ => {
+                    return Err(ApiError::Decode {
+                        method: Method::POST,
+                        path,
+                        detail: "it says more deployments follow but gives no new cursor".into(),
+                    })
+                }
+            }
+        }
+        history.truncated = true;
+        Ok(history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(text: &str) -> Option<HistoryEntry> {
+        serde_json::from_str::<Node>(text).expect("decodes").entry()
+    }
+
+    #[test]
+    fn payloads_are_json_text_and_garbage_reads_as_empty() {
+        assert_eq!(payload_of(Some(r#"{"a": 1}"#)), json!({"a": 1}));
+        for garbage in [
+            Some("{"),
+            Some("not json"),
+            Some("\"a string\""),
+            Some("[1]"),
+            None,
+        ] {
+            assert_eq!(payload_of(garbage), json!({}), "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn a_node_reached_success_by_any_success_status_or_its_state() {
+        let sha = "a".repeat(40);
+        let e = node(&format!(
+            r#"{{"databaseId": 48, "commitOid": "{sha}", "task": "deploy:web", "createdAt": "2026-11-21T00:00:00Z",
+               "state": "INACTIVE", "payload": "{{\"rollback\": {{\"from_deployment\": 40}}}}",
+               "statuses": {{"nodes": [{{"state": "INACTIVE"}}, {{"state": "SUCCESS"}}, {{"state": "IN_PROGRESS"}}]}}}}"#
+        ))
+        .expect("an entry");
+        assert!(e.reached_success);
+        assert_eq!(e.latest_state, "inactive");
+        assert_eq!(e.task, "deploy:web");
+        assert_eq!(e.rollback_from, Some(40));
+        let failed = node(&format!(
+            r#"{{"databaseId": 49, "commitOid": "{sha}", "state": "FAILURE", "payload": null,
+               "statuses": {{"nodes": [{{"state": "FAILURE"}}, {{"state": "IN_PROGRESS"}}]}}}}"#
+        ))
+        .expect("an entry");
+        assert!(!failed.reached_success);
+        assert_eq!(
+            (failed.task.as_str(), failed.payload.clone()),
+            ("deploy", json!({}))
+        );
+        let active = node(&format!(
+            r#"{{"databaseId": 50, "commitOid": "{sha}", "state": "ACTIVE"}}"#
+        ))
+        .expect("an entry");
+        assert!(
+            active.reached_success,
+            "ACTIVE is a success even with no statuses read"
+        );
+    }
+
+    #[test]
+    fn a_node_without_an_id_or_a_commit_is_left_out() {
+        assert_eq!(node(r#"{"databaseId": null, "commitOid": "x"}"#), None);
+        assert_eq!(node(r#"{"databaseId": 3, "commitOid": "main"}"#), None);
+    }
+}

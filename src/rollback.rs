@@ -1,0 +1,900 @@
+//! `step: rollback`'s decision, pure: which deployment of an environment is rolled back from and
+//! which one it goes back to, from the environment's deployment history (newest first), or the one
+//! sentence saying why nothing can be. The history is read elsewhere (`DeploymentClient::
+//! rollback_history`); the checkout and the deploy are the steps' business.
+//!
+//! The rules are the contract's: the deployment rolled back from is the newest one, in whatever
+//! state; a target must have *reached* `success` (a `success` among its statuses, since
+//! `auto_inactive` later turns earlier successes `inactive`) and have another commit than the
+//! current one. `to: previous` also skips what a later rollback undid, so that a second rollback
+//! goes further back instead of returning to the deploy the first one left.
+
+use crate::event::Sha;
+use crate::lines::{err, InputError};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The shortest sha prefix accepted, as git abbreviates by default.
+const MIN_PREFIX: usize = 7;
+/// A full SHA-256 commit id; SHA-1 ids (40) are prefixes of that length too.
+const MAX_PREFIX: usize = 64;
+/// How far back the history is read (10 pages of 100).
+pub const HISTORY_LIMIT: usize = 1000;
+
+/// What `to` asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollbackTo {
+    /// The newest older deployment that reached success with another commit, not undone since.
+    Previous,
+    /// A lowercase hex commit prefix of 7 to 64 digits (a full SHA-1 or SHA-256 id included).
+    Sha(String),
+    /// A deployment id.
+    Id(u64),
+    /// Digits only, 7 or more: both a sha prefix and a deployment id until the history says
+    /// which exists (see [`choose`]).
+    ShaOrId { prefix: String, id: u64 },
+}
+
+impl RollbackTo {
+    /// `previous` (or nothing: the default), a sha or a prefix of one, or a deployment id.
+    pub fn parse(text: &str) -> Result<RollbackTo, InputError> {
+        let value = text.trim();
+        if value.is_empty() || value.eq_ignore_ascii_case("previous") {
+            return Ok(RollbackTo::Previous);
+        }
+        let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
+        let digits = value.bytes().all(|b| b.is_ascii_digit());
+        let prefix_length = (MIN_PREFIX..=MAX_PREFIX).contains(&value.len());
+        // A deployment id is never written with a leading zero, a sha often starts with one.
+        let as_id = (digits && !value.starts_with('0'))
+            .then(|| value.parse::<u64>().ok())
+            .flatten();
+        match (as_id, hex && prefix_length) {
+            (Some(id), true) => Ok(RollbackTo::ShaOrId {
+                prefix: value.to_string(),
+                id,
+            }),
+            (Some(id), false) => Ok(RollbackTo::Id(id)),
+            (None, true) => Ok(RollbackTo::Sha(value.to_ascii_lowercase())),
+            (None, false) if hex && value.len() < MIN_PREFIX => Err(err(
+                "to",
+                format!(
+                    "`{value}` is too short for a commit: write at least {MIN_PREFIX} hex digits of its sha (or `previous`, or a deployment id)"
+                ),
+            )),
+            (None, false) => Err(err(
+                "to",
+                format!(
+                    "`{value}` is neither `previous`, a commit sha (40 hex digits, or a unique prefix of {MIN_PREFIX} or more) nor a deployment id"
+                ),
+            )),
+        }
+    }
+
+    /// Whether `history` (newest first, as read so far) already decides this target, so older
+    /// pages need not be read. Deployment ids grow with creation time, so once an id at or below
+    /// the one asked for has been read, that deployment has been read too or does not exist.
+    pub fn decided_by(&self, history: &[HistoryEntry]) -> bool {
+        let id_decided = |id: u64| history.iter().any(|e| e.id <= id);
+        let good_commit = |prefix: &str| {
+            history
+                .iter()
+                .any(|e| e.reached_success && e.sha.as_str().starts_with(prefix))
+        };
+        match self {
+            RollbackTo::Previous => previous(history).is_some(),
+            RollbackTo::Id(id) => id_decided(*id),
+            RollbackTo::Sha(prefix) => good_commit(prefix),
+            RollbackTo::ShaOrId { prefix, id } => {
+                id_decided(*id) && (history.iter().any(|e| e.id == *id) || good_commit(prefix))
+            }
+        }
+    }
+}
+
+impl fmt::Display for RollbackTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RollbackTo::Previous => f.write_str("previous"),
+            RollbackTo::Sha(prefix) | RollbackTo::ShaOrId { prefix, .. } => f.write_str(prefix),
+            RollbackTo::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// One deployment of the environment, as the rollback reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryEntry {
+    /// The REST id (GraphQL's `databaseId`).
+    pub id: u64,
+    pub sha: Sha,
+    pub task: String,
+    pub payload: Value,
+    pub created_at: String,
+    /// A `success` among its statuses, whatever came after it.
+    pub reached_success: bool,
+    /// GitHub's `DeploymentState`, lower-cased (`active`, `inactive`, `failure`...).
+    pub latest_state: String,
+    /// The deployment this one rolled back from, when it is a rollback rollout made.
+    pub rollback_from: Option<u64>,
+}
+
+/// The deployment a rollback's payload names as the one it rolled back from.
+pub fn rollback_from(payload: &Value) -> Option<u64> {
+    payload.pointer("/rollback/from_deployment")?.as_u64()
+}
+
+/// From the newest deployment back to an older, good one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub from: HistoryEntry,
+    pub to: HistoryEntry,
+}
+
+/// Why there is nothing to roll back to: each a clause completing "cannot roll back ENV: ".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("it has no deployments, so there is nothing to roll back")]
+    NoDeployments,
+    #[error("nothing to roll back to: no deployment before the current one ({from}, commit {}) reached success with another commit that no later rollback undid", short(.from_sha))]
+    NothingToRollBackTo { from: u64, from_sha: String },
+    #[error("`to: {0}` names no deployment of it: check the deployment id or commit on the repository's Environments page")]
+    NoSuchDeployment(RollbackTo),
+    #[error("deployment {id} (commit {}) never reached success, and a rollback goes only to a deployment that did", short(.sha))]
+    NeverSucceeded { id: u64, sha: String },
+    #[error("{}", same_commit(*.id, .sha, *.from))]
+    SameCommit { id: u64, sha: String, from: u64 },
+    #[error("`to: {prefix}` is the start of more than one deployed commit ({}): write more of the sha", .shas.join(", "))]
+    AmbiguousPrefix { prefix: String, shas: Vec<String> },
+    #[error("`to: {value}` is both deployment {value} and the start of commit {sha}: write the full sha of the commit you mean (for that deployment, its own commit)")]
+    AmbiguousShaOrId { value: String, sha: String },
+    #[error("what `to: {0}` asks for is not among its newest 1,000 deployments, which is as far back as rollout reads: name a newer deployment or commit")]
+    Truncated(RollbackTo),
+}
+
+impl Refusal {
+    /// The one sentence a user reads.
+    pub fn sentence(&self, environment: &str) -> String {
+        format!("cannot roll back {environment}: {self}")
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+fn same_commit(id: u64, sha: &str, from: u64) -> String {
+    if id == from {
+        format!(
+            "deployment {id} (commit {}) is the current deployment, not an earlier one",
+            short(sha)
+        )
+    } else {
+        format!(
+            "deployment {id} deployed commit {}, the commit of the current deployment {from} already",
+            short(sha)
+        )
+    }
+}
+
+/// [`choose_within`] over a history read to its end.
+pub fn choose(history: &[HistoryEntry], to: &RollbackTo) -> Result<Choice, Refusal> {
+    choose_within(history, false, to)
+}
+
+/// The deployment to roll back from (the newest) and the one to roll back to, from `history`
+/// (newest first). `truncated`: older deployments exist that were not read, so a target not
+/// found may be among them.
+///
+/// A value that is both a sha prefix and a deployment id (`ShaOrId`) is ambiguous only when the
+/// history holds both a deployment with that id and a deployment whose commit starts with it;
+/// when only one exists it means that one. A sha prefix that matches several deployments of the
+/// same commit means the newest of them that reached success; one that matches two commits is
+/// ambiguous. Both are judged within the deployments read.
+pub fn choose_within(
+    history: &[HistoryEntry],
+    truncated: bool,
+    to: &RollbackTo,
+) -> Result<Choice, Refusal> {
+    let Some(from) = history.first() else {
+        return Err(Refusal::NoDeployments);
+    };
+    let unread = |refusal: Refusal| {
+        if truncated && !to.decided_by(history) {
+            Refusal::Truncated(to.clone())
+        } else {
+            refusal
+        }
+    };
+    let target = match to {
+        RollbackTo::Previous => previous(history).ok_or_else(|| {
+            unread(Refusal::NothingToRollBackTo {
+                from: from.id,
+                from_sha: from.sha.to_string(),
+            })
+        })?,
+        RollbackTo::Id(id) => {
+            by_id(history, *id).ok_or_else(|| unread(Refusal::NoSuchDeployment(to.clone())))?
+        }
+        RollbackTo::Sha(prefix) => by_prefix(history, prefix)?
+            .ok_or_else(|| unread(Refusal::NoSuchDeployment(to.clone())))?,
+        RollbackTo::ShaOrId { prefix, id } => {
+            match (by_id(history, *id), by_prefix(history, prefix)?) {
+                (Some(_), Some(commit)) => {
+                    return Err(Refusal::AmbiguousShaOrId {
+                        value: prefix.clone(),
+                        sha: commit.sha.to_string(),
+                    })
+                }
+                (Some(one), None) | (None, Some(one)) => one,
+                (None, None) => return Err(unread(Refusal::NoSuchDeployment(to.clone()))),
+            }
+        }
+    };
+    if target.sha == from.sha {
+        return Err(Refusal::SameCommit {
+            id: target.id,
+            sha: target.sha.to_string(),
+            from: from.id,
+        });
+    }
+    if !target.reached_success {
+        return Err(Refusal::NeverSucceeded {
+            id: target.id,
+            sha: target.sha.to_string(),
+        });
+    }
+    Ok(Choice {
+        from: from.clone(),
+        to: target.clone(),
+    })
+}
+
+fn by_id(history: &[HistoryEntry], id: u64) -> Option<&HistoryEntry> {
+    history.iter().find(|e| e.id == id)
+}
+
+/// The deployment a sha prefix names: the newest of its commit that reached success, or (to be
+/// refused as never successful) the newest of its commit. `None`: no commit starts with it.
+fn by_prefix<'h>(
+    history: &'h [HistoryEntry],
+    prefix: &str,
+) -> Result<Option<&'h HistoryEntry>, Refusal> {
+    let matches: Vec<&HistoryEntry> = history
+        .iter()
+        .filter(|e| e.sha.as_str().starts_with(prefix))
+        .collect();
+    let commits: BTreeSet<&str> = matches.iter().map(|e| e.sha.as_str()).collect();
+    if commits.len() > 1 {
+        return Err(Refusal::AmbiguousPrefix {
+            prefix: prefix.to_string(),
+            shas: commits.into_iter().map(|s| short(s).to_string()).collect(),
+        });
+    }
+    Ok(matches
+        .iter()
+        .find(|e| e.reached_success)
+        .or(matches.first())
+        .copied())
+}
+
+/// `to: previous`. A rollback undoes the deployment it rolled back from, and with it that
+/// deployment's commit: a candidate is skipped when a newer rollback names it as
+/// `from_deployment`, or rolled back from a deployment of the same commit. Deploy A, B, C, then
+/// roll back from C to B (R1): the next rollback starts at R1, skips C (R1 undid it) and B (the
+/// current commit), and goes to A. Roll back again from R1 to A (R2) and the next one finds
+/// nothing: R2 undid commit B, R1 undid C, and A is current. A rollback counts whatever its own
+/// outcome: a rollback that failed still says its team judged the commit it left bad.
+fn previous(history: &[HistoryEntry]) -> Option<&HistoryEntry> {
+    let from = history.first()?;
+    history.iter().enumerate().skip(1).find_map(|(i, e)| {
+        let undone = history[..i].iter().any(|newer| {
+            newer.rollback_from.is_some_and(|undid| {
+                undid == e.id
+                    || undone_sha(history, newer, undid).is_some_and(|s| s == e.sha.as_str())
+            })
+        });
+        (e.reached_success && e.sha != from.sha && !undone).then_some(e)
+    })
+}
+
+/// The commit a rollback left: the sha of the deployment it names, read from the history, or
+/// from its payload when that deployment is older than what was read.
+fn undone_sha<'h>(
+    history: &'h [HistoryEntry],
+    rollback: &'h HistoryEntry,
+    undid: u64,
+) -> Option<&'h str> {
+    by_id(history, undid)
+        .map(|e| e.sha.as_str())
+        .or_else(|| rollback.payload.pointer("/rollback/from_sha")?.as_str())
+}
+
+/// The deployment's description: `Rollback to <short sha> (deployment <id>)`.
+pub fn description(choice: &Choice) -> String {
+    format!(
+        "Rollback to {} (deployment {})",
+        choice.to.sha.short(),
+        choice.to.id
+    )
+}
+
+/// The keys a rollback adds to rollout's usual payload.
+pub fn payload_keys(choice: &Choice) -> Value {
+    json!({
+        "rollback": {
+            "from_deployment": choice.from.id,
+            "from_sha": choice.from.sha.as_str(),
+            "to_deployment": choice.to.id,
+        }
+    })
+}
+
+/// "rolled back production from C (deployment 52) to A (deployment 48)", for the summary.
+pub fn summary_sentence(environment: &str, choice: &Choice) -> String {
+    format!(
+        "rolled back {environment} from {} (deployment {}) to {} (deployment {})",
+        choice.from.sha.short(),
+        choice.from.id,
+        choice.to.sha.short(),
+        choice.to.id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "aaaaaaa1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbb2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "ccccccc3cccccccccccccccccccccccccccccccc";
+    const D: &str = "ddddddd4dddddddddddddddddddddddddddddddd";
+
+    /// One deployment; `statuses` oldest first, as they were posted.
+    fn deployed(id: u64, sha: &str, statuses: &[&str]) -> HistoryEntry {
+        HistoryEntry {
+            id,
+            sha: Sha::parse(sha).unwrap(),
+            task: "deploy".into(),
+            payload: json!({}),
+            created_at: format!("2026-11-{:02}T00:00:00Z", id % 28 + 1),
+            reached_success: statuses.contains(&"success"),
+            latest_state: statuses.last().copied().unwrap_or("pending").to_string(),
+            rollback_from: None,
+        }
+    }
+
+    /// A rollback rollout made, from deployment `from` (of commit `from_sha`).
+    fn rolled_back(
+        id: u64,
+        sha: &str,
+        from: u64,
+        from_sha: &str,
+        statuses: &[&str],
+    ) -> HistoryEntry {
+        let mut e = deployed(id, sha, statuses);
+        e.payload = json!({ "rollback": { "from_deployment": from, "from_sha": from_sha, "to_deployment": 0 } });
+        e.rollback_from = rollback_from(&e.payload);
+        e
+    }
+
+    /// Newest first, as GitHub's history is read; written oldest first for reading.
+    fn newest_first(mut oldest_first: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
+        oldest_first.reverse();
+        oldest_first
+    }
+
+    fn target(history: &[HistoryEntry], to: &RollbackTo) -> Result<u64, Refusal> {
+        choose(history, to).map(|c| c.to.id)
+    }
+
+    fn previous_of(history: &[HistoryEntry]) -> Result<u64, Refusal> {
+        target(history, &RollbackTo::Previous)
+    }
+
+    #[test]
+    fn to_is_previous_a_sha_prefix_an_id_or_both() {
+        assert_eq!(RollbackTo::parse(""), Ok(RollbackTo::Previous));
+        assert_eq!(RollbackTo::parse(" previous\n"), Ok(RollbackTo::Previous));
+        assert_eq!(RollbackTo::parse("Previous"), Ok(RollbackTo::Previous));
+        assert_eq!(
+            RollbackTo::parse("ABCDEF1"),
+            Ok(RollbackTo::Sha("abcdef1".into()))
+        );
+        assert_eq!(RollbackTo::parse(A), Ok(RollbackTo::Sha(A.into())));
+        let sha256 = "e".repeat(64);
+        assert_eq!(RollbackTo::parse(&sha256), Ok(RollbackTo::Sha(sha256)));
+        assert_eq!(RollbackTo::parse("48"), Ok(RollbackTo::Id(48)));
+        assert_eq!(RollbackTo::parse("123456"), Ok(RollbackTo::Id(123456)));
+        assert_eq!(
+            RollbackTo::parse("2345678901"),
+            Ok(RollbackTo::ShaOrId {
+                prefix: "2345678901".into(),
+                id: 2345678901
+            })
+        );
+        assert_eq!(
+            RollbackTo::parse("0123456"),
+            Ok(RollbackTo::Sha("0123456".into())),
+            "a leading zero is a sha's, never an id's"
+        );
+        // Too long for a u64 but a sha prefix all the same.
+        let digits = "1".repeat(30);
+        assert_eq!(RollbackTo::parse(&digits), Ok(RollbackTo::Sha(digits)));
+    }
+
+    #[test]
+    fn bad_values_of_to_get_one_sentence_naming_what_is_allowed() {
+        for (bad, says) in [
+            ("abc12", "too short for a commit"),
+            ("main", "neither `previous`"),
+            ("HEAD~1", "neither `previous`"),
+            ("-3", "neither `previous`"),
+            (&"f".repeat(65), "neither `previous`"),
+            ("abc 1234", "neither `previous`"),
+        ] {
+            let e = RollbackTo::parse(bad).unwrap_err();
+            assert_eq!(e.input, "to");
+            assert!(e.message.contains(says), "{bad}: {e}");
+            assert!(e.message.contains(bad.trim()), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn previous_is_the_newest_older_success_with_another_commit() {
+        let history = newest_first(vec![
+            deployed(1, A, &["in_progress", "success", "inactive"]),
+            deployed(2, B, &["in_progress", "success"]),
+            deployed(3, C, &["in_progress", "failure"]),
+        ]);
+        let choice = choose(&history, &RollbackTo::Previous).unwrap();
+        assert_eq!((choice.from.id, choice.to.id), (3, 2));
+    }
+
+    #[test]
+    fn the_current_deployment_counts_in_any_state() {
+        for state in [
+            "success",
+            "failure",
+            "error",
+            "in_progress",
+            "pending",
+            "inactive",
+        ] {
+            let history =
+                newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, &[state])]);
+            let choice = choose(&history, &RollbackTo::Previous).unwrap();
+            assert_eq!((choice.from.id, choice.to.id), (2, 1), "{state}");
+        }
+        let history = newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, &[])]);
+        assert_eq!(previous_of(&history), Ok(1), "no status at all yet");
+    }
+
+    #[test]
+    fn a_success_later_marked_inactive_still_reached_success() {
+        // auto_inactive marks the earlier success inactive once a newer one succeeds.
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success"]),
+        ]);
+        assert_eq!(previous_of(&history), Ok(1));
+    }
+
+    #[test]
+    fn failures_errors_and_unfinished_deployments_are_skipped() {
+        let history = newest_first(vec![
+            deployed(1, A, &["in_progress", "success", "inactive"]),
+            deployed(2, B, &["in_progress", "failure"]),
+            deployed(3, C, &["error"]),
+            deployed(4, D, &["queued"]),
+            deployed(5, B, &["in_progress", "inactive"]),
+            deployed(6, C, &["success"]),
+        ]);
+        assert_eq!(previous_of(&history), Ok(1));
+    }
+
+    #[test]
+    fn supersede_chains_end_in_inactive_without_success_and_are_skipped() {
+        // A deploy superseded while running ends inactive without ever succeeding.
+        let history = newest_first(vec![
+            deployed(1, A, &["success"]),
+            deployed(2, B, &["in_progress", "inactive"]),
+            deployed(3, C, &["in_progress", "inactive"]),
+            deployed(4, D, &["in_progress", "failure"]),
+        ]);
+        assert_eq!(previous_of(&history), Ok(1));
+        assert_eq!(
+            target(&history, &RollbackTo::Id(3)),
+            Err(Refusal::NeverSucceeded {
+                id: 3,
+                sha: C.into()
+            })
+        );
+    }
+
+    #[test]
+    fn the_same_commit_deployed_again_is_not_a_rollback_target() {
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, B, &["success"]),
+        ]);
+        // Deployment 2 is B again, the current commit: rolling back to it would change nothing.
+        assert_eq!(previous_of(&history), Ok(1));
+    }
+
+    #[test]
+    fn a_commit_deployed_twice_is_found_by_its_newest_success() {
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, A, &["success", "inactive"]),
+            deployed(4, A, &["failure"]),
+            deployed(5, C, &["success"]),
+        ]);
+        assert_eq!(target(&history, &RollbackTo::Sha("aaaaaaa1".into())), Ok(3));
+        assert_eq!(target(&history, &RollbackTo::Sha(A.into())), Ok(3));
+        assert_eq!(
+            previous_of(&history),
+            Ok(3),
+            "the newer of the two successes of A"
+        );
+    }
+
+    #[test]
+    fn a_second_rollback_goes_further_back() {
+        // Deploy A, B, C; roll back from C to B (R1): the next rollback goes to A, never to C.
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, C, &["success", "inactive"]),
+            rolled_back(4, B, 3, C, &["success"]),
+        ]);
+        let choice = choose(&history, &RollbackTo::Previous).unwrap();
+        assert_eq!((choice.from.id, choice.to.id), (4, 1));
+        // Without the rollback's record, C (3) would be the target.
+        let mut plain = history.clone();
+        plain[0].rollback_from = None;
+        plain[0].payload = json!({});
+        assert_eq!(previous_of(&plain), Ok(3));
+    }
+
+    #[test]
+    fn a_rollback_undoes_the_commit_as_well_as_the_deployment() {
+        // A, B, C; R1 from C to B; R2 from R1 to A: R2 undid commit B, so B (2) is no target
+        // although no rollback names deployment 2 itself.
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, C, &["success", "inactive"]),
+            rolled_back(4, B, 3, C, &["success", "inactive"]),
+            rolled_back(5, A, 4, B, &["success"]),
+        ]);
+        assert_eq!(
+            previous_of(&history),
+            Err(Refusal::NothingToRollBackTo {
+                from: 5,
+                from_sha: A.into()
+            })
+        );
+        // A deploy after the rollbacks starts a new chain: its previous is R2's commit.
+        let mut later = history.clone();
+        later.insert(0, deployed(6, D, &["failure"]));
+        assert_eq!(previous_of(&later), Ok(5));
+        // An explicit target is the user's choice, undone or not.
+        assert_eq!(target(&history, &RollbackTo::Id(2)), Ok(2));
+        assert_eq!(target(&history, &RollbackTo::Id(3)), Ok(3));
+    }
+
+    #[test]
+    fn a_commit_redeployed_after_its_rollback_is_a_target_again() {
+        // B was rolled back (R1), then deployed again (4): only rollbacks newer than a candidate
+        // undo it.
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            rolled_back(3, A, 2, B, &["success", "inactive"]),
+            deployed(4, B, &["success", "inactive"]),
+            deployed(5, C, &["failure"]),
+        ]);
+        assert_eq!(previous_of(&history), Ok(4));
+    }
+
+    #[test]
+    fn a_rollback_whose_target_is_older_than_the_read_is_known_by_its_payload() {
+        // R (3) rolled back from deployment 1, which is not in the history read: its payload's
+        // from_sha still marks commit A undone.
+        let history = newest_first(vec![
+            deployed(2, A, &["success", "inactive"]),
+            rolled_back(3, B, 1, A, &["success", "inactive"]),
+            deployed(4, C, &["failure"]),
+        ]);
+        assert_eq!(previous_of(&history), Ok(3));
+        let history = newest_first(vec![
+            deployed(2, A, &["success", "inactive"]),
+            rolled_back(3, C, 1, A, &["success"]),
+        ]);
+        assert_eq!(
+            previous_of(&history),
+            Err(Refusal::NothingToRollBackTo {
+                from: 3,
+                from_sha: C.into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_id_must_name_a_successful_deployment_of_another_commit() {
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["failure"]),
+            deployed(3, A, &["success", "inactive"]),
+            deployed(4, C, &["success"]),
+        ]);
+        assert_eq!(target(&history, &RollbackTo::Id(1)), Ok(1));
+        assert_eq!(
+            target(&history, &RollbackTo::Id(2)),
+            Err(Refusal::NeverSucceeded {
+                id: 2,
+                sha: B.into()
+            })
+        );
+        assert_eq!(
+            target(&history, &RollbackTo::Id(9)),
+            Err(Refusal::NoSuchDeployment(RollbackTo::Id(9)))
+        );
+        assert_eq!(
+            target(&history, &RollbackTo::Id(4)),
+            Err(Refusal::SameCommit {
+                id: 4,
+                sha: C.into(),
+                from: 4
+            })
+        );
+    }
+
+    #[test]
+    fn the_current_commit_is_refused_however_it_is_named() {
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, B, &["failure"]),
+        ]);
+        let same = Err(Refusal::SameCommit {
+            id: 2,
+            sha: B.into(),
+            from: 3,
+        });
+        assert_eq!(target(&history, &RollbackTo::Id(2)), same);
+        assert_eq!(target(&history, &RollbackTo::Sha("bbbbbbb".into())), same);
+    }
+
+    #[test]
+    fn a_prefix_of_two_commits_is_ambiguous_and_one_of_none_names_nothing() {
+        let a2 = "aaaaaaa1ffffffffffffffffffffffffffffffff";
+        let history = newest_first(vec![
+            deployed(1, A, &["success"]),
+            deployed(2, a2, &["success"]),
+            deployed(3, C, &["success"]),
+        ]);
+        assert_eq!(
+            target(&history, &RollbackTo::Sha("aaaaaaa1".into())),
+            Err(Refusal::AmbiguousPrefix {
+                prefix: "aaaaaaa1".into(),
+                shas: vec!["aaaaaaa".into(), "aaaaaaa".into()]
+            })
+        );
+        assert_eq!(
+            target(&history, &RollbackTo::Sha("aaaaaaa1a".into())),
+            Ok(1)
+        );
+        assert_eq!(
+            target(&history, &RollbackTo::Sha("1234567".into())),
+            Err(Refusal::NoSuchDeployment(RollbackTo::Sha("1234567".into())))
+        );
+    }
+
+    #[test]
+    fn digits_are_ambiguous_only_when_both_a_deployment_and_a_commit_exist() {
+        let digits = "1234567890123456789012345678901234567890";
+        let both = RollbackTo::ShaOrId {
+            prefix: "1234567".into(),
+            id: 1234567,
+        };
+        let history = newest_first(vec![
+            deployed(1234567, A, &["success", "inactive"]),
+            deployed(1234570, digits, &["success", "inactive"]),
+            deployed(1234580, C, &["failure"]),
+        ]);
+        assert_eq!(
+            target(&history, &both),
+            Err(Refusal::AmbiguousShaOrId {
+                value: "1234567".into(),
+                sha: digits.into()
+            })
+        );
+        // Only the deployment: it is the id.
+        let only_id = newest_first(vec![
+            deployed(1234567, A, &["success", "inactive"]),
+            deployed(1234580, C, &["failure"]),
+        ]);
+        assert_eq!(target(&only_id, &both), Ok(1234567));
+        // Only the commit: it is the sha.
+        let only_sha = newest_first(vec![
+            deployed(1234570, digits, &["success", "inactive"]),
+            deployed(1234580, C, &["failure"]),
+        ]);
+        assert_eq!(target(&only_sha, &both), Ok(1234570));
+        assert_eq!(
+            target(&history[..1], &both),
+            Err(Refusal::NoSuchDeployment(both.clone()))
+        );
+    }
+
+    #[test]
+    fn an_empty_history_or_a_single_deployment_has_nothing_to_roll_back_to() {
+        assert_eq!(previous_of(&[]), Err(Refusal::NoDeployments));
+        assert_eq!(target(&[], &RollbackTo::Id(1)), Err(Refusal::NoDeployments));
+        let one = vec![deployed(1, A, &["success"])];
+        assert_eq!(
+            previous_of(&one),
+            Err(Refusal::NothingToRollBackTo {
+                from: 1,
+                from_sha: A.into()
+            })
+        );
+        let never = newest_first(vec![
+            deployed(1, A, &["failure"]),
+            deployed(2, B, &["error"]),
+        ]);
+        assert_eq!(
+            previous_of(&never),
+            Err(Refusal::NothingToRollBackTo {
+                from: 2,
+                from_sha: B.into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_target_not_found_in_a_truncated_history_says_so() {
+        let history = newest_first(vec![
+            deployed(5, A, &["failure"]),
+            deployed(6, B, &["success"]),
+        ]);
+        for to in [
+            RollbackTo::Previous,
+            RollbackTo::Id(2),
+            RollbackTo::Sha("ccccccc".into()),
+        ] {
+            assert_eq!(
+                choose_within(&history, true, &to),
+                Err(Refusal::Truncated(to.clone()))
+            );
+        }
+        // An id newer than the oldest one read is absent, not unread.
+        assert_eq!(
+            choose_within(&history, true, &RollbackTo::Id(9)),
+            Err(Refusal::NoSuchDeployment(RollbackTo::Id(9)))
+        );
+        // A deployment that was read is judged, truncated or not.
+        assert_eq!(
+            choose_within(&history, true, &RollbackTo::Id(5)),
+            Err(Refusal::NeverSucceeded {
+                id: 5,
+                sha: A.into()
+            })
+        );
+    }
+
+    #[test]
+    fn each_refusal_is_one_sentence_naming_the_environment() {
+        let refusals = [
+            Refusal::NoDeployments,
+            Refusal::NothingToRollBackTo {
+                from: 52,
+                from_sha: C.into(),
+            },
+            Refusal::NoSuchDeployment(RollbackTo::Id(48)),
+            Refusal::NeverSucceeded {
+                id: 48,
+                sha: A.into(),
+            },
+            Refusal::SameCommit {
+                id: 48,
+                sha: A.into(),
+                from: 52,
+            },
+            Refusal::SameCommit {
+                id: 52,
+                sha: A.into(),
+                from: 52,
+            },
+            Refusal::AmbiguousPrefix {
+                prefix: "aaaaaaa".into(),
+                shas: vec!["aaaaaaa".into(); 2],
+            },
+            Refusal::AmbiguousShaOrId {
+                value: "1234567".into(),
+                sha: A.into(),
+            },
+            Refusal::Truncated(RollbackTo::Previous),
+        ];
+        let mut seen = BTreeSet::new();
+        for r in &refusals {
+            let s = r.sentence("production");
+            assert!(s.starts_with("cannot roll back production: "), "{s}");
+            assert!(!s.contains(". ") && !s.ends_with('.'), "one sentence: {s}");
+            assert!(seen.insert(s.clone()), "each says something else: {s}");
+        }
+        assert!(refusals[1].to_string().contains("52, commit ccccccc"));
+        assert!(refusals[3]
+            .to_string()
+            .contains("deployment 48 (commit aaaaaaa)"));
+        assert!(refusals[5]
+            .to_string()
+            .contains("is the current deployment"));
+    }
+
+    #[test]
+    fn the_rollback_is_described_and_recorded() {
+        let history = newest_first(vec![
+            HistoryEntry {
+                task: "deploy:web".into(),
+                ..deployed(48, A, &["success", "inactive"])
+            },
+            deployed(52, C, &["failure"]),
+        ]);
+        let choice = choose(&history, &RollbackTo::Previous).unwrap();
+        assert_eq!(description(&choice), "Rollback to aaaaaaa (deployment 48)");
+        assert_eq!(choice.to.task, "deploy:web");
+        let keys = payload_keys(&choice);
+        assert_eq!(
+            keys,
+            json!({ "rollback": { "from_deployment": 52, "from_sha": C, "to_deployment": 48 } })
+        );
+        assert_eq!(
+            rollback_from(&keys),
+            Some(52),
+            "a later rollback reads it back"
+        );
+        assert_eq!(
+            summary_sentence("production", &choice),
+            "rolled back production from ccccccc (deployment 52) to aaaaaaa (deployment 48)"
+        );
+    }
+
+    #[test]
+    fn the_history_read_stops_once_it_decides_the_target() {
+        let page = newest_first(vec![
+            deployed(41, A, &["success", "inactive"]),
+            deployed(42, B, &["failure"]),
+            deployed(43, C, &["failure"]),
+        ]);
+        assert!(RollbackTo::Previous.decided_by(&page));
+        assert!(
+            !RollbackTo::Previous.decided_by(&page[..2]),
+            "no success yet"
+        );
+        assert!(RollbackTo::Id(42).decided_by(&page));
+        assert!(!RollbackTo::Id(7).decided_by(&page[..0]));
+        assert!(!RollbackTo::Id(7).decided_by(&page), "7 may be older");
+        assert!(
+            RollbackTo::Id(100).decided_by(&page),
+            "newer than all: absent"
+        );
+        assert!(RollbackTo::Sha("aaaaaaa".into()).decided_by(&page));
+        assert!(
+            !RollbackTo::Sha("bbbbbbb".into()).decided_by(&page),
+            "B failed here; an older success of B may follow"
+        );
+        let both = |id| RollbackTo::ShaOrId {
+            prefix: "1234567".into(),
+            id,
+        };
+        assert!(both(42).decided_by(&page), "the id is there");
+        assert!(!both(7).decided_by(&page), "neither decided");
+        assert!(!both(40).decided_by(&page), "no such id, and no commit yet");
+    }
+}
