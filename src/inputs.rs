@@ -37,11 +37,6 @@ pub enum Step {
     Deactivate,
     /// Decide and set the outputs (`targets` above all); reads only, no API write, no command.
     Plan,
-    /// Deploy an earlier successful deployment's commit again (`to`).
-    Rollback,
-    /// Hold an environment: deploys to it are blocked until `step: unlock` or `lock-expires`.
-    Lock,
-    Unlock,
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -180,14 +175,8 @@ pub struct Inputs {
     pub target: Option<String>,
     /// `target-environment`: a target's environment; `None` is `{environment}-{target}`.
     pub target_environment: Option<Template>,
-    /// `to`, for `step: rollback`: `previous`, a commit sha (or a prefix of 7+) or a deployment id.
-    pub to: String,
-    /// `reason`, for `step: lock`: why the environment is held.
-    pub reason: Option<String>,
-    /// `lock-expires`: a lock ends by itself after this long.
-    pub lock_expires: Option<Duration>,
     /// `freeze`: `ENVIRONMENT-GLOB: WINDOW` lines.
-    pub freeze: Option<String>,
+    pub freeze: crate::freeze::FreezeRules,
     /// `override-freeze`: why this run deploys inside a freeze window anyway.
     pub override_freeze: Option<String>,
 }
@@ -228,9 +217,6 @@ pub const KNOWN: &[&str] = &[
     "targets",
     "target",
     "target-environment",
-    "to",
-    "reason",
-    "lock-expires",
     "freeze",
     "override-freeze",
 ];
@@ -466,14 +452,11 @@ impl Inputs {
             "finish" => Step::Finish,
             "deactivate" => Step::Deactivate,
             "plan" => Step::Plan,
-            "rollback" => Step::Rollback,
-            "lock" => Step::Lock,
-            "unlock" => Step::Unlock,
             other => {
                 return Err(err(
                     "step",
                     format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
+                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate` or `plan`"
                     ),
                 ))
             }
@@ -593,13 +576,7 @@ impl Inputs {
                 .filter(|t| !t.is_empty())
                 .map(str::to_string),
             target_environment: template("target-environment"),
-            to: raw.get("to").unwrap_or("previous").to_string(),
-            reason: raw.get("reason").map(str::to_string),
-            lock_expires: raw
-                .get("lock-expires")
-                .map(|v| parse_duration(v).map_err(|message| err("lock-expires", message)))
-                .transpose()?,
-            freeze: raw.raw("freeze").map(str::to_string),
+            freeze: crate::freeze::FreezeRules::parse(raw.raw("freeze").unwrap_or(""))?,
             override_freeze: raw.get("override-freeze").map(str::to_string),
         };
         inputs.check_step()?;
@@ -640,20 +617,6 @@ impl Inputs {
             Step::Finish if self.status.is_none() => Err(err(
                 "status",
                 "is required for `step: finish`; pass `${{ job.status }}`",
-            )),
-            Step::Rollback | Step::Lock | Step::Unlock if self.environment.is_none() => {
-                Err(err(
-                    "environment",
-                    "is required for `step: rollback`, `lock` and `unlock`: name the environment (e.g. `production`)",
-                ))
-            }
-            Step::Rollback if self.command.is_none() => Err(err(
-                "command",
-                "is required for `step: rollback`: the rollback deploys the earlier commit with the same command a deploy runs",
-            )),
-            Step::Lock if self.reason.is_none() => Err(err(
-                "reason",
-                "is required for `step: lock`: say why the environment is held (it is shown to every blocked deploy)",
             )),
             _ => Ok(()),
         }

@@ -41,6 +41,10 @@ enum Cmd {
         /// The git repository to read changed files from; defaults to the current directory.
         #[arg(long)]
         workspace: Option<PathBuf>,
+        /// The moment the freeze windows are judged at (RFC 3339, `2026-12-24T10:00:00Z`);
+        /// defaults to now.
+        #[arg(long)]
+        now: Option<String>,
     },
     /// The post step: finish a deployment the main step left unfinished.
     Post,
@@ -123,7 +127,8 @@ fn main() -> ExitCode {
                 event_name,
                 inputs,
                 workspace,
-            }) => plan_command(&event, event_name, &inputs, workspace).await,
+                now,
+            }) => plan_command(&event, event_name, &inputs, workspace, now.as_deref()).await,
         };
         match result {
             Ok(code) => code,
@@ -242,8 +247,7 @@ async fn main_step() -> Result<i32, BadInput> {
     let runtime_files = Runtime::from_env(env);
     // Without an event file only `finish` and a `deactivate` of one deployment can run.
     let needs_event = match inputs.step {
-        // A rollback and a lock name their environment; any event (or none) will do.
-        Step::Finish | Step::Rollback | Step::Lock | Step::Unlock => false,
+        Step::Finish => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
         Step::Deploy | Step::Start | Step::Plan => true,
     };
@@ -263,18 +267,13 @@ async fn main_step() -> Result<i32, BadInput> {
         },
     };
     let token = required_token(&context, inputs.token.as_ref())?;
+    let now = jiff::Timestamp::now();
     // Where the event points is decided once, before any client exists: a skip costs no TLS
     // set-up and no request, and a checkout at the test-merge commit is refused before anything
     // can have been written. A teardown builds nothing and is not checked.
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
-        Step::Rollback | Step::Lock | Step::Unlock => {
-            return Err(BadInput(format!(
-                "`step: {:?}` is not wired yet",
-                inputs.step
-            )))
-        }
         step @ (Step::Deploy | Step::Start | Step::Plan) => {
             match plan::destination(&event, &inputs) {
                 Err(skip) => {
@@ -287,6 +286,14 @@ async fn main_step() -> Result<i32, BadInput> {
                 }
                 Ok(dest) if step == Step::Plan => Work::Plan(dest),
                 Ok(dest) => {
+                    // A freeze window that blocks every environment: decided before any request.
+                    if let Some(skip) = plan::frozen(&dest, &inputs, now) {
+                        let mut report = steps::skip_report(&inputs, skip);
+                        if !inputs.targets.is_empty() {
+                            report.targets = Some(Vec::new());
+                        }
+                        return Ok(conclude(&report, &runtime_files, inputs.step));
+                    }
                     if !dest.is_teardown() {
                         steps::verify_checkout(&event, &inputs, &context, dest.target())
                             .map_err(BadInput)?;
@@ -309,6 +316,7 @@ async fn main_step() -> Result<i32, BadInput> {
         ambiguous: Default::default(),
         finals: Default::default(),
         comments: Default::default(),
+        now,
     };
     let report = match work {
         Work::Deploy(dest, run_command) => rollout.deploy(dest, run_command).await,
@@ -346,7 +354,7 @@ fn conclude(report: &Report, files: &Runtime, step: Step) -> i32 {
         }
     }
     match report.status.as_str() {
-        "failure" | "error" => {
+        "failure" | "error" | "blocked" => {
             runtime::error(report.log_detail.as_deref().unwrap_or(&report.detail))
         }
         "cancelled" => runtime::warning(&report.detail),
@@ -393,7 +401,14 @@ async fn plan_command(
     event_name: Option<String>,
     overrides: &[String],
     workspace: Option<PathBuf>,
+    now: Option<&str>,
 ) -> Result<i32, BadInput> {
+    let now = match now {
+        Some(text) => {
+            rollout::freeze::parse_now(text).map_err(|e| BadInput(format!("--now: {e}")))?
+        }
+        None => jiff::Timestamp::now(),
+    };
     let name = event_name
         .or_else(|| env("GITHUB_EVENT_NAME"))
         .ok_or_else(|| {
@@ -406,7 +421,7 @@ async fn plan_command(
         .unwrap_or_else(|| PathBuf::from("."));
     print!(
         "{}",
-        steps::offline::plan_text(&event, &inputs, &workspace).await
+        steps::offline::plan_text(&event, &inputs, &workspace, now).await
     );
     Ok(0)
 }

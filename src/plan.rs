@@ -54,6 +54,8 @@ pub struct Deploy {
     pub environment_url: Option<String>,
     /// Why the changed files allow this deploy, when `paths` is set.
     pub paths_reason: Option<String>,
+    /// Deploying inside a freeze window by `override-freeze`: the window, and the reason given.
+    pub freeze_override: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub enum SkipKind {
     ReadOnlyToken,
     /// Refused for safety (fork code with a write token): exit 0 with a warning.
     Refused,
+    /// A freeze window stops the deploy: status `blocked`, exit 1 (the commit was not deployed).
+    Blocked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -383,11 +387,19 @@ impl Plans {
 /// The second step, the same for a deploy, `step: plan` and `rollout plan`: from where the
 /// event points and what changed, each target's plan. A teardown covers every target (the pull
 /// request is gone, whatever changed); a deploy each target its changes affect, on its own files.
-pub fn plans(dest: &Destination, event: &Event, inputs: &Inputs, changes: &Changes) -> Plans {
+pub fn plans(
+    dest: &Destination,
+    event: &Event,
+    inputs: &Inputs,
+    changes: &Changes,
+    now: jiff::Timestamp,
+) -> Plans {
     let named = |name: &str| inputs.target.as_deref().is_none_or(|one| one == name);
     if inputs.targets.is_empty() {
         let plan = match dest {
-            Destination::Deploy(t) => decide(t.clone(), event, inputs, changes),
+            Destination::Deploy(t) => {
+                under_freeze(decide(t.clone(), event, inputs, changes), inputs, now)
+            }
             Destination::Teardown(t) => Plan::Teardown(Teardown { target: t.clone() }),
         };
         return Plans {
@@ -428,11 +440,10 @@ pub fn plans(dest: &Destination, event: &Event, inputs: &Inputs, changes: &Chang
         .map(|verdict| Planned {
             name: Some(verdict.name.clone()),
             decision: match verdict.changes() {
-                Some(own) => Decision::Plan(decide(
-                    for_target(base, &verdict.name, inputs),
-                    event,
+                Some(own) => Decision::Plan(under_freeze(
+                    decide(for_target(base, &verdict.name, inputs), event, inputs, own),
                     inputs,
-                    own,
+                    now,
                 )),
                 None => Decision::Unaffected(verdict.reason().to_string()),
             },
@@ -532,7 +543,82 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         description,
         environment_url,
         paths_reason,
+        freeze_override: None,
     })
+}
+
+/// What the `freeze` windows say of a deploy to `environment` at `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Freeze {
+    Open,
+    Blocked(Skip),
+    /// Inside a window, deployed anyway: the window's sentence and the `override-freeze` reason.
+    Overridden(String),
+}
+
+/// Whether a freeze window stops a deploy to `environment` at `now`. Pure: the caller reads the
+/// clock (`rollout plan --now` gives it).
+pub fn freeze(inputs: &Inputs, environment: &str, now: jiff::Timestamp) -> Freeze {
+    let Some(frozen) = inputs.freeze.check(environment, now) else {
+        return Freeze::Open;
+    };
+    let sentence = frozen.sentence(environment);
+    match &inputs.override_freeze {
+        Some(reason) => Freeze::Overridden(format!(
+            "{sentence}; deployed anyway by `override-freeze`: {reason}"
+        )),
+        None => Freeze::Blocked(Skip {
+            kind: SkipKind::Blocked,
+            reason: sentence,
+        }),
+    }
+}
+
+/// A freeze window that blocks every environment this run would deploy to, decided from the
+/// destination alone, so that a frozen run makes no API request at all. With `targets`, a window
+/// that blocks only some of them is decided per target in [`plans`].
+pub fn frozen(dest: &Destination, inputs: &Inputs, now: jiff::Timestamp) -> Option<Skip> {
+    let Destination::Deploy(base) = dest else {
+        return None;
+    };
+    if inputs.freeze.is_empty() {
+        return None;
+    }
+    let environments: Vec<String> = if inputs.targets.is_empty() {
+        vec![base.environment.clone()]
+    } else {
+        inputs
+            .targets
+            .names()
+            .filter(|n| inputs.target.as_deref().is_none_or(|one| one == *n))
+            .map(|n| for_target(base, n, inputs).environment)
+            .collect()
+    };
+    let mut first = None;
+    for environment in &environments {
+        match freeze(inputs, environment, now) {
+            Freeze::Blocked(skip) => {
+                first.get_or_insert(skip);
+            }
+            _ => return None,
+        }
+    }
+    first
+}
+
+/// A deploy plan under the freeze windows: blocked, or marked as overriding one.
+fn under_freeze(plan: Plan, inputs: &Inputs, now: jiff::Timestamp) -> Plan {
+    let Plan::Deploy(mut d) = plan else {
+        return plan;
+    };
+    match freeze(inputs, &d.target.environment, now) {
+        Freeze::Open => Plan::Deploy(d),
+        Freeze::Blocked(skip) => Plan::Skip(skip),
+        Freeze::Overridden(why) => {
+            d.freeze_override = Some(why);
+            Plan::Deploy(d)
+        }
+    }
 }
 
 /// Where one target of `targets` deploys: the branch's destination with the target's own
@@ -964,6 +1050,8 @@ mod tests {
         ])));
     }
 
+    const NOW: jiff::Timestamp = jiff::Timestamp::UNIX_EPOCH;
+
     fn dest(event: &Event, inputs: &Inputs) -> Destination {
         destination(event, inputs).unwrap()
     }
@@ -978,7 +1066,7 @@ mod tests {
     #[test]
     fn without_targets_there_is_one_unnamed_plan() {
         let (e, i) = (push("refs/heads/main"), inputs(&[]));
-        let plans = plans(&dest(&e, &i), &e, &i, &all());
+        let plans = plans(&dest(&e, &i), &e, &i, &all(), NOW);
         assert!(plans.affected.is_none());
         assert_eq!(plans.each.len(), 1);
         assert_eq!(plans.each[0].name, None);
@@ -997,6 +1085,7 @@ mod tests {
             &e,
             &i,
             &files(&["web/README.md", "api/main.rs"]),
+            NOW,
         );
         let names: Vec<_> = plans.each.iter().map(|p| p.name.as_deref()).collect();
         assert_eq!(names, [Some("web"), Some("api"), Some("docs")]);
@@ -1015,7 +1104,7 @@ mod tests {
     fn the_target_input_narrows_the_plans_to_one() {
         let i = inputs(&[("targets", "web: web/**\napi: api/**"), ("target", "api")]);
         let e = push("refs/heads/main");
-        let plans = plans(&dest(&e, &i), &e, &i, &files(&["web/a"]));
+        let plans = plans(&dest(&e, &i), &e, &i, &files(&["web/a"]), NOW);
         assert_eq!(plans.each.len(), 1);
         assert_eq!(plans.each[0].name.as_deref(), Some("api"));
         assert!(matches!(plans.each[0].decision, Decision::Unaffected(_)));
@@ -1030,7 +1119,7 @@ mod tests {
         let e = pr("closed", false, PullRequestKind::PullRequest);
         let d = dest(&e, &i);
         assert!(d.is_teardown());
-        let plans = plans(&d, &e, &i, &files(&[]));
+        let plans = plans(&d, &e, &i, &files(&[]), NOW);
         let torn: Vec<_> = plans
             .each
             .iter()

@@ -39,6 +39,8 @@ pub struct Report {
     /// With `targets`: the environment the branch maps to before any target's is derived from it
     /// (`pr-7` for `pr-7-api`); one job's PR comment is found by it.
     pub group_environment: String,
+    /// The window this deploy went ahead in, and why (`override-freeze`).
+    pub freeze_override: Option<String>,
 }
 
 /// One target's line of a run with `targets`.
@@ -80,7 +82,7 @@ impl Report {
             return code;
         }
         match self.status.as_str() {
-            "failure" | "error" => 1,
+            "failure" | "error" | "blocked" => 1,
             "cancelled" => 128 + self.signal.unwrap_or(15),
             _ => 0,
         }
@@ -89,7 +91,7 @@ impl Report {
     /// The outputs of CONTRACT.md, in order.
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
         let mut out = vec![("status", self.status.clone())];
-        if self.status == "skipped" {
+        if self.status == "skipped" || self.status == "blocked" {
             out.push(("skip-reason", self.detail.clone()));
         }
         if let Some(id) = self.deployment_id {
@@ -135,6 +137,7 @@ fn icon(status: &str) -> &'static str {
         "cancelled" => "⏹️",
         "started" => "🚀",
         "inactive" => "💤",
+        "blocked" => "🚧",
         _ => "⏭️",
     }
 }
@@ -229,6 +232,9 @@ pub fn summary(report: &Report) -> String {
         );
     }
     row("Task", md(&report.task));
+    if let Some(why) = &report.freeze_override {
+        row("Freeze overridden", rich(why, true));
+    }
     // Several targets' details are their rows' own, below.
     if report.rows.len() <= 1 {
         row("Result", rich(&report.detail, true));
@@ -446,7 +452,11 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
     let mut s = String::new();
     match plan {
         Plan::Skip(skip) => {
-            s.push_str(&format!("skip: {}\n", Untrusted(&skip.reason)));
+            let word = match skip.kind {
+                crate::plan::SkipKind::Blocked => "blocked",
+                _ => "skip",
+            };
+            s.push_str(&format!("{word}: {}\n", Untrusted(&skip.reason)));
         }
         Plan::Teardown(t) => {
             s.push_str(&format!(
@@ -471,6 +481,9 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
             ));
             if let Some(r) = &t.git_ref {
                 s.push_str(&format!("  ref: {}\n", Untrusted(r.full())));
+            }
+            if let Some(why) = &d.freeze_override {
+                s.push_str(&format!("  freeze: {}\n", Untrusted(why)));
             }
             s.push_str(&format!(
                 "  task: {} ({})\n",
@@ -528,9 +541,7 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
             }
             s
         }
-        Step::Finish | Step::Deactivate | Step::Rollback | Step::Lock | Step::Unlock => {
-            String::new()
-        }
+        Step::Finish | Step::Deactivate => String::new(),
     }
 }
 

@@ -43,6 +43,7 @@ impl Rollout<'_> {
             self.event,
             self.inputs,
             changes.as_ref().unwrap_or(&unneeded),
+            self.now,
         );
         if !with_targets {
             return match plans.each.into_iter().next().map(|p| p.decision) {
@@ -168,6 +169,9 @@ impl Rollout<'_> {
         if let Some(p) = &d.paths_reason {
             tracing::info!("  paths: {}", Untrusted(p));
         }
+        if let Some(why) = &d.freeze_override {
+            runtime::warning(&format!("inside a freeze window: {why}"));
+        }
     }
 
     fn payload(&self, d: &Deploy, key: &str) -> Value {
@@ -187,6 +191,15 @@ impl Rollout<'_> {
             "job": self.context.job,
             "rollout": { "version": VERSION, "key": key },
         });
+        let mut ours = ours;
+        if let (Some(reason), Value::Object(map)) = (
+            d.freeze_override
+                .as_ref()
+                .and(self.inputs.override_freeze.as_ref()),
+            &mut ours,
+        ) {
+            map.insert("freeze_override".into(), Value::from(reason.as_str()));
+        }
         if let (Value::Object(map), Value::Object(ours)) = (&mut payload, ours) {
             map.extend(ours);
         }
@@ -359,7 +372,8 @@ impl Rollout<'_> {
     }
 
     async fn run_deploy(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
-        let report = self.deploy_one(d, changes, run_command).await;
+        let mut report = self.deploy_one(d, changes, run_command).await;
+        report.freeze_override = d.freeze_override.clone();
         if self.ambiguous.get() {
             let adopted = self.created.borrow().clone();
             if let Err(e) = super::finish_abandoned(
@@ -584,6 +598,7 @@ fn combine(
             "error",
             "failure",
             "cancelled",
+            "blocked",
             "inactive",
             "success",
             "started",

@@ -59,6 +59,8 @@ pub struct Rollout<'a> {
     pub finals: std::cell::RefCell<Vec<String>>,
     /// The pull request's comments, looked up while the command runs.
     pub comments: std::cell::RefCell<Option<CommentsLookup>>,
+    /// The run's clock, read once: what the freeze windows are judged at.
+    pub now: jiff::Timestamp,
 }
 
 /// The lookup of a pull request's comments, on its way.
@@ -351,6 +353,14 @@ pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
             };
         }
         SkipKind::Refused => runtime::warning(&format!("skipped: {reason}")),
+        // The closing `::error::` says it once.
+        SkipKind::Blocked => {
+            return Report {
+                status: "blocked".into(),
+                detail: reason,
+                ..Report::default()
+            }
+        }
         _ => runtime::notice(&format!("skipped: {reason}")),
     }
     Report::skipped(reason)

@@ -9,7 +9,12 @@ use crate::report;
 use std::path::Path;
 
 /// The plan as text, exactly as `rollout plan` prints it.
-pub async fn plan_text(event: &Event, inputs: &Inputs, workspace: &Path) -> String {
+pub async fn plan_text(
+    event: &Event,
+    inputs: &Inputs,
+    workspace: &Path,
+    now: jiff::Timestamp,
+) -> String {
     // `finish` and `deactivate` decide nothing about the event's change: they say what they
     // would write, and only that.
     if let Some(text) = report::own_step_plan(event, inputs) {
@@ -30,7 +35,13 @@ pub async fn plan_text(event: &Event, inputs: &Inputs, workspace: &Path) -> Stri
     let unknown = Changes::Everything {
         reason: "the pull request closed".into(),
     };
-    let plans = plan::plans(&dest, event, inputs, changes.as_ref().unwrap_or(&unknown));
+    let plans = plan::plans(
+        &dest,
+        event,
+        inputs,
+        changes.as_ref().unwrap_or(&unknown),
+        now,
+    );
     let deploys = !dest.is_teardown();
     let mut notes = Vec::new();
     let with_targets = !inputs.targets.is_empty();

@@ -30,7 +30,7 @@ impl Rollout<'_> {
                 reason: "neither `paths` nor `tasks` needs them".into(),
             }
         };
-        let plans = plan::plans(&dest, self.event, self.inputs, &changes);
+        let plans = plan::plans(&dest, self.event, self.inputs, &changes, self.now);
         if let Some(affected) = &plans.affected {
             self.log_affected(affected);
         }

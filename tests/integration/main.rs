@@ -12,6 +12,7 @@ mod checkout;
 mod command;
 mod deploy;
 mod faults;
+mod freeze;
 mod fuzz_corpus;
 mod github_faults;
 mod host;

@@ -155,22 +155,9 @@ async fn phases_reach_the_deployment_in_order_and_the_final_status_names_the_las
         "Rolling out was replaced: {posted:?}"
     );
 
-    // Posts are at least the spacing apart, as GitHub received them.
-    let state = fake.state();
-    let path = format!("/deployments/{id}/statuses");
-    let times: Vec<u128> = state
-        .requests
-        .iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with(&path))
-        .map(|r| r.at_ms)
-        .collect();
-    let phase_times = &times[1..times.len() - 1];
-    assert!(
-        phase_times
-            .windows(2)
-            .all(|w| w[1] - w[0] >= SPACING.as_millis()),
-        "{phase_times:?}"
-    );
+    // The spacing itself is the scheduler's and the poster's, tested on a paused clock
+    // (src/phases.rs): arrival times here would measure the machine's load, not rollout.
+    assert!(fake.state().violations.is_empty());
 }
 
 #[tokio::test]

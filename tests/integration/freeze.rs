@@ -1,0 +1,129 @@
+//! Freeze windows end to end: a frozen deploy makes no request at all and exits 1 with
+//! `status: blocked`; `override-freeze` deploys and records why; with `targets` each target is
+//! judged on its own environment; `rollout plan --now` shows the decision at any moment.
+
+use crate::support::*;
+
+/// A window no test run falls outside of.
+const ALWAYS: &str = "2000-01-01 - 2199-12-31 Europe/Berlin";
+
+#[test]
+fn a_frozen_deploy_is_blocked_before_any_request() {
+    let mut h = Harness::new();
+    h.input("freeze", &format!("prod*: {ALWAYS}"));
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "blocked");
+    let reason = &run.outputs["skip-reason"];
+    assert!(reason.contains("2000-01-01 - 2199-12-31"), "{reason}");
+    assert!(reason.contains("override-freeze"), "{reason}");
+    assert!(run.stdout.contains("::error::"), "{}", run.stdout);
+    let s = h.state();
+    assert!(s.requests.is_empty(), "a frozen run sent {:?}", s.requests);
+    assert!(run.summary.contains("blocked"), "{}", run.summary);
+}
+
+#[test]
+fn an_environment_outside_every_window_deploys() {
+    let mut h = Harness::new();
+    h.input("freeze", &format!("staging: {ALWAYS}"));
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    let s = h.state();
+    assert_eq!(s.deployments.len(), 1);
+    assert!(fake_github::payload_map(&s.deployments[0])
+        .get("freeze_override")
+        .is_none());
+}
+
+#[test]
+fn override_freeze_deploys_and_records_why() {
+    let mut h = Harness::new();
+    h.input("freeze", &format!("production: {ALWAYS}"));
+    h.input("override-freeze", "hotfix for the checkout outage");
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    let s = h.state();
+    assert_eq!(s.deployments.len(), 1);
+    let p = fake_github::payload_map(&s.deployments[0]);
+    assert_eq!(p["freeze_override"], "hotfix for the checkout outage");
+    assert!(
+        run.summary.contains("Freeze overridden")
+            && run.summary.contains("hotfix for the checkout outage"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.stdout.contains("::warning::inside a freeze window"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn each_target_is_judged_on_its_own_environment() {
+    let mut h = Harness::new();
+    h.input("targets", "web: app/**\napi: app/**");
+    h.input("freeze", &format!("production-api: {ALWAYS}"));
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let s = h.state();
+    let envs: Vec<_> = s
+        .deployments
+        .iter()
+        .map(|d| d.environment.as_str())
+        .collect();
+    assert_eq!(envs, ["production-web"], "only the unfrozen target deploys");
+    let results: serde_json::Value = serde_json::from_str(&run.outputs["results"]).unwrap();
+    assert_eq!(results["web"], "success");
+    assert_eq!(results["api"], "blocked");
+}
+
+#[test]
+fn plan_now_shows_what_a_weekly_window_decides_at_that_moment() {
+    let h = Harness::new();
+    let sha = pushed(&h);
+    let event = h.event(
+        "push",
+        &push_payload("refs/heads/main", &"0".repeat(40), &sha, "ship"),
+    );
+    let at = |now: &str| {
+        let out = std::process::Command::new(bin())
+            .args(["plan", "--event"])
+            .arg(&event)
+            .args(["--event-name", "push", "--now", now])
+            .args(["--input", "environments=main: production"])
+            .args(["--input", "command=true"])
+            .args([
+                "--input",
+                "freeze=production: Fri 18:00 - Mon 08:00 Europe/Berlin",
+            ])
+            .env_clear()
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Saturday noon in Berlin is inside; Wednesday is not. 2026-12-19 is a Saturday.
+    let inside = at("2026-12-19T12:00:00Z");
+    assert!(inside.starts_with("blocked: "), "{inside}");
+    let outside = at("2026-12-16T12:00:00Z");
+    assert!(
+        outside.starts_with("deploy: main to production"),
+        "{outside}"
+    );
+    let bad = std::process::Command::new(bin())
+        .args(["plan", "--event"])
+        .arg(&event)
+        .args(["--event-name", "push", "--now", "next friday"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
