@@ -134,23 +134,24 @@ struct Data {
 
 #[derive(Deserialize)]
 struct Repository {
-    deployments: Connection,
+    deployments: Connection<Node>,
+}
+
+/// One page of a GraphQL connection, as every paged query here reads it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Connection<N> {
+    pub(super) page_info: PageInfo,
+    #[serde(default = "Option::default")]
+    pub(super) nodes: Option<Vec<Option<N>>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Connection {
-    page_info: PageInfo,
+pub(super) struct PageInfo {
+    pub(super) has_next_page: bool,
     #[serde(default)]
-    nodes: Option<Vec<Option<Node>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    has_next_page: bool,
-    #[serde(default)]
-    end_cursor: Option<String>,
+    pub(super) end_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -223,14 +224,9 @@ fn fault_of(error: &Value) -> QueryFault {
 }
 
 impl DeploymentClient {
-    /// The states of `environment`'s deployments, newest first, 100 a request, up to `limit`
-    /// deployments (`None`: every one), retrying as long as `budget` allows.
-    pub async fn deployment_states(
-        &self,
-        environment: &str,
-        limit: Option<usize>,
-        budget: Budget,
-    ) -> Result<DeploymentStates, ApiError> {
+    /// Where this client's GraphQL requests go, and the repository's owner and name, which every
+    /// query takes as variables.
+    pub(super) fn graphql_target(&self) -> Result<(String, &str, &str), ApiError> {
         let path = self
             .graphql_path
             .clone()
@@ -243,6 +239,18 @@ impl DeploymentClient {
             .repository
             .split_once('/')
             .unwrap_or((self.repository.as_str(), ""));
+        Ok((path, owner, name))
+    }
+
+    /// The states of `environment`'s deployments, newest first, 100 a request, up to `limit`
+    /// deployments (`None`: every one), retrying as long as `budget` allows.
+    pub async fn deployment_states(
+        &self,
+        environment: &str,
+        limit: Option<usize>,
+        budget: Budget,
+    ) -> Result<DeploymentStates, ApiError> {
+        let (path, owner, name) = self.graphql_target()?;
         let mut states = DeploymentStates::default();
         let mut after: Option<String> = None;
         loop {

@@ -4,6 +4,7 @@
 //! same request, so that a rollback whose target is among the newest 100 costs one request
 //! before the create.
 
+use super::graphql::Connection;
 use super::{ApiError, Budget, DeploymentClient, DeploymentState, Resend};
 use crate::event::Sha;
 use crate::rollback::{rollback_from, HistoryEntry, HISTORY_LIMIT};
@@ -41,7 +42,7 @@ struct Data {
 
 #[derive(Deserialize)]
 struct Repository {
-    deployments: Connection,
+    deployments: Connection<Node>,
     #[serde(default)]
     lock: Option<LockRef>,
 }
@@ -60,22 +61,6 @@ struct Target {
     oid: Option<String>,
     #[serde(default)]
     message: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Connection {
-    page_info: PageInfo,
-    #[serde(default)]
-    nodes: Option<Vec<Option<Node>>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageInfo {
-    has_next_page: bool,
-    #[serde(default)]
-    end_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -159,18 +144,7 @@ impl DeploymentClient {
         lock_ref: &str,
         enough: impl Fn(&[HistoryEntry]) -> bool,
     ) -> Result<History, ApiError> {
-        let path = self
-            .graphql_path
-            .clone()
-            .map_err(|detail| ApiError::Transport {
-                method: Method::POST,
-                path: "the GraphQL endpoint".into(),
-                detail,
-            })?;
-        let (owner, name) = self
-            .repository
-            .split_once('/')
-            .unwrap_or((self.repository.as_str(), ""));
+        let (path, owner, name) = self.graphql_target()?;
         let mut history = History::default();
         let mut after: Option<String> = None;
         for page_number in 1..=HISTORY_LIMIT / PAGE {

@@ -147,18 +147,7 @@ impl DeploymentClient {
         if environments.is_empty() {
             return Ok(Vec::new());
         }
-        let path = self
-            .graphql_path
-            .clone()
-            .map_err(|detail| ApiError::Transport {
-                method: Method::POST,
-                path: "the GraphQL endpoint".into(),
-                detail,
-            })?;
-        let (owner, name) = self
-            .repository
-            .split_once('/')
-            .unwrap_or((self.repository.as_str(), ""));
+        let (path, owner, name) = self.graphql_target()?;
         let mut declared = vec!["$owner: String!".to_string(), "$name: String!".to_string()];
         let mut selections = String::new();
         let mut variables = Map::new();
