@@ -37,6 +37,12 @@ pub enum Step {
     Deactivate,
     /// Decide and set the outputs (`targets` above all); reads only, no API write, no command.
     Plan,
+    /// Deploy again the commit of an earlier successful deployment (`to`).
+    Rollback,
+    /// Hold `environment`: deploys to it are blocked until `unlock` (or `lock-expires`).
+    Lock,
+    /// Release the lock of `environment`.
+    Unlock,
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -179,6 +185,12 @@ pub struct Inputs {
     pub freeze: crate::freeze::FreezeRules,
     /// `override-freeze`: why this run deploys inside a freeze window anyway.
     pub override_freeze: Option<String>,
+    /// `to`: what `step: rollback` goes back to.
+    pub to: crate::rollback::RollbackTo,
+    /// `reason`: why `step: lock` holds the environment.
+    pub reason: Option<String>,
+    /// `lock-expires`: the lock ends by itself after this long.
+    pub lock_expires: Option<Duration>,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -452,11 +464,14 @@ impl Inputs {
             "finish" => Step::Finish,
             "deactivate" => Step::Deactivate,
             "plan" => Step::Plan,
+            "rollback" => Step::Rollback,
+            "lock" => Step::Lock,
+            "unlock" => Step::Unlock,
             other => {
                 return Err(err(
                     "step",
                     format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate` or `plan`"
+                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
                     ),
                 ))
             }
@@ -578,6 +593,20 @@ impl Inputs {
             target_environment: template("target-environment"),
             freeze: crate::freeze::FreezeRules::parse(raw.raw("freeze").unwrap_or(""))?,
             override_freeze: raw.get("override-freeze").map(str::to_string),
+            to: crate::rollback::RollbackTo::parse(raw.get("to").unwrap_or(""))?,
+            reason: raw
+                .get("reason")
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+            lock_expires: match raw.get("lock-expires") {
+                None => None,
+                Some(v) => Some(parse_duration(v).map_err(|message| InputError {
+                    input: "lock-expires",
+                    line: None,
+                    message,
+                })?),
+            },
         };
         inputs.check_step()?;
         Ok(inputs)

@@ -249,7 +249,8 @@ async fn main_step() -> Result<i32, BadInput> {
     let needs_event = match inputs.step {
         Step::Finish => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
-        Step::Deploy | Step::Start | Step::Plan => true,
+        Step::Lock | Step::Unlock => false,
+        Step::Deploy | Step::Start | Step::Plan | Step::Rollback => true,
     };
     let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
         (Some(path), Some(name)) => read_event(Path::new(&path), &name)?,
@@ -274,6 +275,12 @@ async fn main_step() -> Result<i32, BadInput> {
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
+        Step::Rollback | Step::Lock | Step::Unlock => {
+            return Err(BadInput(format!(
+                "step: {:?} is not wired yet",
+                inputs.step
+            )))
+        }
         step @ (Step::Deploy | Step::Start | Step::Plan) => {
             match plan::destination(&event, &inputs) {
                 Err(skip) => {

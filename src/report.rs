@@ -541,7 +541,9 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
             }
             s
         }
-        Step::Finish | Step::Deactivate => String::new(),
+        Step::Finish | Step::Deactivate | Step::Rollback | Step::Lock | Step::Unlock => {
+            String::new()
+        }
     }
 }
 

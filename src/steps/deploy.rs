@@ -467,6 +467,7 @@ impl Rollout<'_> {
             git_ref: Some(&report.git_ref),
             changed_files: Some(&files_path),
             url_file: Some(&url_file),
+            ..CommandVars::default()
         };
         let script = self.inputs.command.clone().unwrap_or_default();
         let finished = self.run_command(&script, &d.target, &d.task, &vars).await;

@@ -297,6 +297,12 @@ pub(super) struct CommandVars<'a> {
     pub git_ref: Option<&'a str>,
     pub changed_files: Option<&'a std::path::Path>,
     pub url_file: Option<&'a std::path::Path>,
+    /// `step: rollback`: the commit rolled back from.
+    pub rollback_from_sha: Option<&'a str>,
+    /// `step: rollback`: a file holding the target deployment's payload.
+    pub rollback_payload: Option<&'a std::path::Path>,
+    /// Where the command appends the phase it enters.
+    pub phase_file: Option<&'a std::path::Path>,
 }
 
 impl CommandVars<'_> {
@@ -322,6 +328,18 @@ impl CommandVars<'_> {
             (
                 "ROLLOUT_URL_FILE",
                 self.url_file.map(|p| p.display().to_string()),
+            ),
+            (
+                "ROLLOUT_PHASE_FILE",
+                self.phase_file.map(|p| p.display().to_string()),
+            ),
+            (
+                "ROLLOUT_ROLLBACK_FROM_SHA",
+                self.rollback_from_sha.map(str::to_string),
+            ),
+            (
+                "ROLLOUT_ROLLBACK_PAYLOAD",
+                self.rollback_payload.map(|p| p.display().to_string()),
             ),
         ];
         set.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
