@@ -153,6 +153,140 @@ fn parents(repo: &Repository, id: Oid) -> Vec<String> {
     out
 }
 
+/// What `step: rollback` did to the checkout before deploying an earlier commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detached {
+    /// The top of the repository that holds the working directory.
+    pub repository: PathBuf,
+    /// HEAD before the checkout, to say in the log what was left.
+    pub previous_head: String,
+    /// Entries given back to the workspace's owner (the container form runs as root).
+    pub owner_restored: usize,
+}
+
+/// Checks `sha` out, detached, in the repository holding `dir`, before anything is written: a
+/// rollback deploys exactly that commit's files. The git command line does it, so that the
+/// job's own git (its config, filters and hooks) checks out what a person would; the workspace
+/// belongs to another user in the container form, hence `safe.directory`. `Err` is one sentence
+/// naming the fix.
+pub fn detach(dir: &Path, sha: &Sha) -> Result<Detached, String> {
+    let top = git_line(dir, &["rev-parse", "--show-toplevel"]).map_err(|why| {
+        format!(
+            "no git repository holds {} ({why}): a rollback checks out the commit it deploys, so the job needs an actions/checkout step with `fetch-depth: 0` before rollout",
+            dir.display()
+        )
+    })?;
+    let repository = PathBuf::from(top);
+    let object = format!("{}^{{commit}}", sha.as_str());
+    if git_line(&repository, &["cat-file", "-e", &object]).is_err() {
+        return Err(format!(
+            "commit {sha} is not in the checkout at {}: a rollback needs the history, so give the actions/checkout step `fetch-depth: 0` (it fetches one commit by default)",
+            repository.display()
+        ));
+    }
+    let changed = git_line(
+        &repository,
+        &["status", "--porcelain", "--untracked-files=no"],
+    )
+    .map_err(|why| {
+        format!(
+            "git could not read the state of {} ({why})",
+            repository.display()
+        )
+    })?;
+    if let Some(first) = changed.lines().next() {
+        return Err(format!(
+            "the checkout at {} has changes to {} tracked file(s) (first: `{}`): a rollback deploys exactly commit {}, so run it in a job whose steps before rollout change no tracked file",
+            repository.display(),
+            changed.lines().count(),
+            first.get(3..).unwrap_or(first),
+            sha.short()
+        ));
+    }
+    let previous_head = git_line(&repository, &["rev-parse", "HEAD"]).unwrap_or_default();
+    git_line(
+        &repository,
+        &["checkout", "--quiet", "--detach", sha.as_str()],
+    )
+    .map_err(|why| {
+        format!(
+            "git could not check out {sha} at {} ({why})",
+            repository.display()
+        )
+    })?;
+    let owner_restored = restore_owner(&repository);
+    Ok(Detached {
+        repository,
+        previous_head,
+        owner_restored,
+    })
+}
+
+/// Runs git in `dir`; its stdout without the trailing newline (a porcelain line starts with a
+/// space that matters), or the last line it wrote to stderr.
+fn git_line(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("git")
+        .args(["-c", "safe.directory=*", "-C"])
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("git could not be started: {e}"))?;
+    if out.status.success() {
+        return Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+        .unwrap_or_else(|| format!("git {} failed: {}", args.join(" "), out.status)))
+}
+
+/// As root (the container form), files the checkout wrote belong to root, and a self-hosted
+/// runner's next checkout cannot clean them (actions/runner#434): every entry under `top` that
+/// is not owned by `top`'s owner gets that owner back. Symbolic links are changed themselves,
+/// never followed. Returns how many entries changed hands.
+fn restore_owner(top: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    if !nix::unistd::geteuid().is_root() {
+        return 0;
+    }
+    let Ok(meta) = std::fs::symlink_metadata(top) else {
+        return 0;
+    };
+    let (uid, gid) = (meta.uid(), meta.gid());
+    if uid == 0 {
+        return 0;
+    }
+    let mut restored = 0;
+    let mut pending = vec![top.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                pending.push(path.clone());
+            }
+            if meta.uid() != uid || meta.gid() != gid {
+                match std::os::unix::fs::lchown(&path, Some(uid), Some(gid)) {
+                    Ok(()) => restored += 1,
+                    Err(e) => {
+                        tracing::debug!("could not give {} back to its owner: {e}", path.display())
+                    }
+                }
+            }
+        }
+    }
+    restored
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +376,131 @@ mod tests {
         };
         assert!(target.sentence().contains("only if you trust"));
         assert!(!target.sentence().contains(". "), "one sentence");
+    }
+
+    /// A repository with two commits: `one` (a.txt = 1, gone.txt) and `two` (a.txt = 2).
+    fn two_commits(dir: &Path) -> (String, String) {
+        std::fs::create_dir_all(dir).unwrap();
+        git(dir, &["init", "-q"]);
+        std::fs::write(dir.join("a.txt"), "1").unwrap();
+        std::fs::write(dir.join("gone.txt"), "x").unwrap();
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "-q", "-m", "one"]);
+        let one = git(dir, &["rev-parse", "HEAD"]);
+        std::fs::write(dir.join("a.txt"), "2").unwrap();
+        git(dir, &["rm", "-q", "gone.txt"]);
+        git(dir, &["commit", "-q", "-am", "two"]);
+        (one, git(dir, &["rev-parse", "HEAD"]))
+    }
+
+    #[test]
+    fn detach_checks_the_earlier_commit_out_from_a_subfolder_and_leaves_untracked_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let (one, two) = two_commits(&repo);
+        std::fs::create_dir_all(repo.join("sub")).unwrap();
+        std::fs::write(repo.join("build.log"), "untracked").unwrap();
+        let done = detach(&repo.join("sub"), &Sha::parse(&one).unwrap()).unwrap();
+        assert_eq!(done.previous_head, two);
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]), one);
+        // Detached: no branch moved.
+        assert_eq!(git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]), "HEAD");
+        assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "1");
+        assert!(repo.join("gone.txt").exists());
+        assert!(repo.join("build.log").exists());
+    }
+
+    #[test]
+    fn a_commit_missing_from_a_shallow_clone_names_fetch_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, _) = two_commits(&dir.path().join("src"));
+        let url = format!("file://{}", dir.path().join("src").display());
+        git(
+            dir.path(),
+            &["clone", "-q", "--depth", "1", &url, "shallow"],
+        );
+        let err = detach(&dir.path().join("shallow"), &Sha::parse(&one).unwrap()).unwrap_err();
+        assert!(
+            err.contains(&one) && err.contains("`fetch-depth: 0`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn changed_tracked_files_refuse_the_checkout_and_leave_them_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let (one, two) = two_commits(&repo);
+        std::fs::write(repo.join("a.txt"), "edited").unwrap();
+        let err = detach(&repo, &Sha::parse(&one).unwrap()).unwrap_err();
+        assert!(
+            err.contains("changes to 1 tracked file(s)") && err.contains("`a.txt`"),
+            "{err}"
+        );
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]), two);
+        assert_eq!(
+            std::fs::read_to_string(repo.join("a.txt")).unwrap(),
+            "edited"
+        );
+    }
+
+    #[test]
+    fn no_repository_names_the_checkout_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = detach(dir.path(), &Sha::parse(A).unwrap()).unwrap_err();
+        assert!(
+            err.contains("actions/checkout") && err.contains("fetch-depth: 0"),
+            "{err}"
+        );
+    }
+
+    /// The container form: rollout runs as root in a workspace owned by the runner's user.
+    #[test]
+    fn as_root_the_checkouts_files_go_back_to_the_workspaces_owner() {
+        use std::os::unix::fs::MetadataExt;
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("not root: the ownership case needs root, as in the container form");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let (one, _) = two_commits(&repo);
+        let runner = 1001;
+        for entry in walk(&repo) {
+            std::os::unix::fs::lchown(&entry, Some(runner), Some(runner)).unwrap();
+        }
+        let done = detach(&repo, &Sha::parse(&one).unwrap()).unwrap();
+        assert!(
+            done.owner_restored > 0,
+            "the checkout as root wrote nothing?"
+        );
+        let foreign: Vec<_> = walk(&repo)
+            .into_iter()
+            .filter(|p| std::fs::symlink_metadata(p).unwrap().uid() != runner)
+            .collect();
+        assert!(foreign.is_empty(), "still root's: {foreign:?}");
+        // The restored files are the commit's: gone.txt came back with the checkout.
+        assert_eq!(
+            std::fs::symlink_metadata(repo.join("gone.txt"))
+                .unwrap()
+                .uid(),
+            runner
+        );
+    }
+
+    fn walk(top: &Path) -> Vec<PathBuf> {
+        let mut out = vec![top.to_path_buf()];
+        let mut i = 0;
+        while i < out.len() {
+            if out[i].is_dir() && !out[i].is_symlink() {
+                let children: Vec<_> = std::fs::read_dir(&out[i])
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect();
+                out.extend(children);
+            }
+            i += 1;
+        }
+        out
     }
 }

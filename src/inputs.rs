@@ -229,6 +229,7 @@ pub const KNOWN: &[&str] = &[
     "targets",
     "target",
     "target-environment",
+    "to",
     "freeze",
     "override-freeze",
 ];
@@ -631,13 +632,21 @@ impl Inputs {
         {
             return Err(err(
                 "target",
-                "is required for `step: start` and `step: finish` when `targets` is set: each split pair opens and closes one target's deployment (pass the matrix's target)",
+                "is required for `step: start`, `step: finish` and `step: rollback` when `targets` is set: each split pair opens and closes one target's deployment, and a rollback goes back in one target's environment (pass the matrix's target)",
             ));
         }
         match self.step {
             Step::Deploy if self.command.is_none() => Err(err(
                 "command",
                 "is required for `step: deploy`; give the shell command that deploys (or use `step: start` and `step: finish` around your own steps)",
+            )),
+            Step::Rollback if self.environment.is_none() => Err(err(
+                "environment",
+                "is required for `step: rollback`: name the environment to roll back (a workflow_dispatch input, e.g. `${{ inputs.environment }}`)",
+            )),
+            Step::Rollback if self.command.is_none() => Err(err(
+                "command",
+                "is required for `step: rollback`: the same deploy command as the deploy workflow's (it deploys the earlier commit, with `ROLLOUT_ROLLBACK_PAYLOAD` beside it)",
             )),
             Step::Finish if self.deployment_id.is_none() => Err(err(
                 "deployment-id",

@@ -57,6 +57,7 @@ struct BadInput(String);
 enum Work {
     /// `step: deploy` (with the command) or `step: start` (without).
     Deploy(plan::Destination, bool),
+    Rollback(plan::Destination),
     Plan(plan::Destination),
     Finish,
     Deactivate,
@@ -275,12 +276,20 @@ async fn main_step() -> Result<i32, BadInput> {
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
-        Step::Rollback | Step::Lock | Step::Unlock => {
+        Step::Lock | Step::Unlock => {
             return Err(BadInput(format!(
                 "step: {:?} is not wired yet",
                 inputs.step
             )))
         }
+        // A rollback checks its own commit out, and no freeze window blocks it.
+        Step::Rollback => match plan::destination(&event, &inputs) {
+            Ok(dest) if !dest.is_teardown() => Work::Rollback(dest),
+            Ok(_) => return Err(BadInput(
+                "step: rollback runs on a closed pull request's event, which tears its preview down; run the rollback from workflow_dispatch".into(),
+            )),
+            Err(skip) => return Ok(conclude(&steps::skip_report(&inputs, skip), &runtime_files, inputs.step)),
+        },
         step @ (Step::Deploy | Step::Start | Step::Plan) => {
             match plan::destination(&event, &inputs) {
                 Err(skip) => {
@@ -327,6 +336,11 @@ async fn main_step() -> Result<i32, BadInput> {
     };
     let report = match work {
         Work::Deploy(dest, run_command) => rollout.deploy(dest, run_command).await,
+        Work::Rollback(dest) => match rollout.rollback(dest).await {
+            Ok(report) => report,
+            Err(steps::Stopped::Report(report)) => *report,
+            Err(steps::Stopped::BadInput(sentence)) => return Err(BadInput(sentence)),
+        },
         Work::Plan(dest) => rollout.plan(dest).await,
         Work::Finish => rollout.finish().await,
         Work::Deactivate => rollout.deactivate().await,

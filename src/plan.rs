@@ -56,6 +56,8 @@ pub struct Deploy {
     pub paths_reason: Option<String>,
     /// Deploying inside a freeze window by `override-freeze`: the window, and the reason given.
     pub freeze_override: Option<String>,
+    /// `step: rollback`: what this deploy rolls back from and to.
+    pub rollback: Option<Box<crate::rollback::RollbackOf>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -544,6 +546,7 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         environment_url,
         paths_reason,
         freeze_override: None,
+        rollback: None,
     })
 }
 

@@ -41,6 +41,9 @@ pub struct Report {
     pub group_environment: String,
     /// The window this deploy went ahead in, and why (`override-freeze`).
     pub freeze_override: Option<String>,
+    /// `step: rollback`: the deployment it replaced (output `rollback-of`) and the summary's
+    /// sentence ("rolled back production from C (deployment 52) to A (deployment 48)").
+    pub rollback: Option<(u64, String)>,
 }
 
 /// One target's line of a run with `targets`.
@@ -108,6 +111,9 @@ impl Report {
             if !value.is_empty() {
                 out.push((name, value.clone()));
             }
+        }
+        if let Some((of, _)) = &self.rollback {
+            out.push(("rollback-of", of.to_string()));
         }
         if let Some(targets) = &self.targets {
             out.push((
@@ -234,6 +240,9 @@ pub fn summary(report: &Report) -> String {
     row("Task", md(&report.task));
     if let Some(why) = &report.freeze_override {
         row("Freeze overridden", rich(why, true));
+    }
+    if let Some((_, sentence)) = &report.rollback {
+        row("Rollback", md(sentence));
     }
     // Several targets' details are their rows' own, below.
     if report.rows.len() <= 1 {

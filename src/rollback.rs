@@ -10,7 +10,11 @@
 //! goes further back instead of returning to the deploy the first one left.
 
 use crate::event::Sha;
+use crate::inputs::Inputs;
 use crate::lines::{err, InputError};
+use crate::plan::{Deploy, Target};
+use crate::runtime::Untrusted;
+use crate::text::{Description, TemplateVars};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -311,6 +315,100 @@ fn undone_sha<'h>(
         .or_else(|| rollback.payload.pointer("/rollback/from_sha")?.as_str())
 }
 
+/// What a rollback deploy carries beside an ordinary deploy: where it comes from and the
+/// payload of the deployment it puts back (the command gets it as `ROLLOUT_ROLLBACK_PAYLOAD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollbackOf {
+    pub from_deployment: u64,
+    pub from_sha: Sha,
+    pub to_deployment: u64,
+    pub to_payload: Value,
+    /// The summary's sentence ([`summary_sentence`]).
+    pub sentence: String,
+}
+
+/// Where a rollback goes back: the destination's environment, or with `targets` the own
+/// environment of the target `target` names.
+pub fn target_of(base: &Target, inputs: &Inputs) -> Target {
+    match &inputs.target {
+        Some(name) => crate::plan::for_target(base, name, inputs),
+        None => base.clone(),
+    }
+}
+
+/// `rollout plan` for `step: rollback`: what it cannot know offline (the history) and what it
+/// would do with it.
+pub fn plan_text(base: &Target, inputs: &Inputs, now: jiff::Timestamp) -> String {
+    let target = target_of(base, inputs);
+    let environment = &target.environment;
+    let wanted = match &inputs.to {
+        RollbackTo::Previous => "the newest earlier deployment that reached `success`, with another commit than the newest, and not undone by a later rollback".to_string(),
+        to => format!("the deployment `{to}` names, which must have reached `success`"),
+    };
+    let mut s = format!(
+        "step: rollback of {} ({})\n  to: {wanted}\n",
+        Untrusted(environment),
+        Untrusted(&target.rule)
+    );
+    s.push_str(&format!(
+        "  history: unknown offline; the run reads {}'s deployments with their statuses and its lock (branch `{}`) in one GraphQL request, one more for each further 100, at most {HISTORY_LIMIT} back\n",
+        Untrusted(environment),
+        crate::lock::ref_name(environment)
+    ));
+    if let crate::plan::Freeze::Blocked(skip) = crate::plan::freeze(inputs, environment, now) {
+        s.push_str(&format!(
+            "  freeze: {}; a rollback is never blocked by a freeze window\n",
+            skip.reason
+        ));
+    }
+    s.push_str("  then: checks that commit out (`git checkout --detach`) in the repository holding `working-directory`, and deploys it with the task of the deployment it goes back to, described `Rollback to <short sha> (deployment <id>)`; a held lock blocks it\n");
+    s.push_str(&format!(
+        "  command: {}\n",
+        Untrusted(inputs.command.as_deref().unwrap_or(""))
+    ));
+    s
+}
+
+/// The deploy of a rollback to `target`'s environment: the chosen deployment's commit and task,
+/// the description `Rollback to <short sha> (deployment <id>)`, the `environment-url` template
+/// rendered for that commit. No branch is named: the commit is usually no branch's tip any more.
+/// Freeze windows are not consulted: a rollback is how an incident is fixed.
+pub fn deploy(target: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
+    let target = Target {
+        sha: choice.to.sha.clone(),
+        git_ref: None,
+        rule: format!("{}, rolled back", target.rule),
+        ..target.clone()
+    };
+    let vars = TemplateVars {
+        environment: &target.environment,
+        branch: "",
+        sha: target.sha.as_str(),
+        number: target.pr_number,
+    };
+    let environment_url = inputs
+        .environment_url
+        .as_ref()
+        .map(|t| t.render(&vars))
+        .filter(|u| !u.is_empty());
+    Deploy {
+        task: choice.to.task.clone(),
+        task_reason: format!("the task of deployment {}", choice.to.id),
+        description: Description::new(&description(choice)),
+        environment_url,
+        paths_reason: None,
+        freeze_override: None,
+        rollback: Some(Box::new(RollbackOf {
+            from_deployment: choice.from.id,
+            from_sha: choice.from.sha.clone(),
+            to_deployment: choice.to.id,
+            to_payload: choice.to.payload.clone(),
+            sentence: summary_sentence(&target.environment, choice),
+        })),
+        target,
+    }
+}
+
 /// The deployment's description: `Rollback to <short sha> (deployment <id>)`.
 pub fn description(choice: &Choice) -> String {
     format!(
@@ -320,15 +418,18 @@ pub fn description(choice: &Choice) -> String {
     )
 }
 
-/// The keys a rollback adds to rollout's usual payload.
-pub fn payload_keys(choice: &Choice) -> Value {
-    json!({
-        "rollback": {
-            "from_deployment": choice.from.id,
-            "from_sha": choice.from.sha.as_str(),
-            "to_deployment": choice.to.id,
-        }
-    })
+impl RollbackOf {
+    /// The keys a rollback adds to rollout's usual payload; a later rollback reads
+    /// `from_deployment` back ([`rollback_from`]) to go further back.
+    pub fn payload_keys(&self) -> Value {
+        json!({
+            "rollback": {
+                "from_deployment": self.from_deployment,
+                "from_sha": self.from_sha.as_str(),
+                "to_deployment": self.to_deployment,
+            }
+        })
+    }
 }
 
 /// "rolled back production from C (deployment 52) to A (deployment 48)", for the summary.
@@ -849,7 +950,37 @@ mod tests {
         let choice = choose(&history, &RollbackTo::Previous).unwrap();
         assert_eq!(description(&choice), "Rollback to aaaaaaa (deployment 48)");
         assert_eq!(choice.to.task, "deploy:web");
-        let keys = payload_keys(&choice);
+        let mut raw = crate::inputs::RawInputs::default();
+        raw.set("command", "true");
+        raw.set("environment-url", "https://{sha}.example.com");
+        let inputs = Inputs::parse(&raw).unwrap();
+        let production = Target {
+            environment: "production".into(),
+            sha: Sha::parse(C).unwrap(),
+            git_ref: None,
+            pr_number: None,
+            production: None,
+            transient: false,
+            rule: "the `environment` input".into(),
+            unit: None,
+        };
+        let d = deploy(&production, &choice, &inputs);
+        assert_eq!(
+            d.target.sha.as_str(),
+            A,
+            "the deployment's ref is the target's commit"
+        );
+        assert_eq!(d.task, "deploy:web");
+        assert_eq!(
+            d.description.as_str(),
+            "Rollback to aaaaaaa (deployment 48)"
+        );
+        assert_eq!(
+            d.environment_url.as_deref(),
+            Some(&*format!("https://{A}.example.com"))
+        );
+        let of = d.rollback.unwrap();
+        let keys = of.payload_keys();
         assert_eq!(
             keys,
             json!({ "rollback": { "from_deployment": 52, "from_sha": C, "to_deployment": 48 } })

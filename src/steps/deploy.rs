@@ -152,7 +152,7 @@ impl Rollout<'_> {
         }
     }
 
-    fn announce(&self, d: &Deploy) {
+    pub(super) fn announce(&self, d: &Deploy) {
         let t = &d.target;
         tracing::info!(
             "deploying {} ({}) to {}",
@@ -199,6 +199,11 @@ impl Rollout<'_> {
             &mut ours,
         ) {
             map.insert("freeze_override".into(), Value::from(reason.as_str()));
+        }
+        if let (Some(rollback), Value::Object(map)) = (&d.rollback, &mut ours) {
+            if let Value::Object(keys) = rollback.payload_keys() {
+                map.extend(keys);
+            }
         }
         if let (Value::Object(map), Value::Object(ours)) = (&mut payload, ours) {
             map.extend(ours);
@@ -371,9 +376,18 @@ impl Rollout<'_> {
         }
     }
 
-    async fn run_deploy(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
+    pub(super) async fn run_deploy(
+        &self,
+        d: &Deploy,
+        changes: Option<&Changes>,
+        run_command: bool,
+    ) -> Report {
         let mut report = self.deploy_one(d, changes, run_command).await;
         report.freeze_override = d.freeze_override.clone();
+        report.rollback = d
+            .rollback
+            .as_ref()
+            .map(|r| (r.from_deployment, r.sentence.clone()));
         if self.ambiguous.get() {
             let adopted = self.created.borrow().clone();
             if let Err(e) = super::finish_abandoned(
@@ -462,11 +476,19 @@ impl Rollout<'_> {
         ) {
             tracing::warn!("could not write the changed-files list: {e}");
         }
+        let rollback_payload = scratch.path().join("rollback-payload.json");
+        if let Some(r) = &d.rollback {
+            if let Err(e) = std::fs::write(&rollback_payload, r.to_payload.to_string()) {
+                tracing::warn!("could not write the rolled-back deployment's payload: {e}");
+            }
+        }
         let vars = CommandVars {
             deployment_id: Some(id),
             git_ref: Some(&report.git_ref),
             changed_files: Some(&files_path),
             url_file: Some(&url_file),
+            rollback_from_sha: d.rollback.as_ref().map(|r| r.from_sha.as_str()),
+            rollback_payload: d.rollback.as_ref().map(|_| rollback_payload.as_path()),
             ..CommandVars::default()
         };
         let script = self.inputs.command.clone().unwrap_or_default();

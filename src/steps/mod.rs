@@ -20,12 +20,14 @@ mod finish;
 pub mod offline;
 mod planning;
 mod post;
+mod rollback;
 mod teardown;
 
 pub use abandoned::finish_abandoned;
 pub use changes::{find_changes, Api};
 pub use deploy::verify_checkout;
 pub use post::{post, Saved};
+pub use rollback::Stopped;
 
 use crate::command::{self, Cancel, CommandSpec, Finished};
 use crate::event::Event;

@@ -24,6 +24,9 @@ pub async fn plan_text(
         Ok(dest) => dest,
         Err(skip) => return report::plan_text(&Plan::Skip(skip), None, &[]),
     };
+    if inputs.step == Step::Rollback {
+        return crate::rollback::plan_text(dest.target(), inputs, now);
+    }
     // Changes from local git only; what needs the API, the plan names. A closed pull request
     // tears down whatever changed.
     let changes = match &dest {

@@ -150,3 +150,249 @@ fn more_than_1000_deployments_without_a_target_are_truncated_after_ten_requests(
         "{refusal}"
     );
 }
+
+/// `step: rollback` through the binary: a repository with commits A, B and C, deployed in that
+/// order to production (A and B succeeded, C failed), dispatched on main at C.
+struct Deployed {
+    h: Harness,
+    shas: [String; 3],
+    ids: [u64; 3],
+}
+
+fn deployed_abc() -> Deployed {
+    let mut h = Harness::new();
+    let a = h.commit(&[("version.txt", "A\n")], "A");
+    let b = h.commit(&[("version.txt", "B\n")], "B");
+    let c = h.commit(&[("version.txt", "C\n")], "C");
+    let ids = h.fake.state().seed("production", 3, Some("success"), false);
+    for (id, sha) in ids.iter().zip([&a, &b, &c]) {
+        let mut s = h.fake.state();
+        let d = s.deployments.iter_mut().find(|d| d.id == *id).unwrap();
+        d.sha = sha.clone();
+        d.git_ref = sha.clone();
+        d.task = "deploy:web".into();
+        d.payload = json!({ "image": format!("registry.example/web@{}", &sha[..7]) });
+    }
+    mark_state(&h.fake, ids[0], "inactive");
+    mark_state(&h.fake, ids[2], "failure");
+    h.event("workflow_dispatch", &dispatch_payload("refs/heads/main"));
+    h.var("GITHUB_SHA", &c);
+    let seen = h.file("seen").display().to_string();
+    h.input("step", "rollback")
+        .input("environment", "production")
+        .input(
+            "command",
+            &format!("cat version.txt > '{seen}'; echo \"$ROLLOUT_ROLLBACK_FROM_SHA\" >> '{seen}'; cat \"$ROLLOUT_ROLLBACK_PAYLOAD\" >> '{seen}'"),
+        );
+    h.chown_workspace();
+    Deployed {
+        h,
+        shas: [a, b, c],
+        ids: [ids[0], ids[1], ids[2]],
+    }
+}
+
+fn mark_state(fake: &Fake, id: u64, state: &str) {
+    let mut s = fake.state();
+    let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
+    let template = d.statuses[0].clone();
+    d.statuses.push(fake_github::Status {
+        state: state.to_string(),
+        ..template
+    });
+}
+
+fn created_after(fake: &Fake, newest_seeded: u64) -> Vec<fake_github::Deployment> {
+    fake.state()
+        .deployments
+        .iter()
+        .filter(|d| d.id > newest_seeded)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_rollback_deploys_the_last_good_commit_checked_out_with_its_task_payload_and_record() {
+    let Deployed { h, shas, ids } = deployed_abc();
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let created = created_after(&h.fake, ids[2]);
+    assert_eq!(created.len(), 1, "one deployment: the rollback's");
+    let d = &created[0];
+    assert_eq!(d.sha, shas[1], "back to B, the newest earlier success");
+    assert_eq!(d.task, "deploy:web", "the task of the deployment put back");
+    assert_eq!(
+        d.description.as_deref(),
+        Some(&*format!(
+            "Rollback to {} (deployment {})",
+            &shas[1][..7],
+            ids[1]
+        ))
+    );
+    assert_eq!(
+        d.payload["rollback"],
+        json!({ "from_deployment": ids[2], "from_sha": shas[2], "to_deployment": ids[1] })
+    );
+    let states: Vec<&str> = d.statuses.iter().map(|s| s.state.as_str()).collect();
+    assert_eq!(states, ["in_progress", "success"]);
+    // The command ran in B's files, knew what it replaced, and had B's payload to re-point to.
+    let seen = std::fs::read_to_string(h.file("seen")).unwrap();
+    let mut lines = seen.lines();
+    assert_eq!(lines.next(), Some("B"));
+    assert_eq!(lines.next(), Some(shas[2].as_str()));
+    let payload: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(
+        payload["image"],
+        format!("registry.example/web@{}", &shas[1][..7])
+    );
+    assert_eq!(git(&h.workspace, &["rev-parse", "HEAD"]), shas[1]);
+    if nix_is_root() {
+        // As in the container form: the checkout's files go back to the runner's user.
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(h.workspace.join("version.txt"))
+            .unwrap()
+            .uid();
+        assert_eq!(owner, 1001, "the rolled-back file is the workspace owner's");
+    }
+    assert_eq!(run.outputs["rollback-of"], ids[2].to_string());
+    assert_eq!(run.outputs["sha"], shas[1]);
+    assert!(
+        run.summary.contains(&format!(
+            "rolled back production from {} (deployment {}) to {} (deployment {})",
+            &shas[2][..7],
+            ids[2],
+            &shas[1][..7],
+            ids[1]
+        )),
+        "{}",
+        run.summary
+    );
+    // The history and the lock: one GraphQL request, before the create.
+    let s = h.fake.state();
+    let create = s
+        .requests
+        .iter()
+        .position(|r| r.method == "POST" && r.path.ends_with("/deployments"))
+        .unwrap();
+    let before: Vec<&str> = s.requests[..create]
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(before, ["/graphql"], "{before:?}");
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+#[test]
+fn a_target_that_is_current_or_unknown_is_refused_with_nothing_written() {
+    let Deployed { mut h, shas, ids } = deployed_abc();
+    h.input("to", &shas[2][..8]);
+    let run = h.run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.the_error().contains("is the current deployment"),
+        "{}",
+        run.the_error()
+    );
+    h.input("to", "deadbeef");
+    let run = h.run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.the_error().contains("deadbeef"), "{}", run.the_error());
+    assert!(created_after(&h.fake, ids[2]).is_empty());
+    let s = h.fake.state();
+    assert!(
+        s.requests
+            .iter()
+            .all(|r| r.method == "GET" || r.path == "/graphql"),
+        "only reads"
+    );
+    drop(s);
+    assert_eq!(
+        git(&h.workspace, &["rev-parse", "HEAD"]),
+        shas[2],
+        "nothing checked out"
+    );
+    assert!(!h.file("seen").exists(), "no command ran");
+}
+
+#[test]
+fn a_held_lock_blocks_the_rollback_before_the_checkout() {
+    let Deployed { h, shas, ids } = deployed_abc();
+    let record = rollout::lock::LockRecord {
+        environment: "production".into(),
+        reason: "investigating the outage".into(),
+        actor: "octocat".into(),
+        run_url: "https://github.com/o/r/actions/runs/1".into(),
+        created_at: jiff::Timestamp::now(),
+        expires_at: None,
+    };
+    let commit = h.fake.state().seed_commit(&record.message());
+    h.fake.state().git_refs.insert(LOCK.into(), commit);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(
+        run.outputs["skip-reason"].contains("investigating the outage"),
+        "{:?}",
+        run.outputs
+    );
+    assert!(created_after(&h.fake, ids[2]).is_empty());
+    assert_eq!(git(&h.workspace, &["rev-parse", "HEAD"]), shas[2]);
+    assert!(!h.file("seen").exists(), "no command ran");
+}
+
+#[test]
+fn a_freeze_window_never_blocks_a_rollback_and_the_log_says_so() {
+    let Deployed { mut h, shas, ids } = deployed_abc();
+    h.input("freeze", "production: 2020-01-01 - 2099-12-31");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("a rollback is never blocked by a freeze window"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(created_after(&h.fake, ids[2])[0].sha, shas[1]);
+}
+
+#[test]
+fn a_shallow_checkout_names_fetch_depth_and_writes_nothing() {
+    let Deployed { mut h, ids, .. } = deployed_abc();
+    let shallow = h.shallow_clone();
+    h.input("working-directory", &shallow.display().to_string());
+    let run = h.run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.the_error().contains("`fetch-depth: 0`"),
+        "{}",
+        run.the_error()
+    );
+    assert!(created_after(&h.fake, ids[2]).is_empty());
+}
+
+#[test]
+fn rollout_plan_says_what_a_rollback_cannot_know_offline_and_what_it_would_do() {
+    let h = Harness::new();
+    // `rollout plan` runs without the runner's GITHUB_SHA, which a dispatch needs: a push.
+    let (a, b) = ("a".repeat(40), "b".repeat(40));
+    let event = h.event("push", &push_payload("refs/heads/main", &a, &b, "ship"));
+    let (code, text) = plan(
+        &event,
+        "push",
+        &[
+            "step=rollback",
+            "environment=Production",
+            "to=48",
+            "command=./deploy.sh",
+            "freeze=Production: 2020-01-01 - 2099-12-31",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("step: rollback of Production"), "{text}");
+    assert!(text.contains("the deployment `48` names"), "{text}");
+    assert!(text.contains("history: unknown offline"), "{text}");
+    assert!(text.contains("`rollout-lock/production`"), "{text}");
+    assert!(text.contains("never blocked by a freeze window"), "{text}");
+    assert!(text.contains("command: ./deploy.sh"), "{text}");
+}

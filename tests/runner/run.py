@@ -605,6 +605,53 @@ def case_load_canary(env):
     check(not env.state()["requests"], "the broken action reached the API", log)
 
 
+def api(env, method, path, body):
+    """A request to the fake as any GitHub client makes it (seeding a history the way it was made)."""
+    req = urllib.request.Request(f"{env.api}{path}", method=method, data=json.dumps(body).encode(),
+                                 headers={"authorization": f"Bearer {TOKEN}",
+                                          "content-type": "application/json",
+                                          "accept": "application/vnd.github+json"})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+
+
+def case_rollback(env):
+    """examples/workflows/rollback.yml: production ran A and B (success), then C failed; a dispatch
+    with `to: previous` checks B out and deploys it again, recorded as a rollback. act 0.2.89 refuses
+    `deployment: false` under `environment:` (an unknown property to it), so the case runs a copy
+    without that one line; GitHub's runner accepts it."""
+    repo = Repo(env, "examples/workflows/rollback.yml", {"scripts/deploy.sh": DEPLOY_SH})
+    text = repo.workflow.read_text()
+    check("      deployment: false\n" in text, "the example lost `deployment: false`")
+    repo.workflow.write_text(text.replace("      deployment: false\n", ""))
+    shas = [repo.commit(f"release {v}", {"app.txt": f"{v}\n"}) for v in "ABC"]
+    ids = []
+    for sha, state in zip(shas, ["success", "success", "failure"]):
+        d = api(env, "POST", "/repos/octo-org/app/deployments",
+                {"ref": sha, "environment": "production", "task": "deploy", "auto_merge": False,
+                 "required_contexts": [], "payload": {"image": f"app:{sha[:7]}"}})
+        api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": state})
+        ids.append(d["id"])
+    event = {"inputs": {"environment": "production", "to": "previous"}, "ref": "refs/heads/main",
+             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+                            "default_branch": "main"},
+             "sender": {"login": "mona", "type": "User"}}
+    code, log = repo.act("workflow_dispatch", event)
+    check(code == 0, f"act exited {code}", log)
+    ds = deployments(env, "production")
+    check(len(ds) == 4, f"{len(ds)} deployments of production, not 3 and the rollback's", log)
+    new = ds[-1]
+    check(new["ref"] == shas[1], f"rolled back to {new['ref']}, not B {shas[1]}", log)
+    check(new["payload"].get("rollback") == {"from_deployment": ids[2], "from_sha": shas[2],
+                                             "to_deployment": ids[1]}, f"payload {new['payload']}", log)
+    check(new["description"] == f"Rollback to {shas[1][:7]} (deployment {ids[1]})", new["description"], log)
+    check(states(new) == ["in_progress", "success"], f"statuses {states(new)}", log)
+    check(repo.seen("deploy-head") == shas[1] + "\n", "the command did not run in B's checkout", log)
+    check(f"rollback: success to {shas[1]}, replacing deployment {ids[2]}" in log,
+          "the next step did not get the outputs status, sha and rollback-of", log)
+    no_violations(env, log)
+
+
 CASES = {
     "push-deploy": case_push_deploy,
     "failing-command": case_failing_command,
@@ -618,6 +665,7 @@ CASES = {
     "load-canary": case_load_canary,
     "targets": case_targets,
     "host-tool": case_host_tool,
+    "rollback": case_rollback,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).

@@ -1,0 +1,117 @@
+//! `step: rollback`: read the environment's history and lock in one request, choose the
+//! deployment to go back to, check its commit out, and deploy it as any deploy is deployed.
+
+use super::Rollout;
+use crate::checkout;
+use crate::lock::{self, LockRecord};
+use crate::plan::{self, Destination, SkipKind};
+use crate::report::Report;
+use crate::rollback::{self, choose_within};
+use crate::runtime::{self, Untrusted};
+
+/// What reading a deployment history needs of the token.
+const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
+
+/// Why a rollback stopped before anything was written.
+pub enum Stopped {
+    /// Bad input: `to` names nothing that can be rolled back to, or the checkout cannot hold
+    /// the commit. Exit 2, one sentence.
+    BadInput(String),
+    /// Everything else (a lock, an unreadable history, a dry run): reported as a deploy is.
+    Report(Box<Report>),
+}
+
+impl Rollout<'_> {
+    /// `step: rollback` of `dest`'s environment (or of the target `target` names).
+    pub async fn rollback(&self, dest: Destination) -> Result<Report, Stopped> {
+        let target = rollback::target_of(dest.target(), self.inputs);
+        let environment = target.environment.clone();
+        if let plan::Freeze::Blocked(skip) = plan::freeze(self.inputs, &environment, self.now) {
+            tracing::info!(
+                "{}; a rollback is never blocked by a freeze window (it is how an incident is fixed), so it goes ahead",
+                Untrusted(&skip.reason)
+            );
+        }
+        let lock_ref = format!("refs/heads/{}", lock::ref_name(&environment));
+        let to = &self.inputs.to;
+        let history = self
+            .client
+            .rollback_history(&environment, &lock_ref, |read| to.decided_by(read))
+            .await
+            .map_err(|e| {
+                let mut report = self.base_report(&target);
+                report.status = "failure".into();
+                report.detail = e.explain(
+                    &format!("Reading the deployments of {environment}"),
+                    HISTORY_PERMISSION,
+                );
+                Stopped::Report(Box::new(report))
+            })?;
+        tracing::info!(
+            "read {} deployment(s) of {} in {} request(s){}",
+            history.entries.len(),
+            Untrusted(&environment),
+            history.requests,
+            if history.truncated {
+                format!(
+                    ", the newest {} (older ones were not read)",
+                    history.entries.len()
+                )
+            } else {
+                String::new()
+            }
+        );
+        if let Some(sentence) = self.lock_stops(&environment, history.lock.as_ref()) {
+            let mut report = self.skip(SkipKind::Blocked, sentence);
+            report.environment = environment;
+            return Err(Stopped::Report(Box::new(report)));
+        }
+        let choice = choose_within(&history.entries, history.truncated, to)
+            .map_err(|refusal| Stopped::BadInput(refusal.sentence(&environment)))?;
+        let d = rollback::deploy(&target, &choice, self.inputs);
+        let sentence = d
+            .rollback
+            .as_ref()
+            .map(|r| r.sentence.clone())
+            .unwrap_or_default();
+        tracing::info!("rollback: {}", Untrusted(&sentence));
+        if self.inputs.dry_run {
+            return Err(Stopped::Report(Box::new(Report::skipped(format!(
+                "dry-run: would check {} out and deploy it ({sentence}); nothing was written and no command ran",
+                choice.to.sha
+            )))));
+        }
+        let dir = super::working_dir(self.inputs, self.context);
+        let detached = checkout::detach(&dir, &choice.to.sha).map_err(Stopped::BadInput)?;
+        tracing::info!(
+            "checked {} out (detached) in {}, which was at {}{}",
+            choice.to.sha,
+            detached.repository.display(),
+            detached.previous_head,
+            match detached.owner_restored {
+                0 => String::new(),
+                n => format!("; gave {n} entries back to the workspace's owner"),
+            }
+        );
+        self.announce(&d);
+        Ok(self.run_deploy(&d, None, true).await)
+    }
+
+    /// The sentence of a lock that stops this rollback. An expired lock is said once and
+    /// ignored; a branch under `rollout-lock/` that holds no lock record stops it too: a lock
+    /// exists to stop deploys, so what cannot be read fails closed.
+    fn lock_stops(&self, environment: &str, found: Option<&(String, String)>) -> Option<String> {
+        let (_, message) = found?;
+        match LockRecord::from_message(message) {
+            Ok(record) if record.is_expired(self.now) => {
+                runtime::notice(&record.expired_sentence());
+                None
+            }
+            Ok(record) => Some(record.held_sentence(self.now)),
+            Err(why) => Some(format!(
+                "the branch `{}` exists but holds no lock rollout can read ({why}), so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
+                lock::ref_name(environment)
+            )),
+        }
+    }
+}
