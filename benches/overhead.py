@@ -18,9 +18,12 @@ REPO = "octo-org/app"
 TOKEN = "ghs_benchmark"
 
 
-def http(api, method, path, body=None):
+def http(api, method, path, body=None, token=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(api + path, data=data, method=method, headers={"content-type": "application/json"})
+    headers = {"content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(api + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req) as r:
         text = r.read()
         return json.loads(text) if text else None

@@ -25,6 +25,9 @@ CRITICAL = {
     # in_progress beside the supersede read); finish reads the deployment and its statuses at
     # once, then posts the final status.
     "start+finish": (2, 2),
+    # The history and the lock in one GraphQL read, then the create: the target is among the
+    # newest 100 deployments.
+    "rollback": (2, 1),
 }
 COMMANDS = {"true": "true", "sleep 1": "sleep 1"}
 
@@ -94,6 +97,9 @@ class Bench:
         """One timed run of `path`: (wall ns, command start ns, command end ns, process start, end)."""
         wrapped = timed(cmd, self.times)
         preview = {"INPUT_PREVIEW-ENVIRONMENT": "pr-{number}"}
+        if path == "rollback":
+            # The history to roll back in, not timed: `before` succeeded, then `sha` failed.
+            self.seed_history()
         if path == "teardown":
             # The preview to tear down, not timed.
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND="true"))
@@ -111,11 +117,23 @@ class Bench:
             subprocess.run(["sh", "-c", wrapped], check=True)
             self.rollout("push", self.push, {"INPUT_STEP": "finish", "INPUT_DEPLOYMENT-ID": dep,
                                              "INPUT_STATUS": "success"})
+        elif path == "rollback":
+            self.rollout("push", self.push, {"INPUT_STEP": "rollback", "INPUT_ENVIRONMENT": "production",
+                                             "INPUT_COMMAND": wrapped})
+            # Back to the pushed commit for the next run (the rollback left HEAD detached).
+            subprocess.run(["git", "-C", self.ws, "checkout", "-q", "main"], check=True)
         elif path == "curl (3 calls)":
             self.curl(wrapped)
         t1 = now_ns()
         start, end = read_times(self.times)
         return t1 - t0, start, end, t0, t1
+
+    def seed_history(self):
+        for sha, state in ((self.before, "success"), (self.sha, "failure")):
+            d = http(self.api, "POST", f"/repos/{REPO}/deployments", {
+                "ref": sha, "environment": "production", "task": "deploy", "auto_merge": False,
+                "required_contexts": [], "payload": {}}, token=TOKEN)
+            http(self.api, "POST", f"/repos/{REPO}/deployments/{d['id']}/statuses", {"state": state}, token=TOKEN)
 
     def curl(self, wrapped):
         auth = f"Authorization: Bearer {TOKEN}"
@@ -154,7 +172,7 @@ def main():
             if failed:
                 sys.exit("the critical path grew: " + ", ".join(failed))
             return
-        paths = ["push-deploy", "pr-preview", "start+finish", "teardown", "curl (3 calls)"]
+        paths = ["push-deploy", "pr-preview", "start+finish", "teardown", "rollback", "curl (3 calls)"]
         print(f"round trips of overhead, (wall - command) / latency, median of {args.runs} runs")
         print(f"{'path':<16}{'command':<10}{'0 ms: ms':>10}{'100 ms: RT':>12}{'before':>8}{'after':>7}")
         for path in paths:

@@ -628,7 +628,7 @@ impl Inputs {
             .check_environment_template(self.target_environment.as_ref())?;
         if !self.targets.is_empty()
             && self.target.is_none()
-            && matches!(self.step, Step::Start | Step::Finish)
+            && matches!(self.step, Step::Start | Step::Finish | Step::Rollback)
         {
             return Err(err(
                 "target",
@@ -891,5 +891,29 @@ mod tests {
     fn the_token_never_shows_in_debug() {
         let i = parse(&[("token", "ghs_secret123")]).unwrap();
         assert!(!format!("{i:?}").contains("ghs_secret123"));
+    }
+
+    #[test]
+    fn a_rollback_needs_an_environment_and_a_command_and_reads_to() {
+        let e = parse(&[("step", "rollback")]).unwrap_err();
+        assert_eq!(e.input, "environment", "{e}");
+        let mut r = raw(&[("step", "rollback"), ("environment", "production")]);
+        r.set("command", "");
+        let e = Inputs::parse(&r).unwrap_err();
+        assert_eq!(e.input, "command", "{e}");
+        let i = parse(&[
+            ("step", "rollback"),
+            ("environment", "production"),
+            ("to", "1a2b3c4d"),
+        ])
+        .unwrap();
+        assert_eq!(i.to, crate::rollback::RollbackTo::Sha("1a2b3c4d".into()));
+        let e = parse(&[
+            ("step", "rollback"),
+            ("environment", "production"),
+            ("to", "HEAD~1"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.input, "to", "{e}");
     }
 }

@@ -396,3 +396,34 @@ fn rollout_plan_says_what_a_rollback_cannot_know_offline_and_what_it_would_do() 
     assert!(text.contains("never blocked by a freeze window"), "{text}");
     assert!(text.contains("command: ./deploy.sh"), "{text}");
 }
+
+#[test]
+fn with_targets_the_named_target_rolls_back_in_its_own_environment() {
+    let Deployed { mut h, shas, ids } = deployed_abc();
+    // The history above is production's; the target's environment is production-web.
+    for id in ids {
+        let mut s = h.fake.state();
+        let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
+        d.environment = "production-web".into();
+    }
+    h.fake.state().seed("production", 2, Some("success"), false);
+    h.input("targets", "api: api/**\nweb: web/**")
+        .input("target", "web");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let newest = h.fake.state().deployments.last().cloned().unwrap();
+    assert_eq!(
+        (newest.environment.as_str(), newest.sha.as_str()),
+        ("production-web", shas[1].as_str())
+    );
+    assert_eq!(run.outputs["rollback-of"], ids[2].to_string());
+    // Without `target`, a repository with targets does not say which one to roll back.
+    h.inputs.remove("target");
+    let run = h.run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.the_error().contains("`step: rollback`"),
+        "{}",
+        run.the_error()
+    );
+}
