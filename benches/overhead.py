@@ -22,7 +22,8 @@ def http(api, method, path, body=None, token=None):
     data = None if body is None else json.dumps(body).encode()
     headers = {"content-type": "application/json"}
     if token:
-        headers["authorization"] = f"Bearer {token}"
+        headers.update({"authorization": f"Bearer {token}", "accept": "application/vnd.github+json",
+                        "x-github-api-version": "2022-11-28"})
     req = urllib.request.Request(api + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req) as r:
         text = r.read()

@@ -610,7 +610,8 @@ def api(env, method, path, body):
     req = urllib.request.Request(f"{env.api}{path}", method=method, data=json.dumps(body).encode(),
                                  headers={"authorization": f"Bearer {TOKEN}",
                                           "content-type": "application/json",
-                                          "accept": "application/vnd.github+json"})
+                                          "accept": "application/vnd.github+json",
+                                          "x-github-api-version": "2022-11-28"})
     with urllib.request.urlopen(req) as r:
         return json.load(r)
 
