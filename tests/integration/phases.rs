@@ -532,3 +532,46 @@ fn deploy_cancelled_with_a_phase_on_the_wire_posts_its_final_status_in_time() {
         "{description}"
     );
 }
+
+#[test]
+fn the_post_step_never_asks_for_a_full_deployments_101st_status() {
+    let h = Harness::new();
+    let (full, room) = {
+        let mut s = h.state();
+        let ids = s.seed("production", 2, Some("in_progress"), false);
+        let d = s.deployments.iter_mut().find(|d| d.id == ids[0]).unwrap();
+        let template = d.statuses[0].clone();
+        for n in 1..100 {
+            d.statuses.push(fake_github::Status {
+                id: 2_000_000 + n,
+                ..template.clone()
+            });
+        }
+        (ids[0], ids[1])
+    };
+    let state = [
+        ("deployment-ids".to_string(), format!("{full},{room}")),
+        (
+            "deployment-finals".to_string(),
+            format!("{full}:success,{room}:success"),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let run = h.post(&state);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.the_error().contains(&format!(
+            "deployment {full} is not final, but it has 100 statuses, GitHub's limit"
+        )),
+        "{}",
+        run.stdout
+    );
+    let s = h.state();
+    assert_eq!(s.status_writes(full), 0, "the 101st is never asked for");
+    assert!(s.requests.iter().all(|r| r.status != 422));
+    // The other one, with room, gets its final status again.
+    assert_eq!(s.status_writes(room), 1);
+    let other = s.deployments.iter().find(|d| d.id == room).unwrap();
+    assert_eq!(other.state(), Some("success"));
+}
