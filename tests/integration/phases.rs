@@ -575,3 +575,43 @@ fn the_post_step_never_asks_for_a_full_deployments_101st_status() {
     let other = s.deployments.iter().find(|d| d.id == room).unwrap();
     assert_eq!(other.state(), Some("success"));
 }
+
+#[test]
+fn deploy_of_a_preview_shows_its_phases_in_the_sticky_comment() {
+    let mut h = Harness::new();
+    h.input("preview-environment", "pr-{number}");
+    h.input("supersede", "false");
+    h.input(
+        "command",
+        r#"echo 'Building preview' >> "$ROLLOUT_PHASE_FILE"; sleep 0.3
+           echo 'Starting preview' >> "$ROLLOUT_PHASE_FILE""#,
+    );
+    let base = h.commit(&[("README.md", "x\n")], "initial");
+    crate::support::git(&h.workspace, &["checkout", "-q", "-b", "feature/reports"]);
+    let head = h.commit(&[("app.txt", "v2\n")], "add reports");
+    h.chown_workspace();
+    h.event(
+        "pull_request",
+        &crate::support::pr_payload(
+            "opened",
+            42,
+            &head,
+            "feature/reports",
+            &base,
+            OWNER_REPO,
+            "Add reports",
+        ),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let s = h.state();
+    assert_eq!(s.comments.len(), 1);
+    let body = &s.comments[0].body;
+    assert!(body.contains("| Phase | Start | Duration |"), "{body}");
+    let building = body.find("| Building preview | +0s |");
+    let starting = body.find("| Starting preview | +");
+    assert!(
+        building.is_some() && building < starting,
+        "each phase, in order: {body}"
+    );
+}
