@@ -298,8 +298,11 @@ fn deploy_posts_each_phase_between_in_progress_and_the_final_status() {
     {
         assert!(row.starts_with(&format!("| {phase} | +")), "{row}");
     }
+    // Its start is two seconds of sleep after the first line, on however loaded a machine.
     assert!(
-        rows[1].starts_with("| Pushing image | +2s |"),
+        ["| Pushing image | +2s |", "| Pushing image | +3s |"]
+            .iter()
+            .any(|r| rows[1].starts_with(r)),
         "{}",
         rows[1]
     );
