@@ -20,6 +20,8 @@ from overhead import FAKE, REPO, ROLLOUT, TOKEN, http, workspace  # noqa: E402
 # The most sequential API calls each path may have before its command and after it.
 CRITICAL = {
     "push-deploy": (1, 1),
+    # Phases go beside the command: none of them may add a call before it or after it.
+    "push-deploy+phases": (1, 1),
     "pr-preview": (1, 2),
     # Two processes: start must see its in-progress status land before it exits (create, then
     # in_progress beside the supersede read); finish reads the deployment and its statuses at
@@ -30,6 +32,10 @@ CRITICAL = {
     "rollback": (2, 1),
 }
 COMMANDS = {"true": "true", "sleep 1": "sleep 1"}
+# The command of the phases path: a phase as it starts (posted while it runs, once the in-progress
+# status landed and the deployment's statuses were counted) and one as it ends (dropped: the
+# final status follows at once).
+PHASED = 'echo "Building image" >> "$ROLLOUT_PHASE_FILE"; {cmd}; echo "Rolling out" >> "$ROLLOUT_PHASE_FILE"'
 
 
 def now_ns():
@@ -95,6 +101,8 @@ class Bench:
 
     def run(self, path, cmd):
         """One timed run of `path`: (wall ns, command start ns, command end ns, process start, end)."""
+        if path == "push-deploy+phases":
+            cmd = PHASED.format(cmd=cmd)
         wrapped = timed(cmd, self.times)
         preview = {"INPUT_PREVIEW-ENVIRONMENT": "pr-{number}"}
         if path == "rollback":
@@ -104,7 +112,7 @@ class Bench:
             # The preview to tear down, not timed.
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND="true"))
         t0 = now_ns()
-        if path == "push-deploy":
+        if path in ("push-deploy", "push-deploy+phases"):
             self.rollout("push", self.push, {"INPUT_COMMAND": wrapped})
         elif path == "pr-preview":
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND=wrapped))
@@ -172,9 +180,10 @@ def main():
             if failed:
                 sys.exit("the critical path grew: " + ", ".join(failed))
             return
-        paths = ["push-deploy", "pr-preview", "start+finish", "teardown", "rollback", "curl (3 calls)"]
+        paths = ["push-deploy", "push-deploy+phases", "pr-preview", "start+finish", "teardown",
+                 "rollback", "curl (3 calls)"]
         print(f"round trips of overhead, (wall - command) / latency, median of {args.runs} runs")
-        print(f"{'path':<16}{'command':<10}{'0 ms: ms':>10}{'100 ms: RT':>12}{'before':>8}{'after':>7}")
+        print(f"{'path':<20}{'command':<10}{'0 ms: ms':>10}{'100 ms: RT':>12}{'before':>8}{'after':>7}")
         for path in paths:
             for label, cmd in COMMANDS.items():
                 row = []
@@ -188,7 +197,7 @@ def main():
                     after = statistics.median((t1 - e) for _, _, e, _, t1 in samples)
                     row.append((over, before, after, latency))
                 (o0, _, _, _), (o1, b1, a1, _) = row
-                print(f"{path:<16}{label:<10}{o0 / 1e6:>10.1f}{o1 / 100e6:>12.2f}{b1 / 100e6:>8.2f}{a1 / 100e6:>7.2f}")
+                print(f"{path:<20}{label:<10}{o0 / 1e6:>10.1f}{o1 / 100e6:>12.2f}{b1 / 100e6:>8.2f}{a1 / 100e6:>7.2f}")
     finally:
         fake.kill()
         subprocess.run(["rm", "-rf", tmp])

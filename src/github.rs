@@ -283,6 +283,12 @@ impl DeploymentClient {
         self
     }
 
+    /// The run's clock against the real one: 1, or less under `ROLLOUT_TEST_TIME_SCALE`; what
+    /// else the run times (the phases' spacing) follows it.
+    pub fn time_scale(&self) -> f64 {
+        self.policy.time_scale
+    }
+
     fn cancelled(&self) -> bool {
         self.cancel.as_ref().and_then(Cancel::signal).is_some()
     }

@@ -251,6 +251,12 @@ impl StatusBudget {
             .is_ok()
     }
 
+    /// The deployment has at least `count` statuses (read back from GitHub): statuses that
+    /// someone else posted on it count against GitHub's limit as much as rollout's own.
+    pub fn at_least(&self, count: u32) {
+        self.0.fetch_max(count, Ordering::SeqCst);
+    }
+
     /// Statuses taken so far.
     pub fn posted(&self) -> u32 {
         self.0.load(Ordering::SeqCst)
@@ -549,6 +555,23 @@ mod tests {
         }
         assert!(!budget.take_final(), "the 101st status is never asked for");
         assert_eq!(budget.posted(), StatusBudget::GITHUB_LIMIT);
+    }
+
+    #[test]
+    fn statuses_read_back_raise_the_count_but_never_lower_it() {
+        let budget = StatusBudget::new();
+        assert!(budget.try_take());
+        budget.at_least(96);
+        assert_eq!(budget.posted(), 96);
+        budget.at_least(5);
+        assert_eq!(
+            budget.posted(),
+            96,
+            "a shorter read does not give room back"
+        );
+        assert!(budget.try_take());
+        assert!(!budget.try_take(), "97 leaves only the final status's room");
+        assert!(budget.take_final());
     }
 
     #[test]

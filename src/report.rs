@@ -44,6 +44,8 @@ pub struct Report {
     /// `step: rollback`: the deployment it replaced (output `rollback-of`) and the summary's
     /// sentence ("rolled back production from C (deployment 52) to A (deployment 48)").
     pub rollback: Option<(u64, String)>,
+    /// The phases the command wrote to `ROLLOUT_PHASE_FILE`, with their start and duration.
+    pub phases: Vec<crate::phases::PhaseRow>,
 }
 
 /// One target's line of a run with `targets`.
@@ -267,6 +269,7 @@ pub fn summary(report: &Report) -> String {
         row("Duration", format!("{d}s"));
     }
     s.push('\n');
+    s.push_str(&phase_table(&report.phases));
     s.push_str(&target_rows(&report.rows));
     s
 }
@@ -355,6 +358,10 @@ pub fn comment(report: &Report, when: &str) -> String {
         ));
     }
     s.push_str(&format!("- Updated: {when}\n"));
+    if !report.phases.is_empty() {
+        s.push('\n');
+        s.push_str(&phase_table(&report.phases));
+    }
     s
 }
 
@@ -801,6 +808,39 @@ mod tests {
         let mut previews = two_targets();
         previews.group_environment = "pr-4".into();
         insta::assert_snapshot!("comment_targets", comment(&previews, when));
+    }
+
+    /// A failed deploy that wrote three phases to its phase file.
+    fn phased() -> Report {
+        let row = |phase: &str, start: &str, duration: &str| crate::phases::PhaseRow {
+            phase: phase.into(),
+            start: start.into(),
+            duration: duration.into(),
+        };
+        Report {
+            status: "failure".into(),
+            detail: "Failed in Migrating database: exit 1".into(),
+            environment_url: String::new(),
+            duration_secs: Some(135),
+            phases: vec![
+                row("Building image", "+0s", "1m 02s"),
+                row("Pushing | layer <2>", "+1m 02s", "40s"),
+                row("Migrating database", "+1m 42s", "53s"),
+            ],
+            ..report()
+        }
+    }
+
+    #[test]
+    fn phases_show_in_the_summary_and_the_comment() {
+        insta::assert_snapshot!("summary_phases", summary(&phased()));
+        insta::assert_snapshot!(
+            "comment_phases",
+            comment(&phased(), "2026-12-02 07:00:00 UTC")
+        );
+        // No phases, no table: a command that never wrote the file reads as before.
+        assert!(!summary(&report()).contains("| Phase |"));
+        assert!(!comment(&report(), "now").contains("| Phase |"));
     }
 
     #[test]

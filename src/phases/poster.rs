@@ -115,6 +115,7 @@ impl<S: PhaseSink> PhasePoster<S> {
     }
 
     /// No phase is posted before `gate` resolves (the deploy's `in_progress` status landing).
+    /// It is first polled when the first phase is ready to go, and not at all without one.
     pub fn after(mut self, gate: impl Future<Output = ()> + Send + 'static) -> PhasePoster<S> {
         self.gate = Some(Box::pin(gate));
         self
@@ -165,11 +166,11 @@ impl<S: PhaseSink> PhasePoster<S> {
         look.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(ended);
         loop {
-            let due = if gate.is_none() {
-                scheduler.due(Instant::now())
-            } else {
-                None
-            };
+            let wanted = scheduler.due(Instant::now());
+            // The gate is only awaited once a phase waits for it: a gate that reads from GitHub
+            // costs nothing for a command that never writes the file.
+            let gated = gate.is_some() && wanted.is_some();
+            let due = if gate.is_none() { wanted } else { None };
             tokio::select! {
                 biased;
                 () = &mut ended => break,
@@ -178,7 +179,7 @@ impl<S: PhaseSink> PhasePoster<S> {
                     scheduler.stop();
                     wait_until = Some(Instant::now() + AWAIT_ON_CANCEL);
                 }
-                () = pending_or(gate.as_mut()), if gate.is_some() => gate = None,
+                () = pending_or(gate.as_mut()), if gated => gate = None,
                 answer = pending_or(wire.as_mut()), if wire.is_some() => {
                     wire = None;
                     scheduler.landed();
@@ -679,6 +680,42 @@ mod tests {
         let posts = sink.posts();
         assert_eq!(posts.len(), 1);
         assert!(posts[0].sent >= Duration::from_secs(4), "{posts:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gate_is_not_started_while_no_phase_waits() {
+        let sink = Recorder::new(Duration::from_millis(10));
+        let started = Arc::new(Mutex::new(None::<Duration>));
+        let t0 = sink.t0;
+        let seen = started.clone();
+        let gate = async move {
+            *seen.lock().unwrap() = Some(t0.elapsed());
+        };
+        run(
+            &sink,
+            |p| p.after(gate),
+            vec![(3.0, Act::Append("Building\n"))],
+            6.0,
+        )
+        .await;
+        let at = started
+            .lock()
+            .unwrap()
+            .expect("the gate ran once a phase waited");
+        assert!(at >= Duration::from_secs(3), "started at {at:?}");
+        assert_eq!(sink.phases(), ["Building"]);
+
+        let sink = Recorder::new(Duration::from_millis(10));
+        let started = Arc::new(Mutex::new(false));
+        let seen = started.clone();
+        run(
+            &sink,
+            |p| p.after(async move { *seen.lock().unwrap() = true }),
+            vec![],
+            6.0,
+        )
+        .await;
+        assert!(!*started.lock().unwrap(), "no phase, no gate");
     }
 
     #[test]

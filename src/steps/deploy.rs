@@ -10,6 +10,10 @@ use crate::command::{self, Outcome};
 use crate::event::{Event, Trigger};
 use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
+use crate::phases::{
+    failed_in, outcome_words, phase_rows, PhaseFile, PhasePoster, PhaseRecord, StatusBudget,
+    MIN_SPACING,
+};
 use crate::plan::{self, Changes, Decision, Deploy, Destination, Plan, Target};
 use crate::report::{describe_run, explain_run, Report, TargetRow};
 use crate::runtime::{self, Context, Untrusted};
@@ -311,7 +315,7 @@ impl Rollout<'_> {
     }
 
     /// The in-progress status, in a task of its own: the command starts without waiting for it,
-    /// and the final status waits for it (statuses stay in order).
+    /// and the phases and the final status wait for it (statuses stay in order).
     fn mark_in_progress(&self, d: &Deploy, id: u64) -> InProgress {
         let status = NewStatus::new(
             State::InProgress,
@@ -319,11 +323,54 @@ impl Rollout<'_> {
             &self.context.log_url(),
         );
         let client = self.client.clone();
-        tokio::spawn(async move { client.create_status(id, &status).await })
+        let (answered, landed) = tokio::sync::watch::channel(false);
+        let answer = tokio::spawn(async move {
+            let answer = client.create_status(id, &status).await;
+            let _ = answered.send(true);
+            answer
+        });
+        InProgress {
+            answer,
+            landed,
+            // A deployment just created: the in-progress status is its first.
+            budget: StatusBudget::already_posted(1),
+        }
+    }
+
+    /// The poster of deployment `id`'s phases. Its first phase waits for the in-progress status,
+    /// then reads how many statuses the deployment holds (others may post on it too: a deploy
+    /// tool, a script with the token), so that the budget keeps the final status's room.
+    fn phase_poster(
+        &self,
+        id: u64,
+        mut landed: tokio::sync::watch::Receiver<bool>,
+        budget: StatusBudget,
+    ) -> PhasePoster<crate::github::DeploymentClient> {
+        let client = self.client.clone();
+        let counted = budget.clone();
+        let gate = async move {
+            let _ = landed.wait_for(|done| *done).await;
+            match client.statuses(id, 100).await {
+                Ok(statuses) => counted.at_least(u32::try_from(statuses.len()).unwrap_or(u32::MAX)),
+                Err(e) => tracing::debug!(
+                    "could not read deployment {id}'s statuses ({e}); its phases count rollout's own statuses only"
+                ),
+            }
+        };
+        PhasePoster::new(
+            self.client.clone(),
+            id,
+            &self.context.log_url(),
+            budget,
+            self.cancel.clone(),
+        )
+        // `ROLLOUT_TEST_TIME_SCALE` shortens the 10 s between phases as it does every wait.
+        .with_spacing(MIN_SPACING.mul_f64(self.client.time_scale()))
+        .after(gate)
     }
 
     /// Waits for the in-progress status; `Err` says why it is not there.
-    async fn landed(in_progress: InProgress) -> Result<(), String> {
+    async fn landed(in_progress: InProgressAnswer) -> Result<(), String> {
         match in_progress.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(e.explain("Marking the deployment in progress", DEPLOY_PERMISSION)),
@@ -440,6 +487,11 @@ impl Rollout<'_> {
         let mut report = self.base_report(&d.target);
         report.task = d.task.clone();
         report.deployment_id = Some(id);
+        let InProgress {
+            answer: in_progress,
+            landed,
+            budget,
+        } = in_progress;
         if !run_command {
             if let Err(detail) = Self::landed(in_progress).await {
                 if let Some(report) = self.cancelled_before_start(id, &report).await {
@@ -482,6 +534,13 @@ impl Rollout<'_> {
                 tracing::warn!("could not write the rolled-back deployment's payload: {e}");
             }
         }
+        let phase_file = match PhaseFile::create_in(scratch.path()) {
+            Ok(file) => Some(file),
+            Err(e) => {
+                tracing::warn!("{e}; the command's phases are not shown");
+                None
+            }
+        };
         let vars = CommandVars {
             deployment_id: Some(id),
             git_ref: Some(&report.git_ref),
@@ -489,14 +548,34 @@ impl Rollout<'_> {
             url_file: Some(&url_file),
             rollback_from_sha: d.rollback.as_ref().map(|r| r.from_sha.as_str()),
             rollback_payload: d.rollback.as_ref().map(|_| rollback_payload.as_path()),
-            ..CommandVars::default()
+            phase_file: phase_file.as_ref().map(PhaseFile::path),
         };
         let script = self.inputs.command.clone().unwrap_or_default();
-        let finished = self.run_command(&script, &d.target, &d.task, &vars).await;
+        let command = self.run_command(&script, &d.target, &d.task, &vars);
+        let (finished, phases) = match &phase_file {
+            Some(file) => {
+                let poster = self.phase_poster(id, landed, budget.clone());
+                let (finished, phases) = poster.beside(file, command).await;
+                (finished, Some(phases))
+            }
+            None => (command.await, None),
+        };
+        let (record, late) = match phases {
+            Some(p) => (p.record, p.late),
+            None => (PhaseRecord::default(), None),
+        };
+        report.phases = phase_rows(&record);
         report.duration_secs = Some(finished.took.as_secs());
         let url = read_url(&url_file).or_else(|| d.environment_url.clone());
         let missing = finished.missing(&self.working_dir());
-        let (state, detail) = describe_run(&finished, missing.as_ref());
+        let (state, said) = describe_run(&finished, missing.as_ref());
+        // A failure names the phase it happened in; a cancel or a command that never started
+        // did not fail in one.
+        let failed_phase = record.ended_in().filter(|_| state == State::Failure);
+        let detail = match failed_phase {
+            Some(phase) => failed_in(phase, &outcome_words(&finished.outcome)),
+            None => said.clone(),
+        };
         match finished.outcome {
             Outcome::Cancelled(sig) => {
                 report.status = "cancelled".into();
@@ -522,12 +601,17 @@ impl Rollout<'_> {
         // beside the final status, not before it, at the price of the final status being true for
         // one round trip before `inactive` is posted again.
         let (mut report, by) = tokio::join!(
-            self.end(id, report, state, &detail, url),
+            self.end_within(id, report, state, &detail, url, &budget, late),
             self.superseded(id)
         );
         if let Some(by) = by {
             let status = NewStatus::superseded(by, &report.log_url);
-            if let Err(e) = self.client.create_status(id, &status).await {
+            if !budget.take_final() {
+                runtime::warning(&format!(
+                    "deployment {id} was superseded, but marking it inactive again would exceed GitHub's limit of {} statuses",
+                    StatusBudget::GITHUB_LIMIT
+                ));
+            } else if let Err(e) = self.client.create_status(id, &status).await {
                 runtime::warning(&format!(
                     "deployment {id} was superseded, but marking it inactive again failed: {e}"
                 ));
@@ -542,8 +626,17 @@ impl Rollout<'_> {
             );
             return report;
         }
-        if let Some(m) = &missing {
-            let told = explain_run(&finished, m, &self.working_dir());
+        // The job log's sentence may say more than the status: what the shell could not find,
+        // and the whole sentence of how the command ended beside its phase.
+        let told = match &missing {
+            Some(m) => explain_run(&finished, m, &self.working_dir()),
+            None => said,
+        };
+        let told = match failed_phase {
+            Some(phase) => format!("Failed in {phase}: {}", lower_first(&told)),
+            None => told,
+        };
+        if told != detail {
             report.log_detail = Some(report.detail.replacen(&detail, &told, 1));
         }
         report
@@ -563,8 +656,26 @@ impl Rollout<'_> {
     }
 }
 
-/// The in-progress status on its way.
-type InProgress = tokio::task::JoinHandle<Result<(), crate::github::ApiError>>;
+/// The in-progress status's answer, on its way.
+type InProgressAnswer = tokio::task::JoinHandle<Result<(), crate::github::ApiError>>;
+
+/// The in-progress status on its way, and the count of the deployment's statuses that every
+/// later one (phases, the final status, its re-sends) is taken from.
+struct InProgress {
+    answer: InProgressAnswer,
+    /// True once the answer came: the first phase status waits for it.
+    landed: tokio::sync::watch::Receiver<bool>,
+    budget: StatusBudget,
+}
+
+/// `The command exited` as the rest of a sentence: `the command exited`.
+fn lower_first(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
 
 /// `verify-checkout` for a deploy to `target`: `Err` with the sentence when the checkout is the
 /// pull request's test-merge commit (exit 2, before anything is written); otherwise the finding

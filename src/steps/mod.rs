@@ -33,6 +33,7 @@ use crate::command::{self, Cancel, CommandSpec, Finished};
 use crate::event::Event;
 use crate::github::{DeploymentClient, NewStatus, State};
 use crate::inputs::Inputs;
+use crate::phases::StatusBudget;
 use crate::plan::{self, SkipKind, Target};
 use crate::report::Report;
 use crate::runtime::{self, Context, Runtime};
@@ -105,10 +106,29 @@ impl Rollout<'_> {
     async fn end(
         &self,
         id: u64,
+        report: Report,
+        state: State,
+        detail: &str,
+        url: Option<String>,
+    ) -> Report {
+        self.end_within(id, report, state, detail, url, &StatusBudget::new(), None)
+            .await
+    }
+
+    /// [`Self::end`] on a deployment whose statuses `budget` counts: the final status and its
+    /// re-send are taken from it, and none is asked for once GitHub would refuse it. `late` is
+    /// a phase status still on the wire: once it is done, the final status goes again so that
+    /// it stays the last.
+    #[allow(clippy::too_many_arguments)]
+    async fn end_within(
+        &self,
+        id: u64,
         mut report: Report,
         state: State,
         detail: &str,
         url: Option<String>,
+        budget: &StatusBudget,
+        late: Option<tokio::task::JoinHandle<()>>,
     ) -> Report {
         report.deployment_id = Some(id);
         report.detail = detail.to_string();
@@ -124,6 +144,15 @@ impl Rollout<'_> {
                 _ => "error",
             }
             .into();
+        }
+        if !budget.take_final() {
+            report.status = "error".into();
+            report.signal = None;
+            report.detail = format!(
+                "{detail}; and the final status of deployment {id} was not posted: the deployment has {} statuses, GitHub's limit",
+                StatusBudget::GITHUB_LIMIT
+            );
+            return report;
         }
         if let Err(e) = self.client.create_status(id, &status).await {
             // A lost answer is not a refusal: the status may be there. Asked once before the
@@ -173,6 +202,10 @@ impl Rollout<'_> {
             }
         }
         self.record_final(id, state);
+        let mut again = false;
+        if let Some(late) = late {
+            again = self.settle_late_phase(id, late).await;
+        }
         if self.client.has_overtaken_writes() {
             // A write the cancel stopped waiting for may land after the final status: once it
             // answered (or was given up), the final status goes again, so it stays the last.
@@ -180,9 +213,17 @@ impl Rollout<'_> {
             self.client
                 .settle_overtaken(std::time::Duration::from_secs(5))
                 .await;
+            again = true;
+        }
+        if again && !budget.take_final() {
+            tracing::warn!(
+                "deployment {id}: an earlier status may have landed after the final one, but posting the final status again would exceed GitHub's limit of {} statuses",
+                StatusBudget::GITHUB_LIMIT
+            );
+        } else if again {
             match self.client.create_status(id, &status).await {
                 Ok(()) => tracing::info!(
-                    "deployment {id}: the final status was posted again after a status write that was still on the wire when the run was cancelled"
+                    "deployment {id}: the final status was posted again after an earlier status write that was still on the wire when it went"
                 ),
                 Err(e) => tracing::warn!(
                     "deployment {id}: could not post the final status again after an earlier write: {e}"
@@ -190,6 +231,25 @@ impl Rollout<'_> {
             }
         }
         report
+    }
+
+    /// Waits a bounded time for a phase status that was still on the wire when the final status
+    /// went; `true` when it is done, so the final status must go again to stay the last. One
+    /// still going is dropped: the post step finds the deployment not final and posts it again.
+    async fn settle_late_phase(&self, id: u64, late: tokio::task::JoinHandle<()>) -> bool {
+        let wait = if self.cancel.signal().is_some() {
+            crate::phases::AWAIT_ON_CANCEL
+        } else {
+            crate::phases::AWAIT_ON_END
+        };
+        if tokio::time::timeout(wait, late).await.is_ok() {
+            return true;
+        }
+        tracing::warn!(
+            "deployment {id}: a phase status got no answer in {}s after the final status; the post step posts the final status again if it landed last",
+            wait.as_secs()
+        );
+        false
     }
 
     /// The post step's record of each final status posted, so it can post it again if an

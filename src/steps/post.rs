@@ -160,7 +160,9 @@ async fn finish_one(
     id: u64,
     posted: Option<State>,
 ) -> Report {
-    let latest = match client.latest_status(id).await {
+    // The newest hundred in the one read the post step makes anyway: how many there are says
+    // whether GitHub would take one more (it keeps 100 a deployment).
+    let statuses = match client.statuses(id, 100).await {
         Ok(s) => s,
         Err(e) => {
             return Report {
@@ -172,6 +174,8 @@ async fn finish_one(
             }
         }
     };
+    let count = statuses.len();
+    let latest = statuses.into_iter().next();
     if let Some(s) = &latest {
         if s.state.is_final() {
             return Report {
@@ -199,6 +203,17 @@ async fn finish_one(
             ),
         },
     };
+    if count >= crate::phases::StatusBudget::GITHUB_LIMIT as usize {
+        return Report {
+            status: "error".into(),
+            detail: format!(
+                "deployment {id} is not final, but it has {count} statuses, GitHub's limit: no status can be added to it"
+            ),
+            deployment_id: Some(id),
+            exit: Some(1),
+            ..Report::default()
+        };
+    }
     let log_url = latest
         .and_then(|s| s.log_url)
         .unwrap_or_else(|| context.log_url());
