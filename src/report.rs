@@ -41,6 +41,8 @@ pub struct Report {
     pub group_environment: String,
     /// The window this deploy went ahead in, and why (`override-freeze`).
     pub freeze_override: Option<String>,
+    /// What stopped a `blocked` run: `a lock` or `a freeze window`.
+    pub blocked_by: Option<String>,
 }
 
 /// One target's line of a run with `targets`.
@@ -235,6 +237,9 @@ pub fn summary(report: &Report) -> String {
     if let Some(why) = &report.freeze_override {
         row("Freeze overridden", rich(why, true));
     }
+    if let Some(by) = &report.blocked_by {
+        row("Blocked by", md(by));
+    }
     // Several targets' details are their rows' own, below.
     if report.rows.len() <= 1 {
         row("Result", rich(&report.detail, true));
@@ -315,6 +320,10 @@ pub fn comment(report: &Report, when: &str) -> String {
         "success" => "deployed".to_string(),
         "started" => "deploying".to_string(),
         "inactive" => "removed: the pull request is closed".to_string(),
+        "blocked" => match &report.blocked_by {
+            Some(by) => format!("blocked by {by}"),
+            None => "blocked".to_string(),
+        },
         other => other.to_string(),
     };
     let mut s = format!(
