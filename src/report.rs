@@ -585,6 +585,25 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
                 Err(skip) => format!("skip: {}\n", Untrusted(&skip.reason)),
             },
         }),
+        Step::Lock => Some(format!(
+            "lock: {} would be locked (the branch `{}`) because \"{}\", {}; whether someone holds it already needs the API\n",
+            Untrusted(inputs.environment.as_ref().map_or("", |e| e.as_str())),
+            Untrusted(&crate::lock::ref_name(
+                inputs.environment.as_ref().map_or("", |e| e.as_str())
+            )),
+            Untrusted(inputs.reason.as_deref().unwrap_or("")),
+            match inputs.lock_expires {
+                Some(d) => format!("ending by itself after {} s", d.as_secs()),
+                None => "until `step: unlock`".to_string(),
+            }
+        )),
+        Step::Unlock => Some(format!(
+            "unlock: the lock of {} would be released (the branch `{}` deleted); whether there is one needs the API\n",
+            Untrusted(inputs.environment.as_ref().map_or("", |e| e.as_str())),
+            Untrusted(&crate::lock::ref_name(
+                inputs.environment.as_ref().map_or("", |e| e.as_str())
+            )),
+        )),
         _ => None,
     }
 }

@@ -353,3 +353,46 @@ fn a_frozen_preview_without_comments_makes_no_request() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(h.state().requests.is_empty());
 }
+
+#[test]
+fn rollout_plan_says_what_lock_and_unlock_would_do_and_that_a_deploy_reads_the_lock() {
+    let h = Harness::new();
+    pushed(&h);
+    let event = h.file("event.json");
+    let (code, text) = plan(
+        &event,
+        "push",
+        &[
+            "step=lock",
+            "environment=Prod EU",
+            "reason=payments are down",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.starts_with("lock: Prod EU would be locked")
+            && text.contains(&ref_name("Prod EU"))
+            && text.contains("until `step: unlock`"),
+        "{text}"
+    );
+    let (code, text) = plan(
+        &event,
+        "push",
+        &["step=unlock", "environment=production"],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("unlock: the lock of production"), "{text}");
+    let (code, text) = plan(
+        &event,
+        "push",
+        &["command=true", "environment=production"],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("note: a lock on the environment would block it"),
+        "{text}"
+    );
+}
