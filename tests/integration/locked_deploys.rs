@@ -396,3 +396,55 @@ fn rollout_plan_says_what_lock_and_unlock_would_do_and_that_a_deploy_reads_the_l
         "{text}"
     );
 }
+
+#[test]
+fn a_lock_never_blocks_a_teardown_or_a_finish_and_neither_reads_it() {
+    // A preview, then its environment locked, then the pull request closed.
+    let mut h = Harness::new();
+    h.input("preview-environment", "pr-{number}");
+    h.input("teardown-command", "touch \"$HOME/torn-down\"");
+    let base = h.commit(&[("README.md", "x\n")], "initial");
+    let head = h.commit(&[("app/a.txt", "a\n")], "change");
+    let event = |action: &str| pr_payload(action, 7, &head, "feature", &base, OWNER_REPO, "A");
+    h.event("pull_request", &event("opened"));
+    h.chown_workspace();
+    assert_eq!(h.run().code, 0);
+    seed_lock(&h, &record("pr-7", "mona", "2026-01-01T10:00:00Z", None));
+    let reads = lock_reads(&h);
+    h.event("pull_request", &event("closed"));
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "inactive");
+    assert!(h.file("torn-down").exists());
+    assert_eq!(lock_reads(&h), reads, "a teardown reads no lock");
+
+    // `step: start` is blocked; the `finish` of a deployment started before the lock is not.
+    let mut h = Harness::new();
+    h.input("step", "start");
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let id = run.outputs["deployment-id"].clone();
+    seed_lock(
+        &h,
+        &record("production", "mona", "2026-01-01T10:00:00Z", None),
+    );
+    let blocked = h.run();
+    assert_eq!(blocked.code, 1, "{}", blocked.stdout);
+    assert_eq!(blocked.outputs["status"], "blocked");
+    let reads = lock_reads(&h);
+    h.input("step", "finish");
+    h.input("deployment-id", &id);
+    h.input("status", "success");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(lock_reads(&h), reads, "a finish reads no lock");
+    let s = h.state();
+    let started = s
+        .deployments
+        .iter()
+        .find(|d| d.id.to_string() == id)
+        .unwrap();
+    assert_eq!(started.state(), Some("success"));
+    assert_eq!(s.deployments.last().unwrap().state(), Some("error"));
+}
