@@ -232,6 +232,8 @@ pub const KNOWN: &[&str] = &[
     "to",
     "freeze",
     "override-freeze",
+    "reason",
+    "lock-expires",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -656,6 +658,17 @@ impl Inputs {
                 "status",
                 "is required for `step: finish`; pass `${{ job.status }}`",
             )),
+            Step::Lock | Step::Unlock if self.environment.is_none() => Err(err(
+                "environment",
+                format!(
+                    "is required for `step: {}`: name the environment (`production`)",
+                    if self.step == Step::Lock { "lock" } else { "unlock" }
+                ),
+            )),
+            Step::Lock if self.reason.is_none() => Err(err(
+                "reason",
+                "is required for `step: lock`: say why the environment is held; every deploy it stops shows it",
+            )),
             _ => Ok(()),
         }
     }
@@ -915,5 +928,28 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(e.input, "to", "{e}");
+    }
+
+    #[test]
+    fn lock_needs_environment_and_reason_and_unlock_needs_environment() {
+        let e = parse(&[("step", "lock"), ("reason", "incident")]).unwrap_err();
+        assert_eq!(e.input, "environment");
+        assert!(e.to_string().contains("`step: lock`"), "{e}");
+        let e = parse(&[("step", "lock"), ("environment", "production")]).unwrap_err();
+        assert_eq!(e.input, "reason");
+        let e = parse(&[("step", "unlock")]).unwrap_err();
+        assert!(e.to_string().contains("`step: unlock`"), "{e}");
+        let i = parse(&[
+            ("step", "lock"),
+            ("environment", "production"),
+            ("reason", " incident 42 "),
+            ("lock-expires", "4h"),
+        ])
+        .unwrap();
+        assert_eq!(i.reason.as_deref(), Some("incident 42"));
+        assert_eq!(i.lock_expires, Some(Duration::from_secs(4 * 3600)));
+        assert!(parse(&[("step", "unlock"), ("environment", "production")]).is_ok());
+        let e = parse(&[("lock-expires", "soon")]).unwrap_err();
+        assert_eq!(e.input, "lock-expires");
     }
 }

@@ -70,6 +70,47 @@ pub struct HeldLock {
     pub record: Result<LockRecord, String>,
 }
 
+impl HeldLock {
+    /// A lock branch's commit as a read found it (`oid`, `message`): what the rollback history's
+    /// request brings back beside the deployments. `None` when `oid` is not a commit sha.
+    pub fn from_commit(oid: &str, message: &str) -> Option<HeldLock> {
+        Some(HeldLock {
+            commit: Sha::parse(oid)?,
+            record: LockRecord::from_message(message),
+        })
+    }
+
+    /// Whether it still stops deploys at `now`: an unreadable record holds (fail closed).
+    pub fn holds(&self, now: Timestamp) -> bool {
+        self.record.as_ref().map_or(true, |r| !r.is_expired(now))
+    }
+
+    /// One sentence for a run this lock stops; an unreadable record is named with its branch, so
+    /// the way out is still clear.
+    pub fn sentence(&self, environment: &str, now: Timestamp) -> String {
+        match &self.record {
+            Ok(record) => record.held_sentence(now),
+            Err(why) => format!(
+                "`{}` is locked by the branch `{}`, but {why}; to unlock it, run `step: unlock` for `{}` or delete that branch",
+                one_line(environment),
+                ref_name(environment),
+                one_line(environment),
+            ),
+        }
+    }
+}
+
+/// What a deploy knows of its environment's lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockState {
+    /// No lock branch.
+    Free,
+    /// A lock branch, expired or not ([`HeldLock::holds`] decides).
+    Branch(HeldLock),
+    /// The read failed after its retries: the sentence why. A deploy fails closed on it.
+    Unknown(String),
+}
+
 /// What an unlock came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Released {
@@ -477,5 +518,26 @@ mod tests {
             record().expired_sentence(),
             "The lock on `production` that @mona (run https://github.com/octo-org/app/actions/runs/7) took because \"incident 42: payments are down\" expired at 2026-12-24 14:00 UTC, so it no longer stops deploys; `step: unlock` deletes its branch `rollout-lock/production`"
         );
+    }
+
+    #[test]
+    fn a_branch_holds_until_its_expiry_and_an_unreadable_one_always() {
+        let sha = "c0ffee0000000000000000000000000000000001";
+        let held = HeldLock::from_commit(sha, &record().message()).unwrap();
+        assert!(held.holds(at("2026-12-24T13:59:59Z")));
+        assert!(!held.holds(at("2026-12-24T14:00:00Z")));
+        assert_eq!(
+            held.sentence("production", at("2026-12-24T11:30:00Z")),
+            record().held_sentence(at("2026-12-24T11:30:00Z"))
+        );
+        let stray = HeldLock::from_commit(sha, "Merge branch 'main'").unwrap();
+        assert!(stray.holds(at("2100-01-01T00:00:00Z")));
+        let s = stray.sentence("Prod EU", at("2026-12-24T11:30:00Z"));
+        assert!(
+            s.contains(&format!("`{}`", ref_name("Prod EU")))
+                && s.contains("does not start with `rollout lock:`"),
+            "{s}"
+        );
+        assert_eq!(HeldLock::from_commit("not a sha", "x"), None);
     }
 }

@@ -61,6 +61,11 @@ enum Work {
     Plan(plan::Destination),
     Finish,
     Deactivate,
+    /// `step: lock`, its commit's tree taken from `GITHUB_SHA`.
+    Lock(rollout::event::Sha),
+    Unlock,
+    /// A preview a freeze window blocked: only its sticky comment is written.
+    Frozen(Box<Report>),
 }
 
 fn env(name: &str) -> Option<String> {
@@ -276,12 +281,10 @@ async fn main_step() -> Result<i32, BadInput> {
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
-        Step::Lock | Step::Unlock => {
-            return Err(BadInput(format!(
-                "step: {:?} is not wired yet",
-                inputs.step
-            )))
-        }
+        Step::Lock => Work::Lock(rollout::event::Sha::parse(&context.sha).ok_or_else(|| {
+            BadInput("GITHUB_SHA is not a commit sha: `step: lock` makes its lock commit with the tree of the run's commit, so it must run inside a GitHub Actions job".into())
+        })?),
+        Step::Unlock => Work::Unlock,
         // A rollback checks its own commit out, and no freeze window blocks it.
         Step::Rollback => match plan::destination(&event, &inputs) {
             Ok(dest) if !dest.is_teardown() => Work::Rollback(dest),
@@ -308,13 +311,18 @@ async fn main_step() -> Result<i32, BadInput> {
                         if !inputs.targets.is_empty() {
                             report.targets = Some(Vec::new());
                         }
-                        return Ok(conclude(&report, &runtime_files, inputs.step));
+                        // A preview's sticky comment says why; that alone needs a client.
+                        match steps::frozen_preview(&dest, &inputs, &report) {
+                            Some(preview) => Work::Frozen(Box::new(preview)),
+                            None => return Ok(conclude(&report, &runtime_files, inputs.step)),
+                        }
+                    } else {
+                        if !dest.is_teardown() {
+                            steps::verify_checkout(&event, &inputs, &context, dest.target())
+                                .map_err(BadInput)?;
+                        }
+                        Work::Deploy(dest, step == Step::Deploy)
                     }
-                    if !dest.is_teardown() {
-                        steps::verify_checkout(&event, &inputs, &context, dest.target())
-                            .map_err(BadInput)?;
-                    }
-                    Work::Deploy(dest, step == Step::Deploy)
                 }
             }
         }
@@ -333,6 +341,8 @@ async fn main_step() -> Result<i32, BadInput> {
         finals: Default::default(),
         comments: Default::default(),
         now,
+        locks: Default::default(),
+        lock_read: Default::default(),
     };
     let report = match work {
         Work::Deploy(dest, run_command) => rollout.deploy(dest, run_command).await,
@@ -344,6 +354,9 @@ async fn main_step() -> Result<i32, BadInput> {
         Work::Plan(dest) => rollout.plan(dest).await,
         Work::Finish => rollout.finish().await,
         Work::Deactivate => rollout.deactivate().await,
+        Work::Lock(tree_of) => rollout.lock(&tree_of).await,
+        Work::Unlock => rollout.unlock().await,
+        Work::Frozen(report) => *report,
     };
     if inputs.step != Step::Plan {
         rollout.comment(&report).await;

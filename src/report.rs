@@ -46,6 +46,8 @@ pub struct Report {
     pub rollback: Option<(u64, String)>,
     /// The phases the command wrote to `ROLLOUT_PHASE_FILE`, with their start and duration.
     pub phases: Vec<crate::phases::PhaseRow>,
+    /// What stopped a `blocked` run: `a lock` or `a freeze window`.
+    pub blocked_by: Option<String>,
 }
 
 /// One target's line of a run with `targets`.
@@ -246,6 +248,9 @@ pub fn summary(report: &Report) -> String {
     if let Some((_, sentence)) = &report.rollback {
         row("Rollback", md(sentence));
     }
+    if let Some(by) = &report.blocked_by {
+        row("Blocked by", md(by));
+    }
     // Several targets' details are their rows' own, below.
     if report.rows.len() <= 1 {
         row("Result", rich(&report.detail, true));
@@ -327,6 +332,10 @@ pub fn comment(report: &Report, when: &str) -> String {
         "success" => "deployed".to_string(),
         "started" => "deploying".to_string(),
         "inactive" => "removed: the pull request is closed".to_string(),
+        "blocked" => match &report.blocked_by {
+            Some(by) => format!("blocked by {by}"),
+            None => "blocked".to_string(),
+        },
         other => other.to_string(),
     };
     let mut s = format!(
@@ -592,6 +601,25 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
                 Err(skip) => format!("skip: {}\n", Untrusted(&skip.reason)),
             },
         }),
+        Step::Lock => Some(format!(
+            "lock: {} would be locked (the branch `{}`) because \"{}\", {}; whether someone holds it already needs the API\n",
+            Untrusted(inputs.environment.as_ref().map_or("", |e| e.as_str())),
+            Untrusted(&crate::lock::ref_name(
+                inputs.environment.as_ref().map_or("", |e| e.as_str())
+            )),
+            Untrusted(inputs.reason.as_deref().unwrap_or("")),
+            match inputs.lock_expires {
+                Some(d) => format!("ending by itself after {} s", d.as_secs()),
+                None => "until `step: unlock`".to_string(),
+            }
+        )),
+        Step::Unlock => Some(format!(
+            "unlock: the lock of {} would be released (the branch `{}` deleted); whether there is one needs the API\n",
+            Untrusted(inputs.environment.as_ref().map_or("", |e| e.as_str())),
+            Untrusted(&crate::lock::ref_name(
+                inputs.environment.as_ref().map_or("", |e| e.as_str())
+            )),
+        )),
         _ => None,
     }
 }

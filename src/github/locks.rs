@@ -168,14 +168,17 @@ impl DeploymentClient {
             declared.join(", ")
         );
         let body = json!({ "query": query, "variables": variables });
-        // It only reads, so a lost answer may be asked again although it is a POST.
+        // It only reads, so a lost answer may be asked again although it is a POST. It decides
+        // whether a deploy goes ahead (an unanswered read fails it closed), so it keeps trying
+        // as long as the create beside it does, not a lookup's three tries: an outage the create
+        // survives must not fail the deploy.
         let answer = self
             .send_checking(
                 Method::POST,
                 &path,
                 Some(&body),
                 Resend::Safe,
-                Budget::Lookup,
+                Budget::Ordinary,
                 super::graphql::refused,
             )
             .await?;

@@ -63,6 +63,19 @@ impl Rollout<'_> {
         if let Some(skip) = self.named_target_unaffected(&plans) {
             return skip;
         }
+        if !self.inputs.dry_run {
+            // One request for every deploying target's lock, beside the first target's create.
+            self.prefetch_locks(
+                plans
+                    .each
+                    .iter()
+                    .filter_map(|p| match &p.decision {
+                        Decision::Plan(Plan::Deploy(d)) => Some(d.target.environment.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            );
+        }
         let mut reports = Vec::new();
         for planned in plans.each {
             let (Some(name), Decision::Plan(plan)) = (planned.name, planned.decision) else {
@@ -303,9 +316,6 @@ impl Rollout<'_> {
                 tracing::warn!("could not save the deployment ids for the post step: {e}");
             }
         }
-        if self.inputs.targets.is_empty() {
-            let _ = self.runtime.set_output("deployment-id", &id.to_string());
-        }
         tracing::info!(
             "created deployment {id} of {} for {}",
             Untrusted(&d.target.environment),
@@ -456,13 +466,25 @@ impl Rollout<'_> {
     }
 
     /// Two round trips on the critical path: the create before the command (the command needs
-    /// the id, and a refused create must not run it) and the final status after it. The
-    /// in-progress status and the supersede scan run while the command does.
+    /// the id, and a refused create must not run it) and the final status after it. The lock
+    /// read goes beside the create; the in-progress status and the supersede scan run while the
+    /// command does.
     async fn deploy_one(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
-        let id = match self.create(d).await {
+        let (created, lock) = tokio::join!(self.create(d), self.lock_state(&d.target.environment));
+        let id = match created {
             Ok(id) => id,
             Err(report) => return report,
         };
+        // Nothing that would tell the world this deployment is going ahead (the command, the
+        // in-progress status, supersede, the comment, the `deployment-id` output) before the
+        // lock's answer.
+        if let Some(report) = self.stopped_by_lock(d, id, lock).await {
+            return report;
+        }
+        // Now rather than at the end: a run killed while the command runs still leaves the id.
+        if self.inputs.targets.is_empty() {
+            let _ = self.runtime.set_output("deployment-id", &id.to_string());
+        }
         let in_progress = self.mark_in_progress(d, id);
         let tidy = async {
             if self.inputs.supersede {

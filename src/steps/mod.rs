@@ -6,6 +6,7 @@
 //! - `teardown`: a closed pull request's preview
 //! - `comment`: the sticky pull request comment
 //! - `plan`: what a deploy would do, as outputs, writing nothing
+//! - `locking`: `step: lock` and `step: unlock`, and a deploy's read of its environment's lock
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
 //!
@@ -17,6 +18,7 @@ mod comment;
 mod deactivate;
 mod deploy;
 mod finish;
+mod locking;
 pub mod offline;
 mod planning;
 mod post;
@@ -26,6 +28,7 @@ mod teardown;
 pub use abandoned::finish_abandoned;
 pub use changes::{find_changes, Api};
 pub use deploy::verify_checkout;
+pub use locking::frozen_preview;
 pub use post::{post, Saved};
 pub use rollback::Stopped;
 
@@ -64,6 +67,10 @@ pub struct Rollout<'a> {
     pub comments: std::cell::RefCell<Option<CommentsLookup>>,
     /// The run's clock, read once: what the freeze windows are judged at.
     pub now: jiff::Timestamp,
+    /// What is known of each environment's lock, by its lower-cased name.
+    pub locks: std::cell::RefCell<std::collections::BTreeMap<String, crate::lock::LockState>>,
+    /// The one read of every target's lock, on its way.
+    pub lock_read: std::cell::RefCell<Option<locking::LockRead>>,
 }
 
 /// The lookup of a pull request's comments, on its way.
@@ -434,10 +441,12 @@ pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {
         }
         SkipKind::Refused => runtime::warning(&format!("skipped: {reason}")),
         // The closing `::error::` says it once.
+        // Only a freeze window is decided with the plan; a lock is read with the create.
         SkipKind::Blocked => {
             return Report {
                 status: "blocked".into(),
                 detail: reason,
+                blocked_by: Some("a freeze window".into()),
                 ..Report::default()
             }
         }

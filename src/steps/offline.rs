@@ -58,6 +58,16 @@ pub async fn plan_text(
             notes.push(format!("older in-progress deployments of {whose} would be marked inactive (`supersede`); which ones needs the API"));
         }
     }
+    if deploys && inputs.step != Step::Plan && (with_targets || has_deploy(&plans)) {
+        let whose = if with_targets {
+            "a target's environment would block that target"
+        } else {
+            "the environment would block it"
+        };
+        notes.push(format!(
+            "a lock on {whose}; whether one is held needs the API (it is read beside the create)"
+        ));
+    }
     if with_targets {
         let mut text = report::targets_plan_text(&plans, changes.as_ref(), &notes);
         if deploys {

@@ -3,11 +3,11 @@
 
 use super::Rollout;
 use crate::checkout;
-use crate::lock::{self, LockRecord};
+use crate::lock::{self, HeldLock, LockState};
 use crate::plan::{self, Destination, SkipKind};
 use crate::report::Report;
 use crate::rollback::{self, choose_within};
-use crate::runtime::{self, Untrusted};
+use crate::runtime::Untrusted;
 
 /// What reading a deployment history needs of the token.
 const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
@@ -61,11 +61,31 @@ impl Rollout<'_> {
                 String::new()
             }
         );
-        if let Some(sentence) = self.lock_stops(&environment, history.lock.as_ref()) {
+        // The lock came with the history: the deploy below takes this answer, not a second read.
+        let lock = match &history.lock {
+            None => LockState::Free,
+            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
+                Some(held) => LockState::Branch(held),
+                None => LockState::Unknown(format!(
+                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
+                    lock::ref_name(&environment)
+                )),
+            },
+        };
+        let stopped = match &lock {
+            LockState::Branch(held) if held.holds(self.now) => {
+                Some(held.sentence(&environment, self.now))
+            }
+            LockState::Unknown(why) => Some(why.clone()),
+            _ => None,
+        };
+        if let Some(sentence) = stopped {
             let mut report = self.skip(SkipKind::Blocked, sentence);
             report.environment = environment;
+            report.blocked_by = Some(super::locking::BY_LOCK.into());
             return Err(Stopped::Report(Box::new(report)));
         }
+        self.know_lock(&environment, lock);
         let choice = choose_within(&history.entries, history.truncated, to)
             .map_err(|refusal| Stopped::BadInput(refusal.sentence(&environment)))?;
         let d = rollback::deploy(&target, &choice, self.inputs);
@@ -95,23 +115,5 @@ impl Rollout<'_> {
         );
         self.announce(&d);
         Ok(self.run_deploy(&d, None, true).await)
-    }
-
-    /// The sentence of a lock that stops this rollback. An expired lock is said once and
-    /// ignored; a branch under `rollout-lock/` that holds no lock record stops it too: a lock
-    /// exists to stop deploys, so what cannot be read fails closed.
-    fn lock_stops(&self, environment: &str, found: Option<&(String, String)>) -> Option<String> {
-        let (_, message) = found?;
-        match LockRecord::from_message(message) {
-            Ok(record) if record.is_expired(self.now) => {
-                runtime::notice(&record.expired_sentence());
-                None
-            }
-            Ok(record) => Some(record.held_sentence(self.now)),
-            Err(why) => Some(format!(
-                "the branch `{}` exists but holds no lock rollout can read ({why}), so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
-                lock::ref_name(environment)
-            )),
-        }
     }
 }

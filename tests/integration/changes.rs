@@ -455,8 +455,8 @@ fn a_new_tag_with_paths_deploys_what_changed_since_the_last_release() {
     );
     assert_eq!(
         h.state().requests_to("POST", "/graphql"),
-        2,
-        "one read for the last release, one for supersede"
+        3,
+        "one read for the last release, one for supersede, one for the lock"
     );
 
     // The last release is this very commit: nothing changed, and `paths` skips.

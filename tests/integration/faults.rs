@@ -198,7 +198,11 @@ fn connection_refused_for_two_seconds_is_survived() {
     let h = Harness::new();
     pushed(&h);
     let mut cmd = h.command(&[]);
-    cmd.env("GITHUB_API_URL", format!("http://127.0.0.1:{port}"));
+    cmd.env("GITHUB_API_URL", format!("http://127.0.0.1:{port}"))
+        .env(
+            "GITHUB_GRAPHQL_URL",
+            format!("http://127.0.0.1:{port}/graphql"),
+        );
     let child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_secs(2));
     let late = Fake::start_on(port);

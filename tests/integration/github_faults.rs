@@ -64,8 +64,8 @@ fn a_push_marks_every_older_running_deployment_inactive_once_and_leaves_final_on
     assert!(s.violations.is_empty(), "{:?}", s.violations);
     assert_eq!(
         s.requests_to("POST", "/graphql"),
-        1,
-        "one read for all states"
+        2,
+        "one read for all states, one for the lock"
     );
     for id in &running {
         assert_eq!(s.status_writes(*id), 1, "deployment {id}: one write");
@@ -114,7 +114,11 @@ fn supersede_looks_back_a_thousand_deployments_and_says_where_it_stopped() {
     );
     let s = h.state();
     assert!(s.violations.is_empty(), "{:?}", s.violations);
-    assert_eq!(s.requests_to("POST", "/graphql"), 10, "ten pages of 100");
+    assert_eq!(
+        s.requests_to("POST", "/graphql"),
+        11,
+        "ten pages of 100, and the lock read"
+    );
     for id in oldest.iter().chain(&newer) {
         assert_eq!(s.status_writes(*id), 0, "deployment {id}");
     }
@@ -221,7 +225,9 @@ fn a_graphql_error_or_rate_limit_does_not_stop_a_deploy() {
     ] {
         let h = Harness::new();
         let older = h.state().seed("production", 1, Some("in_progress"), false);
-        h.fake.fault(fault);
+        // The first GraphQL request is the lock read beside the create (a failure there stops
+        // the deploy, as it must); this fault is for the supersede read after it.
+        h.fake.fault(Fault { skip: 1, ..fault });
         pushed(&h);
         let run = h.run();
         assert_eq!(run.code, 0, "{}", run.stdout);
@@ -236,8 +242,8 @@ fn a_graphql_error_or_rate_limit_does_not_stop_a_deploy() {
         assert_eq!(s.status_writes(older[0]), 0);
         assert_eq!(
             s.requests_to("POST", "/graphql"),
-            attempts,
-            "a rate limit and GitHub's own failure are retried, a refusal is not"
+            attempts + 1,
+            "a rate limit and GitHub's own failure are retried, a refusal is not (and the lock read)"
         );
     }
 }
@@ -405,7 +411,11 @@ fn on_github_enterprise_server_graphql_is_beside_the_rest_api_and_gets_the_token
     assert_eq!(run.code, 0, "{}", run.stdout);
     let s = h.state();
     assert!(s.violations.is_empty(), "{:?}", s.violations);
-    assert_eq!(s.requests_to("POST", "/api/graphql"), 1);
+    assert_eq!(
+        s.requests_to("POST", "/api/graphql"),
+        2,
+        "the supersede read and the lock read"
+    );
     assert!(s.requests.iter().all(|r| r.status < 400), "authorized");
     assert!(s
         .requests

@@ -19,6 +19,7 @@ mod host;
 mod hostile;
 mod image_packages;
 mod inputs_list;
+mod locked_deploys;
 mod locks;
 mod network;
 mod phases;

@@ -279,6 +279,17 @@ fn a_rollback_deploys_the_last_good_commit_checked_out_with_its_task_payload_and
         .map(|r| r.path.as_str())
         .collect();
     assert_eq!(before, ["/graphql"], "{before:?}");
+    // The deploy took the lock from the history's answer: it was not read a second time.
+    let lock_reads = s
+        .requests
+        .iter()
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains("rollout-lock/"))
+        })
+        .count();
+    assert_eq!(lock_reads, 1);
     assert!(s.violations.is_empty(), "{:?}", s.violations);
 }
 

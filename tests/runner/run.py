@@ -599,6 +599,56 @@ def case_host_tool(env):
     token_leaked(env, log)
 
 
+def case_lock(env):
+    """examples/workflows/lock.yml: lock production (with an expiry), a second lock is refused
+    naming the holder, unlock deletes the branch, an unlock of nothing is a notice."""
+    repo = Repo(env, "examples/workflows/lock.yml")
+    head = git(repo.path, "rev-parse", "HEAD")
+    # `step: lock` makes its commit with the tree of GITHUB_SHA (act: the repository's HEAD);
+    # GitHub has every pushed commit, the fake learns this one.
+    req = urllib.request.Request(f"{env.api}/_fake/commit", method="POST",
+                                 data=json.dumps({"sha": head, "message": "base"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).close()
+    branch = "refs/heads/rollout-lock/production"
+
+    def dispatch(action, reason="", expires=""):
+        inputs = {"action": action, "environment": "production", "reason": reason, "expires": expires}
+        event = {"inputs": inputs, "ref": "refs/heads/main",
+                 "repository": {"full_name": "octo-org/app", "default_branch": "main"},
+                 "sender": {"login": "mona"}}
+        extra = [arg for k, v in inputs.items() for arg in ("--input", f"{k}={v}")]
+        return repo.act("workflow_dispatch", event, extra)
+
+    code, log = dispatch("lock", "payments are down", "4h")
+    check(code == 0, f"lock: act exited {code}", log)
+    state = env.state()
+    check(list(state["git_refs"]) == [branch], f"lock: refs {list(state['git_refs'])}", log)
+    commit = state["git_commits"][state["git_refs"][branch]]
+    record = json.loads(commit["message"].strip().splitlines()[-1])
+    check(record["environment"] == "production" and record["reason"] == "payments are down",
+          f"lock: the record {record}", log)
+    check(record["expires_at"] is not None, "lock: lock-expires: 4h left no expiry", log)
+    check(commit["parents"] == [], "lock: the lock commit has a parent", log)
+    check("is locked by @" in log, "lock: the log does not say who holds it", log)
+
+    code, log = dispatch("lock", "a second incident")
+    check(code != 0, "a second lock succeeded while the first holds", log)
+    check("Not locked:" in log and "payments are down" in log,
+          "the second lock does not name the holder and the reason", log)
+    check(env.state()["git_refs"][branch] == state["git_refs"][branch], "the second lock moved the branch", log)
+
+    code, log = dispatch("unlock")
+    check(code == 0, f"unlock: act exited {code}", log)
+    check(not env.state()["git_refs"], "unlock: the branch is still there", log)
+
+    code, log = dispatch("unlock")
+    check(code == 0, f"unlock of nothing: act exited {code}", log)
+    check("is not locked" in log, "unlock of nothing: no notice", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
 def case_load_canary(env):
     """examples/workflows/deploy.yml with an expression put back into an input's description: the
     runner must refuse to load the action, or this test could not catch that break."""
@@ -678,6 +728,7 @@ CASES = {
     "targets": case_targets,
     "host-tool": case_host_tool,
     "rollback": case_rollback,
+    "lock": case_lock,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).

@@ -653,6 +653,33 @@ async fn handle(
                 }
                 None => StatusCode::BAD_REQUEST.into_response(),
             },
+            // A commit the runner's `GITHUB_SHA` names (a real repository's sha), so that
+            // `step: lock` finds its tree: `{"sha": "...", "message": "..."}`.
+            ("POST", "commit") => {
+                let sha = json_body.as_ref().and_then(|b| b["sha"].as_str());
+                match sha.filter(|t| t.len() == 40 && t.bytes().all(|b| b.is_ascii_hexdigit())) {
+                    Some(sha) => {
+                        let sha = sha.to_ascii_lowercase();
+                        let tree = s.object_id();
+                        s.git_trees.push(tree.clone());
+                        let message = json_body
+                            .as_ref()
+                            .and_then(|b| b["message"].as_str())
+                            .unwrap_or_default()
+                            .to_string();
+                        s.git_commits.insert(
+                            sha,
+                            GitCommit {
+                                tree,
+                                message,
+                                parents: Vec::new(),
+                            },
+                        );
+                        StatusCode::NO_CONTENT.into_response()
+                    }
+                    None => StatusCode::BAD_REQUEST.into_response(),
+                }
+            }
             ("POST", "reset") => {
                 *s = State::default();
                 StatusCode::NO_CONTENT.into_response()

@@ -1,0 +1,450 @@
+//! Locks through the binary: `step: lock` and `step: unlock`, and every deploy reading its
+//! environment's lock beside the create (a held lock blocks it, an expired one is ignored, an
+//! unreadable one fails it closed), one read for all targets; and a preview a freeze window
+//! blocks still gets its comment.
+
+use crate::support::*;
+use rollout::lock::{ref_name, LockRecord};
+
+/// The command of every test here: leaves a marker when it runs at all.
+const MARK: &str = "touch \"$HOME/ran\"";
+
+fn record(environment: &str, actor: &str, created: &str, hours: Option<i64>) -> LockRecord {
+    let created_at: jiff::Timestamp = created.parse().unwrap();
+    LockRecord {
+        environment: environment.into(),
+        reason: format!("{actor} investigates incident 42"),
+        actor: actor.into(),
+        run_url: "https://github.example.com/octo-org/app/actions/runs/99/attempts/1".into(),
+        created_at,
+        expires_at: hours.map(|h| {
+            created_at
+                .checked_add(jiff::SignedDuration::from_hours(h))
+                .unwrap()
+        }),
+    }
+}
+
+/// Puts a lock branch in the fake's git database, as a `step: lock` elsewhere would have.
+fn seed_lock(h: &Harness, lock: &LockRecord) {
+    let mut s = h.state();
+    let commit = s.seed_commit(&lock.message());
+    s.git_refs.insert(
+        format!("refs/heads/{}", ref_name(&lock.environment)),
+        commit,
+    );
+}
+
+/// The GraphQL requests that read a lock (`ref(qualifiedName:)`), not the supersede reads.
+fn lock_reads(h: &Harness) -> usize {
+    h.state()
+        .requests
+        .iter()
+        .filter(|r| r.path == "/graphql")
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .and_then(|b| b["query"].as_str())
+                .is_some_and(|q| q.contains("qualifiedName"))
+        })
+        .count()
+}
+
+fn deploy_harness() -> Harness {
+    let mut h = Harness::new();
+    h.input("command", MARK);
+    pushed(&h);
+    h
+}
+
+#[test]
+fn a_held_lock_blocks_the_deploy_and_its_deployment_ends_error() {
+    let h = deploy_harness();
+    let lock = record("Production", "hubot", "2026-01-01T10:00:00Z", None);
+    seed_lock(&h, &lock);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "blocked");
+    let reason = &run.outputs["skip-reason"];
+    assert!(
+        reason.contains("locked by @hubot") && reason.contains("hubot investigates incident 42"),
+        "{reason}"
+    );
+    assert!(reason.contains("until someone unlocks it"), "{reason}");
+    assert!(
+        !run.outputs.contains_key("deployment-id"),
+        "{:?}",
+        run.outputs
+    );
+    assert!(!h.file("ran").exists(), "the command ran");
+    assert!(
+        run.the_error().contains("locked by @hubot"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.summary.contains("Blocked by"), "{}", run.summary);
+    assert!(run.summary.contains("a lock"), "{}", run.summary);
+    let s = h.state();
+    assert_eq!(s.deployments.len(), 1, "created beside the read");
+    let d = &s.deployments[0];
+    let states: Vec<&str> = d.statuses.iter().map(|st| st.state.as_str()).collect();
+    assert_eq!(states, ["error"], "no in_progress before the lock's answer");
+    assert!(
+        d.statuses[0]
+            .description
+            .starts_with("`Production` is locked by @hubot"),
+        "{}",
+        d.statuses[0].description
+    );
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+    drop(s);
+    assert_eq!(lock_reads(&h), 1);
+}
+
+#[test]
+fn an_expired_lock_is_ignored_and_said_once() {
+    let h = deploy_harness();
+    seed_lock(
+        &h,
+        &record("production", "crashed", "2026-01-01T10:00:00Z", Some(1)),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    assert!(run.outputs.contains_key("deployment-id"));
+    assert!(h.file("ran").exists());
+    let said = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("expired at 2026-01-01 11:00 UTC"))
+        .count();
+    assert_eq!(said, 1, "{}", run.stdout);
+    assert_eq!(h.state().deployments[0].state(), Some("success"));
+}
+
+#[test]
+fn a_lock_read_refused_fails_closed_naming_contents_read() {
+    let h = deploy_harness();
+    h.state().tokens.insert(TOKEN.into(), Grant::NoContents);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "error");
+    let error = run.the_error();
+    assert!(error.contains("`contents: read`"), "{error}");
+    assert!(!h.file("ran").exists(), "the command ran");
+    let s = h.state();
+    assert_eq!(s.deployments.len(), 1);
+    assert_eq!(s.deployments[0].state(), Some("error"));
+    assert!(
+        s.deployments[0]
+            .statuses
+            .iter()
+            .all(|st| st.state != "in_progress"),
+        "{:?}",
+        s.deployments[0].statuses
+    );
+}
+
+#[test]
+fn with_targets_one_read_serves_every_target_and_only_the_locked_one_is_blocked() {
+    let mut h = Harness::new();
+    h.input("command", "echo \"$ROLLOUT_TARGET\" >> \"$HOME/ran\"");
+    h.input("targets", "web: app/**\napi: app/**\nworker: app/**");
+    pushed(&h);
+    seed_lock(
+        &h,
+        &record("production-api", "mona", "2026-01-01T10:00:00Z", None),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let results: serde_json::Value = serde_json::from_str(&run.outputs["results"]).unwrap();
+    assert_eq!(
+        results,
+        serde_json::json!({"web": "success", "api": "blocked", "worker": "success"})
+    );
+    let ran = std::fs::read_to_string(h.file("ran")).unwrap();
+    assert_eq!(ran, "web\nworker\n");
+    assert_eq!(lock_reads(&h), 1, "one request for every target's lock");
+    let s = h.state();
+    let api = s.deployments_of("production-api");
+    assert_eq!(api.len(), 1);
+    assert_eq!(api[0].state(), Some("error"));
+    for env in ["production-web", "production-worker"] {
+        assert_eq!(s.deployments_of(env)[0].state(), Some("success"), "{env}");
+    }
+    assert!(run.summary.contains("locked by @mona"), "{}", run.summary);
+}
+
+/// A harness for `step: lock` / `unlock`: a dispatch, and `GITHUB_SHA` a commit the fake has.
+fn lock_harness(step: &str) -> Harness {
+    let mut h = Harness::new();
+    let head = h.state().seed_commit("the head commit");
+    h.var("GITHUB_SHA", &head);
+    h.input("step", step);
+    h.input("environment", "Production");
+    h.input("reason", "payments are down");
+    h.event("workflow_dispatch", &dispatch_payload("refs/heads/main"));
+    h
+}
+
+#[test]
+fn lock_blocks_deploys_until_unlock() {
+    let mut h = lock_harness("lock");
+    h.input("lock-expires", "4h");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    assert_eq!(run.outputs["environment"], "Production");
+    assert!(
+        run.summary.contains("locked by @mona") && run.summary.contains("payments are down"),
+        "{}",
+        run.summary
+    );
+    let branch = format!("refs/heads/{}", ref_name("production"));
+    let held = {
+        let s = h.state();
+        let sha = s.git_refs[&branch].clone();
+        LockRecord::from_message(&s.git_commits[&sha].message).unwrap()
+    };
+    assert_eq!(held.actor, "mona");
+    assert_eq!(held.reason, "payments are down");
+    let hours = held
+        .expires_at
+        .unwrap()
+        .duration_since(held.created_at)
+        .as_secs();
+    assert_eq!(hours, 4 * 3600);
+    // A deploy to it now stops.
+    h.input("step", "deploy");
+    h.input("command", MARK);
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(!h.file("ran").exists());
+    // Unlocked, it deploys.
+    h.input("step", "unlock");
+    h.event("workflow_dispatch", &dispatch_payload("refs/heads/main"));
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    assert!(!h.state().git_refs.contains_key(&branch));
+    h.input("step", "deploy");
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(h.file("ran").exists());
+}
+
+#[test]
+fn of_two_lock_steps_at_once_exactly_one_wins() {
+    let h = lock_harness("lock");
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            h.command(&[])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut codes: Vec<(i32, String)> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+            )
+        })
+        .collect();
+    codes.sort();
+    assert_eq!(codes[0].0, 0, "{}", codes[0].1);
+    assert_eq!(codes[1].0, 1, "{}", codes[1].1);
+    assert!(
+        codes[1]
+            .1
+            .contains("::error::Not locked: `Production` is locked by @mona"),
+        "{}",
+        codes[1].1
+    );
+    assert_eq!(h.state().git_refs.len(), 1);
+}
+
+#[test]
+fn unlock_of_no_lock_is_a_notice() {
+    let h = lock_harness("unlock");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "skipped");
+    assert!(
+        run.stdout.contains("::notice::`Production` is not locked"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn lock_without_contents_write_names_it_in_one_sentence() {
+    let h = lock_harness("lock");
+    h.state().tokens.insert(TOKEN.into(), Grant::ContentsRead);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let error = run.the_error();
+    assert!(error.contains("`contents: write`"), "{error}");
+    assert!(h.state().git_refs.is_empty());
+}
+
+#[test]
+fn lock_needs_a_reason() {
+    let mut h = lock_harness("lock");
+    h.input("reason", "");
+    let run = h.run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.the_error().contains("`reason`"), "{}", run.stdout);
+    assert!(h.state().requests.is_empty());
+}
+
+#[test]
+fn a_frozen_preview_gets_its_comment_and_no_deployment() {
+    let mut h = Harness::new();
+    h.input("preview-environment", "pr-{number}");
+    h.input("command", MARK);
+    h.input("freeze", "pr-*: 2000-01-01 - 2199-12-31");
+    let base = h.commit(&[("README.md", "x\n")], "initial");
+    let head = h.commit(&[("app/a.txt", "a\n")], "change");
+    h.event(
+        "pull_request",
+        &pr_payload("opened", 7, &head, "feature", &base, OWNER_REPO, "A change"),
+    );
+    h.chown_workspace();
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(!h.file("ran").exists());
+    let s = h.state();
+    assert!(s.deployments.is_empty());
+    assert_eq!(s.comments.len(), 1, "{:?}", s.requests);
+    let c = &s.comments[0];
+    assert_eq!(c.issue, 7);
+    assert!(
+        c.body.starts_with("<!-- rollout:preview:pr-7 -->"),
+        "{}",
+        c.body
+    );
+    assert!(c.body.contains("blocked by a freeze window"), "{}", c.body);
+    assert!(c.body.contains("frozen by line 1 of"), "{}", c.body);
+    assert!(s.writes().iter().all(|r| r.path.contains("/comments")));
+}
+
+#[test]
+fn a_frozen_preview_without_comments_makes_no_request() {
+    let mut h = Harness::new();
+    h.input("preview-environment", "pr-{number}");
+    h.input("comment", "false");
+    h.input("freeze", "pr-*: 2000-01-01 - 2199-12-31");
+    let base = h.commit(&[("README.md", "x\n")], "initial");
+    let head = h.commit(&[("app/a.txt", "a\n")], "change");
+    h.event(
+        "pull_request",
+        &pr_payload("opened", 7, &head, "feature", &base, OWNER_REPO, "A change"),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(h.state().requests.is_empty());
+}
+
+#[test]
+fn rollout_plan_says_what_lock_and_unlock_would_do_and_that_a_deploy_reads_the_lock() {
+    let h = Harness::new();
+    pushed(&h);
+    let event = h.file("event.json");
+    let (code, text) = plan(
+        &event,
+        "push",
+        &[
+            "step=lock",
+            "environment=Prod EU",
+            "reason=payments are down",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.starts_with("lock: Prod EU would be locked")
+            && text.contains(&ref_name("Prod EU"))
+            && text.contains("until `step: unlock`"),
+        "{text}"
+    );
+    let (code, text) = plan(
+        &event,
+        "push",
+        &["step=unlock", "environment=production"],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("unlock: the lock of production"), "{text}");
+    let (code, text) = plan(
+        &event,
+        "push",
+        &["command=true", "environment=production"],
+        None,
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("note: a lock on the environment would block it"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_lock_never_blocks_a_teardown_or_a_finish_and_neither_reads_it() {
+    // A preview, then its environment locked, then the pull request closed.
+    let mut h = Harness::new();
+    h.input("preview-environment", "pr-{number}");
+    h.input("teardown-command", "touch \"$HOME/torn-down\"");
+    let base = h.commit(&[("README.md", "x\n")], "initial");
+    let head = h.commit(&[("app/a.txt", "a\n")], "change");
+    let event = |action: &str| pr_payload(action, 7, &head, "feature", &base, OWNER_REPO, "A");
+    h.event("pull_request", &event("opened"));
+    h.chown_workspace();
+    assert_eq!(h.run().code, 0);
+    seed_lock(&h, &record("pr-7", "mona", "2026-01-01T10:00:00Z", None));
+    let reads = lock_reads(&h);
+    h.event("pull_request", &event("closed"));
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "inactive");
+    assert!(h.file("torn-down").exists());
+    assert_eq!(lock_reads(&h), reads, "a teardown reads no lock");
+
+    // `step: start` is blocked; the `finish` of a deployment started before the lock is not.
+    let mut h = Harness::new();
+    h.input("step", "start");
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let id = run.outputs["deployment-id"].clone();
+    seed_lock(
+        &h,
+        &record("production", "mona", "2026-01-01T10:00:00Z", None),
+    );
+    let blocked = h.run();
+    assert_eq!(blocked.code, 1, "{}", blocked.stdout);
+    assert_eq!(blocked.outputs["status"], "blocked");
+    let reads = lock_reads(&h);
+    h.input("step", "finish");
+    h.input("deployment-id", &id);
+    h.input("status", "success");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(lock_reads(&h), reads, "a finish reads no lock");
+    let s = h.state();
+    let started = s
+        .deployments
+        .iter()
+        .find(|d| d.id.to_string() == id)
+        .unwrap();
+    assert_eq!(started.state(), Some("success"));
+    assert_eq!(s.deployments.last().unwrap().state(), Some("error"));
+}
