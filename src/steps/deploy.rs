@@ -16,6 +16,7 @@ use crate::phases::{
 };
 use crate::plan::{self, Changes, Decision, Deploy, Destination, Plan, Target};
 use crate::report::{describe_run, explain_run, Report, TargetRow};
+use crate::rollback::RollbackOf;
 use crate::runtime::{self, Context, Untrusted};
 use crate::targets::Affected;
 use serde_json::{json, Value};
@@ -529,52 +530,17 @@ impl Rollout<'_> {
         if let Some(report) = self.cancelled_before_start(id, &report).await {
             return report;
         }
-        let scratch = match tempfile::Builder::new().prefix("rollout-").tempdir() {
-            Ok(dir) => dir,
-            Err(e) => {
-                let detail = format!("could not create a scratch folder for the command: {e}");
+        let files = match CommandFiles::prepare(changes, d.rollback.as_deref()) {
+            Ok(files) => files,
+            Err(detail) => {
                 let _ = Self::landed(in_progress).await;
                 return self.end(id, report, State::Error, &detail, None).await;
             }
         };
-        let url_file = scratch.path().join("environment-url");
-        let files_path = scratch.path().join("changed-files");
-        let listed = changes.map(|c| c.files().join("\n")).unwrap_or_default();
-        if let Err(e) = std::fs::write(
-            &files_path,
-            if listed.is_empty() {
-                listed
-            } else {
-                listed + "\n"
-            },
-        ) {
-            tracing::warn!("could not write the changed-files list: {e}");
-        }
-        let rollback_payload = scratch.path().join("rollback-payload.json");
-        if let Some(r) = &d.rollback {
-            if let Err(e) = std::fs::write(&rollback_payload, r.to_payload.to_string()) {
-                tracing::warn!("could not write the rolled-back deployment's payload: {e}");
-            }
-        }
-        let phase_file = match PhaseFile::create_in(scratch.path()) {
-            Ok(file) => Some(file),
-            Err(e) => {
-                tracing::warn!("{e}; the command's phases are not shown");
-                None
-            }
-        };
-        let vars = CommandVars {
-            deployment_id: Some(id),
-            git_ref: Some(&report.git_ref),
-            changed_files: Some(&files_path),
-            url_file: Some(&url_file),
-            rollback_from_sha: d.rollback.as_ref().map(|r| r.from_sha.as_str()),
-            rollback_payload: d.rollback.as_ref().map(|_| rollback_payload.as_path()),
-            phase_file: phase_file.as_ref().map(PhaseFile::path),
-        };
+        let vars = files.vars(id, &report.git_ref, d.rollback.as_deref());
         let script = self.inputs.command.clone().unwrap_or_default();
         let command = self.run_command(&script, &d.target, &d.task, &vars);
-        let (finished, phases) = match &phase_file {
+        let (finished, phases) = match &files.phases {
             Some(file) => {
                 let poster = self.phase_poster(id, landed, budget.clone());
                 let (finished, phases) = poster.beside(file, command).await;
@@ -588,7 +554,7 @@ impl Rollout<'_> {
         };
         report.phases = phase_rows(&record);
         report.duration_secs = Some(finished.took.as_secs());
-        let url = read_url(&url_file).or_else(|| d.environment_url.clone());
+        let url = read_url(&files.url).or_else(|| d.environment_url.clone());
         let missing = finished.missing(&self.working_dir());
         let (state, said) = describe_run(&finished, missing.as_ref());
         // A failure names the phase it happened in; a cancel or a command that never started
@@ -806,4 +772,69 @@ fn combine(
         report.group_environment = base.environment.clone();
     }
     report
+}
+
+/// The files a deploy's command gets beside its variables, in a scratch folder that goes when
+/// this does: the changed-file list, the file it may write its URL to, the phase file, and for a
+/// rollback the payload of the deployment it puts back.
+struct CommandFiles {
+    _dir: tempfile::TempDir,
+    changed: std::path::PathBuf,
+    url: std::path::PathBuf,
+    rollback_payload: std::path::PathBuf,
+    /// `None` when it could not be made: the deploy goes on without phases.
+    phases: Option<PhaseFile>,
+}
+
+impl CommandFiles {
+    /// `Err`: the sentence the deployment ends `error` with (no scratch folder, no command).
+    fn prepare(changes: Option<&Changes>, rollback: Option<&RollbackOf>) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("rollout-")
+            .tempdir()
+            .map_err(|e| format!("could not create a scratch folder for the command: {e}"))?;
+        let changed = dir.path().join("changed-files");
+        let listed = changes.map(|c| c.files().join("\n")).unwrap_or_default();
+        let listed = if listed.is_empty() {
+            listed
+        } else {
+            listed + "\n"
+        };
+        if let Err(e) = std::fs::write(&changed, listed) {
+            tracing::warn!("could not write the changed-files list: {e}");
+        }
+        let rollback_payload = dir.path().join("rollback-payload.json");
+        if let Some(r) = rollback {
+            if let Err(e) = std::fs::write(&rollback_payload, r.to_payload.to_string()) {
+                tracing::warn!("could not write the rolled-back deployment's payload: {e}");
+            }
+        }
+        let phases = PhaseFile::create_in(dir.path())
+            .map_err(|e| tracing::warn!("{e}; the command's phases are not shown"))
+            .ok();
+        Ok(CommandFiles {
+            url: dir.path().join("environment-url"),
+            changed,
+            rollback_payload,
+            phases,
+            _dir: dir,
+        })
+    }
+
+    fn vars<'a>(
+        &'a self,
+        id: u64,
+        git_ref: &'a str,
+        rollback: Option<&'a RollbackOf>,
+    ) -> CommandVars<'a> {
+        CommandVars {
+            deployment_id: Some(id),
+            git_ref: Some(git_ref),
+            changed_files: Some(&self.changed),
+            url_file: Some(&self.url),
+            rollback_from_sha: rollback.map(|r| r.from_sha.as_str()),
+            rollback_payload: rollback.map(|_| self.rollback_payload.as_path()),
+            phase_file: self.phases.as_ref().map(PhaseFile::path),
+        }
+    }
 }
