@@ -59,6 +59,8 @@ pub struct TargetRow {
     pub environment_url: String,
     pub deployment_id: Option<u64>,
     pub detail: String,
+    /// The phases its command wrote.
+    pub phases: Vec<crate::phases::PhaseRow>,
 }
 
 impl TargetRow {
@@ -71,6 +73,7 @@ impl TargetRow {
             environment_url: report.environment_url.clone(),
             deployment_id: report.deployment_id,
             detail: report.detail.clone(),
+            phases: report.phases.clone(),
         }
     }
 }
@@ -308,6 +311,13 @@ fn target_rows(rows: &[TargetRow]) -> String {
         ));
     }
     s.push('\n');
+    // One target's run shows its phases as the run's own (above); several show each one's here.
+    if rows.len() > 1 {
+        for row in rows.iter().filter(|r| !r.phases.is_empty()) {
+            s.push_str(&format!("Phases of {}:\n\n", md(&row.target)));
+            s.push_str(&phase_table(&row.phases));
+        }
+    }
     s
 }
 
@@ -788,10 +798,22 @@ mod tests {
         };
         let web = Report {
             status: "failure".into(),
-            detail: "The command exited with code 3 after 12s".into(),
+            detail: "Failed in Migrating database: exit 3".into(),
             environment: "production-web".into(),
             environment_url: String::new(),
             deployment_id: Some(9),
+            phases: vec![
+                crate::phases::PhaseRow {
+                    phase: "Building image".into(),
+                    start: "+0s".into(),
+                    duration: "5s".into(),
+                },
+                crate::phases::PhaseRow {
+                    phase: "Migrating database".into(),
+                    start: "+5s".into(),
+                    duration: "7s".into(),
+                },
+            ],
             ..report()
         };
         Report {
