@@ -86,6 +86,8 @@ pub struct PhasePoster<S: PhaseSink> {
     cancel: Cancel,
     gate: Option<Gate>,
     spacing: Duration,
+    /// How long the command's end waits for a phase on the wire ([`AWAIT_ON_END`]).
+    await_on_end: Duration,
 }
 
 impl<S: PhaseSink> PhasePoster<S> {
@@ -106,6 +108,7 @@ impl<S: PhaseSink> PhasePoster<S> {
             cancel,
             gate: None,
             spacing: super::MIN_SPACING,
+            await_on_end: AWAIT_ON_END,
         }
     }
 
@@ -124,6 +127,14 @@ impl<S: PhaseSink> PhasePoster<S> {
     /// Posts `spacing` apart instead of 10 s: for tests against a real server.
     pub fn with_spacing(mut self, spacing: Duration) -> PhasePoster<S> {
         self.spacing = spacing;
+        self
+    }
+
+    /// Every wait of the poster (the 10 s spacing, the 30 s for a phase on the wire) times
+    /// `scale`: `ROLLOUT_TEST_TIME_SCALE`, as it shortens every other wait.
+    pub fn with_time_scale(mut self, scale: f64) -> PhasePoster<S> {
+        self.spacing = super::MIN_SPACING.mul_f64(scale);
+        self.await_on_end = AWAIT_ON_END.mul_f64(scale);
         self
     }
 
@@ -213,7 +224,7 @@ impl<S: PhaseSink> PhasePoster<S> {
         }
         let late = match wire {
             Some(mut handle) => {
-                let deadline = wait_until.unwrap_or(ended_at + AWAIT_ON_END);
+                let deadline = wait_until.unwrap_or(ended_at + self.await_on_end);
                 match tokio::time::timeout_at(deadline, &mut handle).await {
                     Ok(answer) => {
                         self.answered(answer, &mut scheduler);

@@ -12,7 +12,6 @@ use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
 use crate::phases::{
     failed_in, outcome_words, phase_rows, PhaseFile, PhasePoster, PhaseRecord, StatusBudget,
-    MIN_SPACING,
 };
 use crate::plan::{self, Changes, Decision, Deploy, Destination, Plan, Target};
 use crate::report::{describe_run, explain_run, Report, TargetRow};
@@ -375,8 +374,8 @@ impl Rollout<'_> {
             budget,
             self.cancel.clone(),
         )
-        // `ROLLOUT_TEST_TIME_SCALE` shortens the 10 s between phases as it does every wait.
-        .with_spacing(MIN_SPACING.mul_f64(self.client.time_scale()))
+        // `ROLLOUT_TEST_TIME_SCALE` shortens the poster's waits as it does every other.
+        .with_time_scale(self.client.time_scale())
         .after(gate)
     }
 

@@ -244,10 +244,11 @@ impl Rollout<'_> {
     /// went; `true` when it is done, so the final status must go again to stay the last. One
     /// still going is dropped: the post step finds the deployment not final and posts it again.
     async fn settle_late_phase(&self, id: u64, late: tokio::task::JoinHandle<()>) -> bool {
+        // The cancel's wait is the runner's real 10 s window, never scaled.
         let wait = if self.cancel.signal().is_some() {
             crate::phases::AWAIT_ON_CANCEL
         } else {
-            crate::phases::AWAIT_ON_END
+            crate::phases::AWAIT_ON_END.mul_f64(self.client.time_scale())
         };
         if tokio::time::timeout(wait, late).await.is_ok() {
             return true;

@@ -621,3 +621,54 @@ fn deploy_of_a_preview_shows_its_phases_in_the_sticky_comment() {
         "each phase, in order: {body}"
     );
 }
+
+#[test]
+fn deploy_with_a_phase_landing_after_the_final_status_posts_the_final_status_again() {
+    let mut h = Harness::new();
+    h.input("supersede", "false");
+    // 0.1: the phase on the wire is awaited 3 s after the command ends, and a retry-after of
+    // 50 s is a 5 s wait.
+    h.var("ROLLOUT_TEST_TIME_SCALE", SCALE);
+    h.input(
+        "command",
+        r#"echo 'Migrating database' >> "$ROLLOUT_PHASE_FILE"; sleep 0.5"#,
+    );
+    pushed(&h);
+    // The phase's post meets a secondary rate limit: its retry lands after the final status.
+    let mut limited = fault("POST", "/statuses", 403, 1);
+    limited.skip = 1;
+    limited.headers.insert("retry-after".into(), "50".into());
+    limited.body = serde_json::json!({
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+    });
+    h.fake.fault(limited);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let states: Vec<(String, String)> = the_statuses(&h)
+        .into_iter()
+        .map(|(state, description)| {
+            let shown = if description.starts_with("Deployed in ") {
+                "Deployed".to_string()
+            } else {
+                description
+            };
+            (state, shown)
+        })
+        .collect();
+    let deploying = states[0].1.clone();
+    assert_eq!(
+        states,
+        [
+            pair("in_progress", &deploying),
+            pair("success", "Deployed"),
+            pair("in_progress", "Migrating database"),
+            pair("success", "Deployed"),
+        ],
+        "the final status goes again, so the deployment ends as it did"
+    );
+    assert!(
+        run.stdout.contains("the final status was posted again"),
+        "{}",
+        run.stdout
+    );
+}
