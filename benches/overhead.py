@@ -161,6 +161,7 @@ def main():
 h1='Accept: application/vnd.github+json'; h2='X-GitHub-Api-Version: 2022-11-28'; h3='{auth}'
 base='{api}/repos/{REPO}'
 id=$(curl -sf -H "$h1" -H "$h2" -H "$h3" -d '{{"ref":"{sha}","task":"deploy","auto_merge":false,"required_contexts":[],"payload":{{}},"environment":"production","description":"ship it","transient_environment":false}}' "$base/deployments" | sed -n 's/.*"id":\\([0-9]*\\).*/\\1/p' | head -n1)
+curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"query":"query($owner: String!, $name: String!, $l0: String!) {{ repository(owner: $owner, name: $name) {{ l0: ref(qualifiedName: $l0) {{ target {{ ... on Commit {{ oid message }} }} }} }} }}","variables":{{"owner":"{REPO.split('/')[0]}","name":"{REPO.split('/')[1]}","l0":"refs/heads/rollout-lock/production"}}}}' "{api}/graphql"
 curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"state":"in_progress","description":"Deploying"}}' "$base/deployments/$id/statuses"
 curl -sf -o /dev/null -H "$h1" -H "$h2" -H "$h3" -d '{{"query":"query($owner: String!, $name: String!, $environment: String!, $after: String) {{ repository(owner: $owner, name: $name) {{ deployments(environments: [$environment], first: 100, after: $after, orderBy: {{field: CREATED_AT, direction: DESC}}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ databaseId state }} }} }} }}","variables":{{"owner":"{REPO.split('/')[0]}","name":"{REPO.split('/')[1]}","environment":"production","after":null}}}}' "{api}/graphql"
 true
