@@ -275,57 +275,9 @@ async fn main_step() -> Result<i32, BadInput> {
     };
     let token = required_token(&context, inputs.token.as_ref())?;
     let now = jiff::Timestamp::now();
-    // Where the event points is decided once, before any client exists: a skip costs no TLS
-    // set-up and no request, and a checkout at the test-merge commit is refused before anything
-    // can have been written. A teardown builds nothing and is not checked.
-    let work = match inputs.step {
-        Step::Finish => Work::Finish,
-        Step::Deactivate => Work::Deactivate,
-        Step::Lock => Work::Lock(rollout::event::Sha::parse(&context.sha).ok_or_else(|| {
-            BadInput("GITHUB_SHA is not a commit sha: `step: lock` makes its lock commit with the tree of the run's commit, so it must run inside a GitHub Actions job".into())
-        })?),
-        Step::Unlock => Work::Unlock,
-        // A rollback checks its own commit out, and no freeze window blocks it.
-        Step::Rollback => match plan::destination(&event, &inputs) {
-            Ok(dest) if !dest.is_teardown() => Work::Rollback(dest),
-            Ok(_) => return Err(BadInput(
-                "step: rollback runs on a closed pull request's event, which tears its preview down; run the rollback from workflow_dispatch".into(),
-            )),
-            Err(skip) => return Ok(conclude(&steps::skip_report(&inputs, skip), &runtime_files, inputs.step)),
-        },
-        step @ (Step::Deploy | Step::Start | Step::Plan) => {
-            match plan::destination(&event, &inputs) {
-                Err(skip) => {
-                    let mut report = steps::skip_report(&inputs, skip);
-                    if !inputs.targets.is_empty() {
-                        // A matrix over `targets` must see an empty list, not no output.
-                        report.targets = Some(Vec::new());
-                    }
-                    return Ok(conclude(&report, &runtime_files, inputs.step));
-                }
-                Ok(dest) if step == Step::Plan => Work::Plan(dest),
-                Ok(dest) => {
-                    // A freeze window that blocks every environment: decided before any request.
-                    if let Some(skip) = plan::frozen(&dest, &inputs, now) {
-                        let mut report = steps::skip_report(&inputs, skip);
-                        if !inputs.targets.is_empty() {
-                            report.targets = Some(Vec::new());
-                        }
-                        // A preview's sticky comment says why; that alone needs a client.
-                        match steps::frozen_preview(&dest, &inputs, &report) {
-                            Some(preview) => Work::Frozen(Box::new(preview)),
-                            None => return Ok(conclude(&report, &runtime_files, inputs.step)),
-                        }
-                    } else {
-                        if !dest.is_teardown() {
-                            steps::verify_checkout(&event, &inputs, &context, dest.target())
-                                .map_err(BadInput)?;
-                        }
-                        Work::Deploy(dest, step == Step::Deploy)
-                    }
-                }
-            }
-        }
+    let work = match decide(&event, &inputs, &context, now)? {
+        Decided::Work(work) => work,
+        Decided::Done(report) => return Ok(conclude(&report, &runtime_files, inputs.step)),
     };
     let client = client(&context, token, inputs.final_status_timeout)?.with_cancel(cancel.clone());
     let rollout = Rollout {
@@ -362,6 +314,71 @@ async fn main_step() -> Result<i32, BadInput> {
         rollout.comment(&report).await;
     }
     Ok(conclude(&report, &runtime_files, inputs.step))
+}
+
+/// What the main step does, or the report it ends with before any client exists.
+enum Decided {
+    Work(Work),
+    Done(Box<Report>),
+}
+
+/// Where the event points is decided once, before any client exists: a skip costs no TLS set-up
+/// and no request, and a checkout at the test-merge commit is refused before anything can have
+/// been written. A teardown builds nothing and is not checked.
+fn decide(
+    event: &Event,
+    inputs: &Inputs,
+    context: &Context,
+    now: jiff::Timestamp,
+) -> Result<Decided, BadInput> {
+    // A matrix over `targets` must see an empty list, not no output.
+    let skipped = |skip| {
+        let mut report = steps::skip_report(inputs, skip);
+        if !inputs.targets.is_empty() {
+            report.targets = Some(Vec::new());
+        }
+        report
+    };
+    let work = match inputs.step {
+        Step::Finish => Work::Finish,
+        Step::Deactivate => Work::Deactivate,
+        Step::Lock => Work::Lock(rollout::event::Sha::parse(&context.sha).ok_or_else(|| {
+            BadInput("GITHUB_SHA is not a commit sha: `step: lock` makes its lock commit with the tree of the run's commit, so it must run inside a GitHub Actions job".into())
+        })?),
+        Step::Unlock => Work::Unlock,
+        // A rollback checks its own commit out, and no freeze window blocks it.
+        Step::Rollback => match plan::destination(event, inputs) {
+            Ok(dest) if !dest.is_teardown() => Work::Rollback(dest),
+            Ok(_) => return Err(BadInput(
+                "step: rollback runs on a closed pull request's event, which tears its preview down; run the rollback from workflow_dispatch".into(),
+            )),
+            Err(skip) => return Ok(Decided::Done(Box::new(steps::skip_report(inputs, skip)))),
+        },
+        Step::Plan => match plan::destination(event, inputs) {
+            Ok(dest) => Work::Plan(dest),
+            Err(skip) => return Ok(Decided::Done(Box::new(skipped(skip)))),
+        },
+        step @ (Step::Deploy | Step::Start) => {
+            let dest = match plan::destination(event, inputs) {
+                Ok(dest) => dest,
+                Err(skip) => return Ok(Decided::Done(Box::new(skipped(skip)))),
+            };
+            // A freeze window that blocks every environment: decided before any request. A
+            // preview's sticky comment says why; that alone needs a client.
+            if let Some(skip) = plan::frozen(&dest, inputs, now) {
+                let report = skipped(skip);
+                return Ok(match steps::frozen_preview(&dest, inputs, &report) {
+                    Some(preview) => Decided::Work(Work::Frozen(Box::new(preview))),
+                    None => Decided::Done(Box::new(report)),
+                });
+            }
+            if !dest.is_teardown() {
+                steps::verify_checkout(event, inputs, context, dest.target()).map_err(BadInput)?;
+            }
+            Work::Deploy(dest, step == Step::Deploy)
+        }
+    };
+    Ok(Decided::Work(work))
 }
 
 /// Outputs, summary and the closing line; returns the exit code. For `step: plan` the outputs
