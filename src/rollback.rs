@@ -141,7 +141,7 @@ pub struct Choice {
 pub enum Refusal {
     #[error("it has no deployments, so there is nothing to roll back")]
     NoDeployments,
-    #[error("nothing to roll back to: no deployment before the current one ({from}, commit {}) reached success with another commit that no later rollback undid", short(.from_sha))]
+    #[error("nothing to roll back to: no deployment before the current one ({from}, commit {}) reached success with another commit that no later rollback undid; name the one to go back to with `to:` (a deployment id or commit sha from the repository's Environments page)", short(.from_sha))]
     NothingToRollBackTo { from: u64, from_sha: String },
     #[error("`to: {0}` names no deployment of it: check the deployment id or commit on the repository's Environments page")]
     NoSuchDeployment(RollbackTo),
@@ -176,7 +176,7 @@ fn same_commit(id: u64, sha: &str, from: u64) -> String {
         )
     } else {
         format!(
-            "deployment {id} deployed commit {}, the commit of the current deployment {from} already",
+            "deployment {id} deployed commit {}, the commit of the current deployment {from}, which is running it; nothing to roll back",
             short(sha)
         )
     }
@@ -236,7 +236,11 @@ pub fn choose_within(
             }
         }
     };
-    if target.sha == from.sha {
+    // The current commit is refused while it runs; a named deployment of it is a retry when its
+    // newest attempt (a failed deploy, or a failed rollback) did not reach success.
+    let retry =
+        !matches!(to, RollbackTo::Previous) && !from.reached_success && target.id != from.id;
+    if target.sha == from.sha && !retry {
         return Err(Refusal::SameCommit {
             id: target.id,
             sha: target.sha.to_string(),
@@ -760,7 +764,7 @@ mod tests {
         let history = newest_first(vec![
             deployed(1, A, &["success", "inactive"]),
             deployed(2, B, &["success", "inactive"]),
-            deployed(3, B, &["failure"]),
+            deployed(3, B, &["success"]),
         ]);
         let same = Err(Refusal::SameCommit {
             id: 2,
@@ -768,7 +772,38 @@ mod tests {
             from: 3,
         });
         assert_eq!(target(&history, &RollbackTo::Id(2)), same);
-        assert_eq!(target(&history, &RollbackTo::Sha("bbbbbbb".into())), same);
+        // By its commit, the newest deployment of B that succeeded is the current one.
+        assert_eq!(
+            target(&history, &RollbackTo::Sha("bbbbbbb".into())),
+            Err(Refusal::SameCommit {
+                id: 3,
+                sha: B.into(),
+                from: 3,
+            })
+        );
+    }
+
+    /// A rollback to B that failed (or a deploy of B that failed) leaves B's commit newest but not
+    /// running: naming B's good deployment again retries it; `previous` still goes further back.
+    #[test]
+    fn a_named_deployment_of_a_failed_newest_commit_is_a_retry() {
+        let history = newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, C, &["failure"]),
+            rolled_back(4, B, 3, C, &["in_progress", "failure"]),
+        ]);
+        assert_eq!(target(&history, &RollbackTo::Id(2)), Ok(2));
+        assert_eq!(target(&history, &RollbackTo::Sha("bbbbbbb".into())), Ok(2));
+        assert_eq!(target(&history, &RollbackTo::Previous), Ok(1));
+        assert_eq!(
+            target(&history, &RollbackTo::Id(4)),
+            Err(Refusal::SameCommit {
+                id: 4,
+                sha: B.into(),
+                from: 4
+            })
+        );
     }
 
     #[test]

@@ -209,6 +209,12 @@ impl Rollout<'_> {
             created_at: self.now,
             expires_at,
         };
+        if self.inputs.dry_run {
+            return Report::skipped(format!(
+                "dry-run: would lock `{environment}` (branch `{}`); nothing was written",
+                ref_name(&environment)
+            ));
+        }
         let taken = match self.client.take_lock(&record, tree_of).await {
             Ok(taken) => taken,
             Err(e) => {
@@ -252,6 +258,11 @@ impl Rollout<'_> {
         };
         let report = self.lock_report(&environment);
         let branch = ref_name(&environment);
+        if self.inputs.dry_run {
+            return Report::skipped(format!(
+                "dry-run: would unlock `{environment}` (delete the branch `{branch}`); nothing was written"
+            ));
+        }
         match self.client.release_lock(&environment).await {
             Ok(Released::Deleted) => Report {
                 status: "success".into(),

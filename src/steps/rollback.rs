@@ -94,11 +94,14 @@ impl Rollout<'_> {
             .as_ref()
             .map(|r| r.sentence.clone())
             .unwrap_or_default();
-        tracing::info!("rollback: {}", Untrusted(&sentence));
+        // The sentence says what happened; until it has, it says what is to happen.
+        let to_happen = |verb: &str| sentence.replacen("rolled back", verb, 1);
+        tracing::info!("{}", Untrusted(&to_happen("rolling back")));
         if self.inputs.dry_run {
             return Err(Stopped::Report(Box::new(Report::skipped(format!(
-                "dry-run: would check {} out and deploy it ({sentence}); nothing was written and no command ran",
-                choice.to.sha
+                "dry-run: would check {} out and deploy it, to {}; nothing was written and no command ran",
+                choice.to.sha,
+                to_happen("roll back")
             )))));
         }
         let dir = super::working_dir(self.inputs, self.context);
@@ -114,6 +117,13 @@ impl Rollout<'_> {
             }
         );
         self.announce(&d);
-        Ok(self.run_deploy(&d, None, true).await)
+        let mut report = self.run_deploy(&d, None, true).await;
+        // A superseded rollback did deploy; any other outcome but success did not roll back.
+        if !matches!(report.status.as_str(), "success" | "inactive") {
+            if let Some((_, said)) = report.rollback.as_mut() {
+                *said = to_happen("did not roll back");
+            }
+        }
+        Ok(report)
     }
 }

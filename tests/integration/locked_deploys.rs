@@ -448,3 +448,41 @@ fn a_lock_never_blocks_a_teardown_or_a_finish_and_neither_reads_it() {
     assert_eq!(started.state(), Some("success"));
     assert_eq!(s.deployments.last().unwrap().state(), Some("error"));
 }
+
+#[test]
+fn a_dry_run_lock_or_unlock_writes_nothing() {
+    for step in ["lock", "unlock"] {
+        let mut h = lock_harness(step);
+        h.input("dry-run", "true");
+        if step == "unlock" {
+            seed_lock(
+                &h,
+                &record("production", "alice", "2026-12-04T10:00:00Z", None),
+            );
+        }
+        let refs_before = h.state().git_refs.clone();
+        let run = h.run();
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.outputs["status"], "skipped");
+        assert!(
+            run.outputs["skip-reason"].starts_with(&format!("dry-run: would {step} `Production`")),
+            "{:?}",
+            run.outputs
+        );
+        let s = h.state();
+        assert_eq!(
+            s.git_refs, refs_before,
+            "{step}: the lock branch is as it was"
+        );
+        assert!(
+            s.requests
+                .iter()
+                .all(|r| r.method == "GET" || r.path == "/graphql"),
+            "{step}: a write went out: {:?}",
+            s.requests
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect::<Vec<_>>()
+        );
+    }
+}

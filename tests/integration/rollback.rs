@@ -438,3 +438,33 @@ fn with_targets_the_named_target_rolls_back_in_its_own_environment() {
         run.the_error()
     );
 }
+
+#[test]
+fn a_failed_rollback_says_so_and_naming_its_target_again_retries_it() {
+    let Deployed { mut h, shas, ids } = deployed_abc();
+    h.input("command", "exit 3");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.summary.contains(&format!(
+            "did not roll back production from {} (deployment {})",
+            &shas[2][..7],
+            ids[2]
+        )),
+        "{}",
+        run.summary
+    );
+    assert!(!run.summary.contains("| rolled back"), "{}", run.summary);
+    // The environment is not running B: naming B's deployment again is a retry.
+    git(&h.workspace, &["checkout", "-q", &shas[2]]);
+    h.input("command", "true").input("to", &ids[1].to_string());
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let newest = h.fake.state().deployments.last().cloned().unwrap();
+    assert_eq!(newest.sha, shas[1]);
+    assert!(
+        run.summary.contains("| rolled back production from"),
+        "{}",
+        run.summary
+    );
+}
