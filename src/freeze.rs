@@ -65,7 +65,16 @@ impl Frozen {
     /// One sentence for `skip-reason`: which window, since when, until when, how to lift it.
     pub fn sentence(&self, environment: &str) -> String {
         format!(
-            "Deploys to `{environment}` are frozen by line {} of `freeze` (`{}: {}`) since {} until {}; to deploy anyway, set `override-freeze: REASON` on the step, or change `freeze`",
+            "{}; to deploy anyway, set `override-freeze: REASON` on the step, or change `freeze`",
+            self.window_sentence(environment)
+        )
+    }
+
+    /// Which window, since when and until when, without the way out: what a deploy that
+    /// overrode it records.
+    pub fn window_sentence(&self, environment: &str) -> String {
+        format!(
+            "Deploys to `{environment}` are frozen by line {} of `freeze` (`{}: {}`) since {} until {}",
             self.line,
             self.pattern,
             self.window,

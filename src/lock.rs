@@ -227,6 +227,21 @@ impl LockRecord {
         )
     }
 
+    /// The deployment status's description (140 characters): who and why first, since GitHub's
+    /// Environments page shows no more; the full sentence goes to the log and `skip-reason`.
+    pub fn status_description(&self) -> String {
+        let actor = one_line(&self.actor);
+        let who = if actor.is_empty() {
+            "someone".to_string()
+        } else {
+            format!("@{actor}")
+        };
+        format!(
+            "Locked by {who}: \"{}\"; no command ran",
+            one_line(&self.reason)
+        )
+    }
+
     /// Said once when a deploy passes an expired lock.
     pub fn expired_sentence(&self) -> String {
         format!(

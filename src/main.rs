@@ -366,7 +366,18 @@ fn decide(
             // A freeze window that blocks every environment: decided before any request. A
             // preview's sticky comment says why; that alone needs a client.
             if let Some(skip) = plan::frozen(&dest, inputs, now) {
-                let report = skipped(skip);
+                let mut report = skipped(skip);
+                // Where and what it would have deployed, as a lock's block says too.
+                if inputs.targets.is_empty() {
+                    let target = dest.target();
+                    report.environment = target.environment.clone();
+                    report.sha = target.sha.to_string();
+                    report.git_ref = target
+                        .git_ref
+                        .as_ref()
+                        .map(|r| r.full().to_string())
+                        .unwrap_or_default();
+                }
                 return Ok(match steps::frozen_preview(&dest, inputs, &report) {
                     Some(preview) => Decided::Work(Work::Frozen(Box::new(preview))),
                     None => Decided::Done(Box::new(report)),

@@ -565,14 +565,14 @@ pub fn freeze(inputs: &Inputs, environment: &str, now: jiff::Timestamp) -> Freez
     let Some(frozen) = inputs.freeze.check(environment, now) else {
         return Freeze::Open;
     };
-    let sentence = frozen.sentence(environment);
     match &inputs.override_freeze {
         Some(reason) => Freeze::Overridden(format!(
-            "{sentence}; deployed anyway by `override-freeze`: {reason}"
+            "{}; deployed anyway by `override-freeze`: {reason}",
+            frozen.window_sentence(environment)
         )),
         None => Freeze::Blocked(Skip {
             kind: SkipKind::Blocked,
-            reason: sentence,
+            reason: frozen.sentence(environment),
         }),
     }
 }

@@ -329,7 +329,11 @@ impl Rollout<'_> {
     fn mark_in_progress(&self, d: &Deploy, id: u64) -> InProgress {
         let status = NewStatus::new(
             State::InProgress,
-            &format!("Deploying {} ({})", d.target.label(), d.target.sha.short()),
+            // A commit without a branch (a rollback) is its label already.
+            &match (d.target.label(), d.target.sha.short()) {
+                (label, short) if label == short => format!("Deploying {short}"),
+                (label, short) => format!("Deploying {label} ({short})"),
+            },
             &self.context.log_url(),
         );
         let client = self.client.clone();

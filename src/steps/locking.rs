@@ -131,7 +131,7 @@ impl Rollout<'_> {
         let environment = &d.target.environment;
         let mut report = self.base_report(&d.target);
         report.task = d.task.clone();
-        let sentence = match lock {
+        let (sentence, description) = match lock {
             LockState::Free => return None,
             LockState::Branch(held) if !held.holds(self.now) => {
                 if let Ok(record) = &held.record {
@@ -139,14 +139,26 @@ impl Rollout<'_> {
                 }
                 return None;
             }
-            LockState::Branch(held) => held.sentence(environment, self.now),
+            LockState::Branch(held) => {
+                let sentence = held.sentence(environment, self.now);
+                let description = match &held.record {
+                    Ok(record) => record.status_description(),
+                    Err(_) => sentence.clone(),
+                };
+                (sentence, description)
+            }
             LockState::Unknown(why) => {
                 return Some(self.end(id, report, State::Error, &why, None).await);
             }
         };
         report.status = "blocked".into();
         report.blocked_by = Some(BY_LOCK.into());
-        let mut report = self.end(id, report, State::Error, &sentence, None).await;
+        let mut report = self.end(id, report, State::Error, &description, None).await;
+        // `skip-reason`, the summary and the log get the whole sentence: since when, until
+        // when, how to unlock.
+        if report.status == "blocked" {
+            report.detail = sentence;
+        }
         tracing::info!(
             "deployment {id} of {} ended error: its environment is locked, so no command ran",
             Untrusted(environment)

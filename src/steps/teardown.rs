@@ -35,8 +35,19 @@ impl Rollout<'_> {
         let command = async {
             match &self.inputs.teardown_command {
                 Some(script) => Some(
-                    self.run_command(script, target, "teardown", &CommandVars::default())
-                        .await,
+                    self.run_command(
+                        script,
+                        target,
+                        "teardown",
+                        // No deployment to show phases on, but a script shared with the deploy
+                        // (up and down in one file) may still append to `ROLLOUT_PHASE_FILE`:
+                        // it gets a file that takes the lines and keeps none.
+                        &CommandVars {
+                            phase_file: Some(std::path::Path::new("/dev/null")),
+                            ..CommandVars::default()
+                        },
+                    )
+                    .await,
                 ),
                 None => None,
             }

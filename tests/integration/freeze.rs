@@ -11,10 +11,18 @@ const ALWAYS: &str = "2000-01-01 - 2199-12-31 Europe/Berlin";
 fn a_frozen_deploy_is_blocked_before_any_request() {
     let mut h = Harness::new();
     h.input("freeze", &format!("prod*: {ALWAYS}"));
-    pushed(&h);
+    let sha = pushed(&h);
     let run = h.run();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(run.outputs["status"], "blocked");
+    // Where and what it would have deployed, in the outputs and the summary.
+    assert_eq!(run.outputs["environment"], "production");
+    assert_eq!(run.outputs["sha"], sha);
+    assert!(
+        run.summary.contains("| Environment | production |"),
+        "{}",
+        run.summary
+    );
     let reason = &run.outputs["skip-reason"];
     assert!(reason.contains("2000-01-01 - 2199-12-31"), "{reason}");
     assert!(reason.contains("override-freeze"), "{reason}");
@@ -62,6 +70,12 @@ fn override_freeze_deploys_and_records_why() {
         run.stdout.contains("::warning::inside a freeze window"),
         "{}",
         run.stdout
+    );
+    // Overridden, it no longer tells how to override.
+    assert!(
+        !run.summary.contains("to deploy anyway, set"),
+        "{}",
+        run.summary
     );
 }
 

@@ -15,9 +15,10 @@ fn pr() -> Pr {
         "environment-url",
         "https://{environment}.preview.example.com",
     );
+    // A script shared with the deploy writes its phases on the way down too.
     h.input(
         "teardown-command",
-        "echo torn-down-$ROLLOUT_PR_NUMBER >> \"$HOME/teardown\"",
+        "set -e; echo 'Deleting the database' >> \"$ROLLOUT_PHASE_FILE\"; echo torn-down-$ROLLOUT_PR_NUMBER >> \"$HOME/teardown\"",
     );
     let base = h.commit(&[("README.md", "x\n")], "initial");
     git(&h.workspace, &["checkout", "-q", "-b", "feature/reports"]);

@@ -235,6 +235,10 @@ fn a_rollback_deploys_the_last_good_commit_checked_out_with_its_task_payload_and
     );
     let states: Vec<&str> = d.statuses.iter().map(|s| s.state.as_str()).collect();
     assert_eq!(states, ["in_progress", "success"]);
+    assert_eq!(
+        d.statuses[0].description,
+        format!("Deploying {}", &shas[1][..7])
+    );
     // The command ran in B's files, knew what it replaced, and had B's payload to re-point to.
     let seen = std::fs::read_to_string(h.file("seen")).unwrap();
     let mut lines = seen.lines();
