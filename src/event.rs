@@ -150,13 +150,25 @@ pub struct RunnerRefs {
     pub repository: Option<String>,
 }
 
+/// A field the event lacks; one the runner gives beside the event (`GITHUB_SHA`) names how to
+/// give it outside a job, as `rollout plan` runs.
+fn missing(event: &str, field: &str) -> String {
+    let said =
+        format!("the {event} event has no `{field}`, which rollout needs to know what to deploy");
+    if field.starts_with("GITHUB_") {
+        format!("{said}; the runner sets it in a job, and outside one (`rollout plan`) set {field}=<commit sha> in the environment")
+    } else {
+        said
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EventError {
     #[error("the event file is not valid JSON ({0})")]
     NotJson(String),
     #[error("the event file is JSON but not an object")]
     NotObject,
-    #[error("the {event} event has no `{field}`, which rollout needs to know what to deploy")]
+    #[error("{}", missing(event, field))]
     Missing { event: String, field: &'static str },
     #[error("the {event} event's `{field}` is {value:?}, which is not a full commit sha")]
     BadSha {

@@ -419,8 +419,11 @@ fn parse_paths(text: &str) -> Result<Option<PathFilter>, InputError> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let shown = text;
     let text = text.trim();
-    let not_one =
-        || format!("{shown:?} is not a duration; write `90s`, `15m`, `1h` or a number of seconds");
+    let not_one = || {
+        format!(
+            "{shown:?} is not a duration; write `90s`, `15m`, `1h`, `2d` or a number of seconds"
+        )
+    };
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((i, _)) => text.split_at(i),
         None => (text, "s"),
@@ -430,6 +433,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => Some(n),
         "m" => n.checked_mul(60),
         "h" => n.checked_mul(3600),
+        // A lock over a weekend is counted in days.
+        "d" => n.checked_mul(86_400),
         _ => return Err(not_one()),
     }
     .ok_or_else(|| format!("{shown:?} is longer than rollout can wait"))?;
@@ -858,7 +863,7 @@ mod tests {
         assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("42"), Ok(Duration::from_secs(42)));
-        for bad in ["", "1d", "m", "-5", "99999999999999999999h"] {
+        for bad in ["", "1w", "m", "-5", "99999999999999999999h"] {
             let said = parse_duration(bad).expect_err(bad);
             assert!(said.contains("is not a duration"), "{bad}: {said}");
         }
@@ -951,5 +956,12 @@ mod tests {
         assert!(parse(&[("step", "unlock"), ("environment", "production")]).is_ok());
         let e = parse(&[("lock-expires", "soon")]).unwrap_err();
         assert_eq!(e.input, "lock-expires");
+    }
+
+    #[test]
+    fn durations_count_days_too() {
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86_400)));
+        assert_eq!(parse_duration(" 90 "), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("2w").unwrap_err().contains("`2d`"));
     }
 }
