@@ -11,8 +11,21 @@ impl Description {
     pub const MAX_CHARS: usize = 140;
 
     /// Keeps the first line only, and cuts on a character boundary with an ellipsis when too long.
+    /// A control character (a lone `\r`, a tab, an escape, NUL) or a Unicode line separator
+    /// becomes a space: GitHub shows the text on one line, and a summary table must not break.
     pub fn new(text: &str) -> Description {
-        let line = text.lines().next().unwrap_or("").trim();
+        let first = text.lines().next().unwrap_or("");
+        let spaced: String = first
+            .chars()
+            .map(|c| {
+                if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let line = spaced.trim();
         if line.chars().count() <= Self::MAX_CHARS {
             return Description(line.to_string());
         }
@@ -237,5 +250,12 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Template::new("b={branch}").render(&vars), "b={sha}$(id)");
+    }
+
+    #[test]
+    fn a_description_holds_no_control_character_or_line_separator() {
+        let d = Description::new("Migrating\rdb\u{1b}[31m\u{0}x\u{2028}y\tz\nsecond line");
+        assert_eq!(d.as_str(), "Migrating db [31m x y z");
+        assert!(!d.as_str().chars().any(char::is_control));
     }
 }
