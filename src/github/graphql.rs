@@ -122,14 +122,22 @@ pub struct DeploymentStates {
     pub requests: usize,
 }
 
+/// A query's answer about one repository: `data.repository`, either of which GitHub may send as
+/// null (a repository the token cannot see).
 #[derive(Deserialize)]
-struct Response {
-    data: Option<Data>,
+pub(super) struct RepositoryAnswer<R> {
+    data: Option<RepositoryData<R>>,
 }
 
 #[derive(Deserialize)]
-struct Data {
-    repository: Option<Repository>,
+struct RepositoryData<R> {
+    repository: Option<R>,
+}
+
+impl<R> RepositoryAnswer<R> {
+    pub(super) fn repository(self) -> Option<R> {
+        self.data.and_then(|d| d.repository)
+    }
 }
 
 #[derive(Deserialize)]
@@ -242,6 +250,28 @@ impl DeploymentClient {
         Ok((path, owner, name))
     }
 
+    /// One GraphQL read, decoded as `T`. It only reads, so a lost answer may be asked again
+    /// although it is a POST; a 200 that carries GraphQL errors (rate limits included) is retried
+    /// by the same rules as an HTTP error, as long as `budget` allows.
+    pub(super) async fn graphql_read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+        budget: Budget,
+    ) -> Result<T, ApiError> {
+        let answer = self
+            .send_checking(
+                Method::POST,
+                path,
+                Some(body),
+                Resend::Safe,
+                budget,
+                refused,
+            )
+            .await?;
+        Self::decode(Method::POST, path, &answer.body)
+    }
+
     /// The states of `environment`'s deployments, newest first, 100 a request, up to `limit`
     /// deployments (`None`: every one), retrying as long as `budget` allows.
     pub async fn deployment_states(
@@ -258,21 +288,10 @@ impl DeploymentClient {
                 "query": QUERY,
                 "variables": { "owner": owner, "name": name, "environment": environment, "after": after },
             });
-            // It only reads, so a lost answer may be asked again although it is a POST.
-            let answer = self
-                .send_checking(
-                    Method::POST,
-                    &path,
-                    Some(&body),
-                    Resend::Safe,
-                    budget,
-                    refused,
-                )
-                .await?;
+            let page: RepositoryAnswer<Repository> =
+                self.graphql_read(&path, &body, budget).await?;
             states.requests += 1;
-            let page: Response = Self::decode(Method::POST, &path, &answer.body)?;
-            let Some(connection) = page.data.and_then(|d| d.repository).map(|r| r.deployments)
-            else {
+            let Some(connection) = page.repository().map(|r| r.deployments) else {
                 return Err(ApiError::Decode {
                     method: Method::POST,
                     path,

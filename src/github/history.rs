@@ -4,8 +4,8 @@
 //! same request, so that a rollback whose target is among the newest 100 costs one request
 //! before the create.
 
-use super::graphql::Connection;
-use super::{ApiError, Budget, DeploymentClient, DeploymentState, Resend};
+use super::graphql::{Connection, RepositoryAnswer};
+use super::{ApiError, Budget, DeploymentClient, DeploymentState};
 use crate::event::Sha;
 use crate::rollback::{rollback_from, HistoryEntry, HISTORY_LIMIT};
 use http::Method;
@@ -28,16 +28,6 @@ pub struct History {
     pub lock: Option<(String, String)>,
     /// GraphQL requests it took.
     pub requests: usize,
-}
-
-#[derive(Deserialize)]
-struct Response {
-    data: Option<Data>,
-}
-
-#[derive(Deserialize)]
-struct Data {
-    repository: Option<Repository>,
 }
 
 #[derive(Deserialize)]
@@ -155,20 +145,10 @@ impl DeploymentClient {
                     "after": after, "lockRef": lock_ref,
                 },
             });
-            // It only reads, so a lost answer may be asked again although it is a POST.
-            let answer = self
-                .send_checking(
-                    Method::POST,
-                    &path,
-                    Some(&body),
-                    Resend::Safe,
-                    Budget::Ordinary,
-                    super::graphql::refused,
-                )
-                .await?;
+            let page: RepositoryAnswer<Repository> =
+                self.graphql_read(&path, &body, Budget::Ordinary).await?;
             history.requests += 1;
-            let page: Response = Self::decode(Method::POST, &path, &answer.body)?;
-            let Some(repository) = page.data.and_then(|d| d.repository) else {
+            let Some(repository) = page.repository() else {
                 return Err(ApiError::Decode {
                     method: Method::POST,
                     path,

@@ -168,21 +168,10 @@ impl DeploymentClient {
             declared.join(", ")
         );
         let body = json!({ "query": query, "variables": variables });
-        // It only reads, so a lost answer may be asked again although it is a POST. It decides
-        // whether a deploy goes ahead (an unanswered read fails it closed), so it keeps trying
-        // as long as the create beside it does, not a lookup's three tries: an outage the create
-        // survives must not fail the deploy.
-        let answer = self
-            .send_checking(
-                Method::POST,
-                &path,
-                Some(&body),
-                Resend::Safe,
-                Budget::Ordinary,
-                super::graphql::refused,
-            )
-            .await?;
-        let json: Value = Self::decode(Method::POST, &path, &answer.body)?;
+        // It decides whether a deploy goes ahead (an unanswered read fails it closed), so it
+        // keeps trying as long as the create beside it does, not a lookup's three tries: an
+        // outage the create survives must not fail the deploy.
+        let json: Value = self.graphql_read(&path, &body, Budget::Ordinary).await?;
         let repository = &json["data"]["repository"];
         if !repository.is_object() {
             return Err(ApiError::Decode {

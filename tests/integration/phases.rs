@@ -3,10 +3,9 @@
 //! refuses a deployment's 101st status as GitHub does, and the status budget never asks for it.
 //! The first tests drive the poster directly; the `deploy_` ones run the real binary.
 
-use crate::support::{fault, pushed, wait_until, Fake, Harness, OWNER_REPO, TOKEN};
+use crate::support::{client, fault, pushed, wait_until, Fake, Harness, OWNER_REPO, TOKEN};
 use rollout::command::{self, CommandSpec};
-use rollout::github::{ApiError, DeploymentClient, NewDeployment, NewStatus, RetryPolicy, State};
-use rollout::inputs::Token;
+use rollout::github::{ApiError, DeploymentClient, NewDeployment, NewStatus, State};
 use rollout::phases::{
     failed_in, is_status_limit, outcome_words, PhaseFile, PhasePoster, StatusBudget,
 };
@@ -18,17 +17,6 @@ const LOG: &str = "https://github.example.com/octo-org/app/actions/runs/1/job/2"
 
 /// Far below GitHub's 10 s, so the test takes seconds; far above a loaded machine's jitter.
 const SPACING: Duration = Duration::from_millis(1200);
-
-fn client(fake: &Fake) -> DeploymentClient {
-    DeploymentClient::new(
-        &fake.url(),
-        OWNER_REPO,
-        &Token::new(TOKEN.into()),
-        RetryPolicy::default(),
-        None,
-    )
-    .unwrap()
-}
 
 async fn deployment(client: &DeploymentClient, key: &str) -> u64 {
     let new = NewDeployment {
@@ -72,7 +60,7 @@ fn spec(file: &PhaseFile, script: &str) -> CommandSpec {
 #[tokio::test]
 async fn phases_reach_the_deployment_in_order_and_the_final_status_names_the_last() {
     let fake = Fake::start();
-    let client = client(&fake);
+    let client = client(&fake, TOKEN);
     let id = deployment(&client, "phases-1").await;
     let budget = StatusBudget::new();
     assert!(budget.try_take());
@@ -164,7 +152,7 @@ async fn phases_reach_the_deployment_in_order_and_the_final_status_names_the_las
 #[tokio::test]
 async fn the_budget_keeps_a_full_deployment_from_its_101st_status() {
     let fake = Fake::start();
-    let client = client(&fake);
+    let client = client(&fake, TOKEN);
     let id = deployment(&client, "phases-2").await;
     let budget = StatusBudget::new();
     for n in 0..95 {

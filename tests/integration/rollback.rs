@@ -3,24 +3,10 @@
 //! lock ref read in the same request.
 
 use crate::support::*;
-use rollout::github::{DeploymentClient, RetryPolicy};
-use rollout::inputs::Token;
 use rollout::rollback::{choose_within, RollbackTo};
 use serde_json::json;
 
 const LOCK: &str = "refs/heads/rollout-lock/production";
-
-fn client(fake: &Fake) -> DeploymentClient {
-    DeploymentClient::new(
-        &fake.url(),
-        OWNER_REPO,
-        &Token::new(TOKEN.into()),
-        RetryPolicy::default(),
-        None,
-    )
-    .unwrap()
-    .with_graphql_url(&fake.url(), &format!("{}/graphql", fake.url()))
-}
 
 fn read(fake: &Fake, to: &RollbackTo) -> rollout::github::History {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -29,7 +15,7 @@ fn read(fake: &Fake, to: &RollbackTo) -> rollout::github::History {
         .unwrap();
     // octocrab's service buffer is spawned where the client is built: inside the runtime.
     rt.block_on(async {
-        client(fake)
+        client(fake, TOKEN)
             .rollback_history("production", LOCK, |h| to.decided_by(h))
             .await
     })
