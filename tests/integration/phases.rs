@@ -226,6 +226,14 @@ fn the_statuses(h: &Harness) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A push deploy of `command` with no supersede read, whose statuses are the phases' alone.
+fn phased(command: &str) -> Harness {
+    let mut h = Harness::new();
+    h.input("supersede", "false");
+    h.input("command", command);
+    h
+}
+
 fn pair(state: &str, description: &str) -> (String, String) {
     (state.to_string(), description.to_string())
 }
@@ -306,10 +314,7 @@ fn deploy_posts_each_phase_between_in_progress_and_the_final_status() {
 
 #[test]
 fn deploy_failing_in_a_phase_names_it_in_the_final_status() {
-    let mut h = Harness::new();
-    h.input("supersede", "false");
-    h.input(
-        "command",
+    let h = phased(
         r#"echo 'Building image' >> "$ROLLOUT_PHASE_FILE"; sleep 0.3
            echo 'Migrating database' >> "$ROLLOUT_PHASE_FILE"
            echo 'the database said no' >&2; exit 4"#,
@@ -358,12 +363,7 @@ fn deploy_failing_in_a_phase_names_it_in_the_final_status() {
     assert!(!statuses.iter().any(|(_, d)| d.contains("said no")));
 
     // A phase longer than GitHub's 140 characters: the description is cut in the phase.
-    let mut h = Harness::new();
-    h.input("supersede", "false");
-    h.input(
-        "command",
-        r#"printf 'Migrating %0200d' 0 >> "$ROLLOUT_PHASE_FILE"; exit 1"#,
-    );
+    let h = phased(r#"printf 'Migrating %0200d' 0 >> "$ROLLOUT_PHASE_FILE"; exit 1"#);
     pushed(&h);
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -481,12 +481,7 @@ fn deploy_on_a_deployment_near_githubs_limit_keeps_room_for_the_final_status() {
 
 #[test]
 fn deploy_cancelled_with_a_phase_on_the_wire_posts_its_final_status_in_time() {
-    let mut h = Harness::new();
-    h.input("supersede", "false");
-    h.input(
-        "command",
-        r#"echo 'Building image' >> "$ROLLOUT_PHASE_FILE"; sleep 60"#,
-    );
+    let h = phased(r#"echo 'Building image' >> "$ROLLOUT_PHASE_FILE"; sleep 60"#);
     pushed(&h);
     // The phase status lands at once, but its answer takes 20 s to come back.
     let mut slow = fault("POST", "/statuses", 0, 1);
