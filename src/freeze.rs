@@ -57,8 +57,11 @@ pub struct Frozen {
     pub window: String,
     /// The start of this occurrence, in the window's zone.
     pub start: ZonedDateTime,
-    /// Its end, exclusive (a dated window ends at midnight after its last day).
-    pub end: ZonedDateTime,
+    /// When deploys can resume (exclusive; a dated window ends at midnight after its last day):
+    /// the end of the whole run of overlapping or touching windows, of any matching line, that
+    /// keeps the environment frozen, in the zone of the window that ends it. `None` when the
+    /// windows leave no moment open from then on (weekly lines that together cover the week).
+    pub end: Option<ZonedDateTime>,
 }
 
 impl Frozen {
@@ -73,13 +76,17 @@ impl Frozen {
     /// Which window, since when and until when, without the way out: what a deploy that
     /// overrode it records.
     pub fn window_sentence(&self, environment: &str) -> String {
+        let until = match &self.end {
+            Some(end) => format!("until {}", moment(end)),
+            None => "with no end: the matching lines of `freeze` leave no moment open after it"
+                .to_string(),
+        };
         format!(
-            "Deploys to `{environment}` are frozen by line {} of `freeze` (`{}: {}`) since {} until {}",
+            "Deploys to `{environment}` are frozen by line {} of `freeze` (`{}: {}`) since {} {until}",
             self.line,
             self.pattern,
             self.window,
             moment(&self.start),
-            moment(&self.end)
         )
     }
 }
@@ -103,32 +110,76 @@ impl FreezeRules {
         self.rules.is_empty()
     }
 
-    /// The first line matching `environment` whose window contains `now`.
+    /// The first line matching `environment` whose window contains `now`, with when deploys
+    /// can resume.
     pub fn check(&self, environment: &str, now: Timestamp) -> Option<Frozen> {
-        self.rules.iter().find_map(|rule| {
-            if !rule.matcher.is_match(environment) {
-                return None;
-            }
-            let (start, end) = rule.occurrence(now)?;
-            Some(Frozen {
-                line: rule.line,
-                pattern: rule.pattern.clone(),
-                window: rule.written.clone(),
-                start,
-                end,
-            })
+        let matching: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|rule| rule.matcher.is_match(environment))
+            .collect();
+        let (rule, (start, end)) = matching
+            .iter()
+            .find_map(|rule| Some((*rule, rule.occurrence(now)?)))?;
+        Some(Frozen {
+            line: rule.line,
+            pattern: rule.pattern.clone(),
+            window: rule.written.clone(),
+            start,
+            end: resume(&matching, end),
         })
     }
 }
 
+/// When deploys resume after a window that ends at `end`: while a window of any matching line
+/// holds at that moment (it overlaps or touches the one before), its end is the new one. `None`
+/// when the run goes on past every dated window by more than a week: weekly windows alone that
+/// keep it going cover every moment of the week, for ever.
+fn resume(matching: &[&Rule], end: ZonedDateTime) -> Option<ZonedDateTime> {
+    let last_dated = matching
+        .iter()
+        .filter_map(|rule| rule.dated_end())
+        .map(|z| z.timestamp())
+        .max()
+        .unwrap_or(end.timestamp())
+        .max(end.timestamp());
+    let horizon = last_dated
+        .checked_add((8 * 24).hours())
+        .unwrap_or(Timestamp::MAX);
+    let mut end = end;
+    loop {
+        let at = end.timestamp();
+        if at > horizon {
+            return None;
+        }
+        let later = matching
+            .iter()
+            .filter_map(|rule| rule.occurrence(at))
+            .map(|(_, ends)| ends)
+            .filter(|ends| ends.timestamp() > at)
+            .max_by_key(|ends| ends.timestamp());
+        match later {
+            Some(later) => end = later,
+            None => return Some(end),
+        }
+    }
+}
+
 impl Rule {
+    /// A dated window's end (midnight after its last day, in its zone); checked when parsed.
+    fn dated_end(&self) -> Option<ZonedDateTime> {
+        match &self.window {
+            Window::Dated { last, .. } => dated_end(*last, &self.zone),
+            Window::Weekly { .. } => None,
+        }
+    }
+
     /// The occurrence of the window that contains `now`, if one does.
     fn occurrence(&self, now: Timestamp) -> Option<(ZonedDateTime, ZonedDateTime)> {
         match &self.window {
             Window::Dated { first, last } => {
                 let start = first.to_zoned_datetime(self.zone.clone()).ok()?;
-                let after = last.tomorrow().ok()?;
-                let end = after.to_zoned_datetime(self.zone.clone()).ok()?;
+                let end = dated_end(*last, &self.zone)?;
                 contains(&start, &end, now).then_some((start, end))
             }
             Window::Weekly { start, end } => {
@@ -162,6 +213,11 @@ impl Rule {
             .compatible()
             .ok()
     }
+}
+
+/// Midnight after `last` in `zone`: `None` past what jiff can represent (about 9999-12-30).
+fn dated_end(last: Date, zone: &TimeZone) -> Option<ZonedDateTime> {
+    last.tomorrow().ok()?.to_zoned_datetime(zone.clone()).ok()
 }
 
 fn contains(start: &ZonedDateTime, end: &ZonedDateTime, now: Timestamp) -> bool {
@@ -199,6 +255,14 @@ fn parse_line(n: usize, line: &str) -> Result<Rule, InputError> {
             "`{zone_name}` is not an IANA time zone; write one such as `Europe/Berlin` or `America/New_York` after the window (without one, the window is in UTC), {EXAMPLE}"
         ))
     })?;
+    if let Window::Dated { first, last } = &window {
+        let starts = first.to_zoned_datetime(zone.clone()).is_ok();
+        if !starts || dated_end(*last, &zone).is_none() {
+            return Err(bad(format!(
+                "the window ends at midnight after {last} in {zone_name}, past the last moment rollout can reckon with (9999-12-30 22:00 UTC), so it could never be checked; end it earlier (to stop deploys for good, use `step: lock`), {EXAMPLE}"
+            )));
+        }
+    }
     Ok(Rule {
         line: n,
         pattern: pattern.to_string(),
@@ -367,7 +431,7 @@ mod tests {
         assert!(!is_frozen(line, "2026-12-23T12:00:00Z"));
         let f = frozen(line, "production", "2026-12-20T12:00:00Z").unwrap();
         assert_eq!(f.start.timestamp(), at("2026-12-18T18:00:00Z"));
-        assert_eq!(f.end.timestamp(), at("2026-12-21T08:00:00Z"));
+        assert_eq!(f.end.unwrap().timestamp(), at("2026-12-21T08:00:00Z"));
     }
 
     #[test]
@@ -456,7 +520,7 @@ mod tests {
         assert!(!is_frozen(line, "2026-11-01T09:00:00Z"));
         let f = frozen(line, "production", "2026-11-01T06:30:00Z").unwrap();
         assert_eq!(f.start.strftime("%H:%M %Z").to_string(), "01:00 EDT");
-        assert_eq!(f.end.strftime("%H:%M %Z").to_string(), "04:00 EST");
+        assert_eq!(f.end.unwrap().strftime("%H:%M %Z").to_string(), "04:00 EST");
     }
 
     #[test]
@@ -489,7 +553,7 @@ mod tests {
             "2026-12-20T00:00:00+01:00[Europe/Berlin]"
         );
         assert_eq!(
-            f.end.to_string(),
+            f.end.unwrap().to_string(),
             "2027-01-05T00:00:00+01:00[Europe/Berlin]"
         );
     }
@@ -627,6 +691,139 @@ mod tests {
                 );
             }
         }
+    }
+
+    fn until(text: &str, now: &str) -> Option<String> {
+        frozen(text, "production", now)
+            .unwrap()
+            .end
+            .map(|end| end.timestamp().to_string())
+    }
+
+    #[test]
+    fn a_weekly_window_inside_a_dated_one_resumes_when_the_dated_one_ends() {
+        // The case: line 1 matches first and ends Mon 2026-12-28, but line 2 holds then.
+        let text = "production: Fri 18:00 - Mon 08:00\nproduction: 2026-12-20 - 2027-01-04";
+        let f = frozen(text, "production", "2026-12-26T12:00:00Z").unwrap();
+        assert_eq!(f.line, 1, "the sentence still names the first line that matched");
+        assert_eq!(f.start.timestamp(), at("2026-12-25T18:00:00Z"));
+        assert_eq!(f.end.unwrap().timestamp(), at("2027-01-05T00:00:00Z"));
+        assert!(f
+            .sentence("production")
+            .contains("since Fri 2026-12-25 18:00 UTC until Tue 2027-01-05 00:00 UTC"));
+        // Before the dated window begins, the weekly one ends on its own.
+        assert_eq!(
+            until(text, "2026-12-12T12:00:00Z").as_deref(),
+            Some("2026-12-14T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_dated_window_that_a_weekly_one_touches_or_overlaps_resumes_at_the_weekly_end() {
+        // Dated ends Sat 2026-12-26 00:00, inside Fri 18:00 - Mon 08:00.
+        let text = "production: 2026-12-20 - 2026-12-25\nproduction: Fri 18:00 - Mon 08:00";
+        assert_eq!(
+            until(text, "2026-12-22T12:00:00Z").as_deref(),
+            Some("2026-12-28T08:00:00Z")
+        );
+        // Touching: one ends at the moment the next begins.
+        let text = "production: Fri 18:00 - Sat 00:00\nproduction: Sat 00:00 - Mon 08:00";
+        assert_eq!(
+            until(text, "2026-12-18T19:00:00Z").as_deref(),
+            Some("2026-12-21T08:00:00Z")
+        );
+        // A gap of a minute is a moment to deploy in: the first window's end stands.
+        let text = "production: Fri 18:00 - Sat 00:00\nproduction: Sat 00:01 - Mon 08:00";
+        assert_eq!(
+            until(text, "2026-12-18T19:00:00Z").as_deref(),
+            Some("2026-12-19T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn only_lines_matching_the_environment_extend_the_run() {
+        let text = "production: Fri 18:00 - Mon 08:00\nstaging: 2026-12-20 - 2027-01-04\nprod*: Mon 08:00 - Mon 09:00";
+        assert_eq!(
+            until(text, "2026-12-26T12:00:00Z").as_deref(),
+            Some("2026-12-28T09:00:00Z")
+        );
+    }
+
+    #[test]
+    fn the_run_of_windows_crosses_daylight_saving_changes_and_zones() {
+        // Spring, Berlin: 02:30 does not exist on 2026-03-29; both lines resolve it to 03:30
+        // CEST, so they still touch, and the run ends at 06:00 CEST (04:00 UTC).
+        let text = "production: Sat 00:00 - Sun 02:30 Europe/Berlin\nproduction: Sun 02:30 - Sun 06:00 Europe/Berlin";
+        assert_eq!(
+            until(text, "2026-03-28T12:00:00Z").as_deref(),
+            Some("2026-03-29T04:00:00Z")
+        );
+        // Autumn, Berlin: a dated day ends at Sun 2026-10-25 00:00 CEST, and a weekly window
+        // runs on through the fold to 05:00 CET (04:00 UTC).
+        let text = "production: 2026-10-24 - 2026-10-24 Europe/Berlin\nproduction: Sun 00:00 - Sun 05:00 Europe/Berlin";
+        let f = frozen(text, "production", "2026-10-24T12:00:00Z").unwrap();
+        let end = f.end.unwrap();
+        assert_eq!(end.timestamp(), at("2026-10-25T04:00:00Z"));
+        assert_eq!(end.strftime("%H:%M %Z").to_string(), "05:00 CET");
+        // Lines in different zones: a UTC day, then New York's evening (18:00 EST is 23:00 UTC,
+        // before the UTC day ends) to 09:00 EST.
+        let text = "production: 2026-12-24 - 2026-12-24\nproduction: Thu 18:00 - Fri 09:00 America/New_York";
+        let f = frozen(text, "production", "2026-12-24T12:00:00Z").unwrap();
+        let end = f.end.unwrap();
+        assert_eq!(end.timestamp(), at("2026-12-25T14:00:00Z"));
+        assert!(f.sentence("production").contains("until Fri 2026-12-25 09:00 EST"));
+    }
+
+    #[test]
+    fn weekly_windows_that_cover_the_whole_week_have_no_end() {
+        let text = "production: Mon 00:00 - Thu 00:00\nproduction: Thu 00:00 - Mon 00:00";
+        let f = frozen(text, "production", "2026-12-24T12:00:00Z").unwrap();
+        assert_eq!(f.end, None);
+        assert!(f.sentence("production").contains("with no end"));
+        // After a long dated window too: the run goes on past it.
+        let text = format!("{text}\nproduction: 2026-12-01 - 2027-06-30");
+        assert_eq!(until(&text, "2026-12-24T12:00:00Z"), None);
+        // Leave one minute open, and the run ends there.
+        let text = "production: Mon 00:00 - Thu 00:00\nproduction: Thu 00:00 - Sun 23:59";
+        assert_eq!(
+            until(text, "2026-12-24T12:00:00Z").as_deref(),
+            Some("2026-12-27T23:59:00Z")
+        );
+    }
+
+    #[test]
+    fn a_dated_window_past_what_can_be_reckoned_with_is_bad_input() {
+        // The last representable moment is 9999-12-30 22:00 UTC: a window whose end (midnight
+        // after its last day, in its zone) lies past it is refused, never read as no window.
+        for line in [
+            "production: 2026-12-20 - 9999-12-30",
+            "production: 2026-12-20 - 9999-12-31",
+            "production: 9999-12-31 - 9999-12-31",
+            "production: 2026-12-20 - 9999-12-30 America/New_York",
+        ] {
+            let e = error(line);
+            assert_eq!(e.line, Some((1, line.to_string())));
+            assert!(
+                e.message.contains("past the last moment rollout can reckon with"),
+                "{line}: {}",
+                e.message
+            );
+        }
+        // Just inside the edge: accepted, and it blocks.
+        let line = "production: 2026-12-20 - 9999-12-29";
+        assert!(is_frozen(line, "2026-12-24T10:00:00Z"));
+        assert!(is_frozen(line, "9999-12-29T23:59:59Z"));
+        assert_eq!(
+            until(line, "2026-12-24T10:00:00Z").as_deref(),
+            Some("9999-12-30T00:00:00Z")
+        );
+        // East of UTC, the 30th's midnight after comes before the edge.
+        let line = "production: 2026-12-20 - 9999-12-30 Pacific/Kiritimati";
+        assert!(is_frozen(line, "9999-12-30T09:59:59Z"));
+        assert!(!is_frozen(line, "9999-12-30T10:00:00Z"));
+        // A weekly window near the edge ends the run where it can.
+        let line = "production: 2026-12-20 - 9999-12-29\nproduction: Wed 00:00 - Thu 00:00";
+        assert!(is_frozen(line, "2026-12-24T10:00:00Z"));
     }
 
     #[test]

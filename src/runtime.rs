@@ -112,7 +112,8 @@ impl Runtime {
 
 fn append(path: Option<&Path>, text: &str) -> io::Result<()> {
     let Some(path) = path else { return Ok(()) };
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    // The command may have put a FIFO in the file's place: never wait on it.
+    let mut file = crate::regular::open(path, OpenOptions::new().create(true).append(true))?;
     file.write_all(text.as_bytes())
 }
 

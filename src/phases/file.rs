@@ -2,8 +2,10 @@
 //! The command owns it and may do anything to it: a truncated or recreated file is read again
 //! from its start, a deleted one gives no phases until it is back, and nothing it holds (bytes
 //! that are not UTF-8, a line of megabytes) is an error or costs more than a bounded read.
-//! Reads are plain blocking reads of a small local file, at most 256 KiB a look: cheaper than a
-//! trip through tokio's blocking pool four times a second.
+//! Reads are plain reads of a small local file, at most 256 KiB a look: cheaper than a trip
+//! through tokio's blocking pool four times a second. They never block: the file is opened with
+//! `O_NONBLOCK` and read only when what was opened is a regular file (a FIFO or a device in its
+//! place gives no phases, see [`crate::regular`]).
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -131,7 +133,8 @@ impl PhaseTail {
     }
 
     fn read(&mut self, lines: &mut Vec<String>) {
-        let mut file = match File::open(&self.path) {
+        // Without blocking, and only a regular file: the command may put a FIFO in its place.
+        let mut file = match crate::regular::open_read(&self.path) {
             Ok(file) => file,
             Err(e) => {
                 self.lost(&e);

@@ -466,7 +466,17 @@ fn newer_deployment(by: Option<u64>) -> String {
 
 /// The first line of the URL file, if it holds an http(s) URL.
 fn read_url(path: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    // The command owns the file: a FIFO or a device in its place is not waited on, and only the
+    // start of a huge file is read (a URL is one line).
+    let bytes = match crate::regular::read_start(path, 64 * 1024) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!("ignoring ROLLOUT_URL_FILE: {e}");
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
     let url = text.lines().next()?.trim().to_string();
     if url.starts_with("https://") || url.starts_with("http://") {
         Some(url)
