@@ -431,7 +431,7 @@ mod tests {
         assert!(!is_frozen(line, "2026-12-23T12:00:00Z"));
         let f = frozen(line, "production", "2026-12-20T12:00:00Z").unwrap();
         assert_eq!(f.start.timestamp(), at("2026-12-18T18:00:00Z"));
-        assert_eq!(f.end.unwrap().timestamp(), at("2026-12-21T08:00:00Z"));
+        assert_eq!(f.end.clone().unwrap().timestamp(), at("2026-12-21T08:00:00Z"));
     }
 
     #[test]
@@ -520,7 +520,7 @@ mod tests {
         assert!(!is_frozen(line, "2026-11-01T09:00:00Z"));
         let f = frozen(line, "production", "2026-11-01T06:30:00Z").unwrap();
         assert_eq!(f.start.strftime("%H:%M %Z").to_string(), "01:00 EDT");
-        assert_eq!(f.end.unwrap().strftime("%H:%M %Z").to_string(), "04:00 EST");
+        assert_eq!(f.end.clone().unwrap().strftime("%H:%M %Z").to_string(), "04:00 EST");
     }
 
     #[test]
@@ -553,7 +553,7 @@ mod tests {
             "2026-12-20T00:00:00+01:00[Europe/Berlin]"
         );
         assert_eq!(
-            f.end.unwrap().to_string(),
+            f.end.clone().unwrap().to_string(),
             "2027-01-05T00:00:00+01:00[Europe/Berlin]"
         );
     }
@@ -707,7 +707,7 @@ mod tests {
         let f = frozen(text, "production", "2026-12-26T12:00:00Z").unwrap();
         assert_eq!(f.line, 1, "the sentence still names the first line that matched");
         assert_eq!(f.start.timestamp(), at("2026-12-25T18:00:00Z"));
-        assert_eq!(f.end.unwrap().timestamp(), at("2027-01-05T00:00:00Z"));
+        assert_eq!(f.end.clone().unwrap().timestamp(), at("2027-01-05T00:00:00Z"));
         assert!(f
             .sentence("production")
             .contains("since Fri 2026-12-25 18:00 UTC until Tue 2027-01-05 00:00 UTC"));
@@ -762,14 +762,14 @@ mod tests {
         // runs on through the fold to 05:00 CET (04:00 UTC).
         let text = "production: 2026-10-24 - 2026-10-24 Europe/Berlin\nproduction: Sun 00:00 - Sun 05:00 Europe/Berlin";
         let f = frozen(text, "production", "2026-10-24T12:00:00Z").unwrap();
-        let end = f.end.unwrap();
+        let end = f.end.clone().unwrap();
         assert_eq!(end.timestamp(), at("2026-10-25T04:00:00Z"));
         assert_eq!(end.strftime("%H:%M %Z").to_string(), "05:00 CET");
         // Lines in different zones: a UTC day, then New York's evening (18:00 EST is 23:00 UTC,
         // before the UTC day ends) to 09:00 EST.
         let text = "production: 2026-12-24 - 2026-12-24\nproduction: Thu 18:00 - Fri 09:00 America/New_York";
         let f = frozen(text, "production", "2026-12-24T12:00:00Z").unwrap();
-        let end = f.end.unwrap();
+        let end = f.end.clone().unwrap();
         assert_eq!(end.timestamp(), at("2026-12-25T14:00:00Z"));
         assert!(f.sentence("production").contains("until Fri 2026-12-25 09:00 EST"));
     }
