@@ -431,7 +431,10 @@ mod tests {
         assert!(!is_frozen(line, "2026-12-23T12:00:00Z"));
         let f = frozen(line, "production", "2026-12-20T12:00:00Z").unwrap();
         assert_eq!(f.start.timestamp(), at("2026-12-18T18:00:00Z"));
-        assert_eq!(f.end.clone().unwrap().timestamp(), at("2026-12-21T08:00:00Z"));
+        assert_eq!(
+            f.end.clone().unwrap().timestamp(),
+            at("2026-12-21T08:00:00Z")
+        );
     }
 
     #[test]
@@ -520,7 +523,10 @@ mod tests {
         assert!(!is_frozen(line, "2026-11-01T09:00:00Z"));
         let f = frozen(line, "production", "2026-11-01T06:30:00Z").unwrap();
         assert_eq!(f.start.strftime("%H:%M %Z").to_string(), "01:00 EDT");
-        assert_eq!(f.end.clone().unwrap().strftime("%H:%M %Z").to_string(), "04:00 EST");
+        assert_eq!(
+            f.end.clone().unwrap().strftime("%H:%M %Z").to_string(),
+            "04:00 EST"
+        );
     }
 
     #[test]
@@ -705,9 +711,15 @@ mod tests {
         // The case: line 1 matches first and ends Mon 2026-12-28, but line 2 holds then.
         let text = "production: Fri 18:00 - Mon 08:00\nproduction: 2026-12-20 - 2027-01-04";
         let f = frozen(text, "production", "2026-12-26T12:00:00Z").unwrap();
-        assert_eq!(f.line, 1, "the sentence still names the first line that matched");
+        assert_eq!(
+            f.line, 1,
+            "the sentence still names the first line that matched"
+        );
         assert_eq!(f.start.timestamp(), at("2026-12-25T18:00:00Z"));
-        assert_eq!(f.end.clone().unwrap().timestamp(), at("2027-01-05T00:00:00Z"));
+        assert_eq!(
+            f.end.clone().unwrap().timestamp(),
+            at("2027-01-05T00:00:00Z")
+        );
         assert!(f
             .sentence("production")
             .contains("since Fri 2026-12-25 18:00 UTC until Tue 2027-01-05 00:00 UTC"));
@@ -771,7 +783,9 @@ mod tests {
         let f = frozen(text, "production", "2026-12-24T12:00:00Z").unwrap();
         let end = f.end.clone().unwrap();
         assert_eq!(end.timestamp(), at("2026-12-25T14:00:00Z"));
-        assert!(f.sentence("production").contains("until Fri 2026-12-25 09:00 EST"));
+        assert!(f
+            .sentence("production")
+            .contains("until Fri 2026-12-25 09:00 EST"));
     }
 
     #[test]
@@ -804,7 +818,8 @@ mod tests {
             let e = error(line);
             assert_eq!(e.line, Some((1, line.to_string())));
             assert!(
-                e.message.contains("past the last moment rollout can reckon with"),
+                e.message
+                    .contains("past the last moment rollout can reckon with"),
                 "{line}: {}",
                 e.message
             );

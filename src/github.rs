@@ -569,14 +569,56 @@ impl DeploymentClient {
             path: path.clone(),
             detail: e.to_string(),
         })?;
-        // Posting the same status twice is harmless, so a lost answer is simply sent again.
         let budget = if status.state.is_final() {
             Budget::Final
         } else {
             Budget::Ordinary
         };
-        self.send(Method::POST, &path, Some(&body), Resend::Safe, budget)
-            .await?;
+        // A status whose answer was lost (a 5xx, a cut connection) may have landed: it is read
+        // back before it is sent again, as a lost create is, so that a server that acts and then
+        // answers 502 gets each status once, not once per retry.
+        let started = Instant::now();
+        let limit = self.policy.scaled(self.policy.limit(budget));
+        for attempt in 1u32.. {
+            let error = match self
+                .send(
+                    Method::POST,
+                    &path,
+                    Some(&body),
+                    Resend::OnlyIfRefused,
+                    budget,
+                )
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_ambiguous() && !matches!(e, ApiError::Cancelled { .. }) => e,
+                Err(e) => return Err(e),
+            };
+            match self.landed(id, status).await {
+                Some(true) => {
+                    tracing::info!(
+                        "deployment {id}: the {} status's answer was lost ({}), but GitHub shows it posted",
+                        status.state.as_str(),
+                        error.cause()
+                    );
+                    return Ok(());
+                }
+                // Not there, or unknown: sending it again risks at worst a copy, where not
+                // sending it could leave the deployment without it.
+                Some(false) | None => {}
+            }
+            if (self.cancelled() && attempt >= 2) || started.elapsed() > limit {
+                return Err(error);
+            }
+            let wait = retry::backoff(&self.policy, attempt);
+            tracing::info!(
+                "deployment {id}: the {} status's answer was lost ({}) and GitHub does not show it; sending it again in {:.1}s",
+                status.state.as_str(),
+                error.cause(),
+                wait.as_secs_f64()
+            );
+            self.pause(self.policy.scaled(wait)).await;
+        }
         Ok(())
     }
 

@@ -72,7 +72,10 @@ mod tests {
         let path = fifo(dir.path());
         let began = Instant::now();
         let e = open_read(&path).unwrap_err();
-        assert!(e.to_string().contains("is not a regular file (a FIFO)"), "{e}");
+        assert!(
+            e.to_string().contains("is not a regular file (a FIFO)"),
+            "{e}"
+        );
         // No reader: a non-blocking open for writing fails (ENXIO) rather than waiting.
         let e = open(&path, OpenOptions::new().append(true)).unwrap_err();
         assert!(!e.to_string().is_empty());

@@ -323,7 +323,7 @@ pub(super) fn seconds(d: Duration) -> String {
 }
 
 /// Exponential backoff with full jitter.
-fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+pub(super) fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     let cap = policy.base_delay.saturating_mul(1 << attempt.min(8));
     let millis = cap.as_millis().max(1) as u64;
     Duration::from_millis(rand::rng().random_range(millis / 2..=millis))

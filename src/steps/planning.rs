@@ -2,7 +2,7 @@
 //! (`targets` above all, for a matrix), with no API write and no command.
 
 use super::{Api, Rollout};
-use crate::plan::{self, Changes, Decision, Destination, Plan};
+use crate::plan::{self, Changes, Decision, Destination, Plan, SkipKind};
 use crate::report::{Report, TargetRow};
 use crate::runtime::Untrusted;
 
@@ -56,6 +56,7 @@ impl Rollout<'_> {
             return skip;
         }
         let mut deploying = Vec::new();
+        let mut frozen: Vec<(String, String)> = Vec::new();
         for planned in &plans.each {
             let name = planned.name.clone().unwrap_or_default();
             match &planned.decision {
@@ -76,14 +77,20 @@ impl Rollout<'_> {
                     deploying.push(name);
                 }
                 Decision::Plan(Plan::Skip(skip)) => {
+                    // A freeze window: `blocked`, as the deploy would say, and out of `targets`.
+                    let blocked = skip.kind == SkipKind::Blocked;
+                    let status = if blocked { "blocked" } else { "skipped" };
                     tracing::info!(
-                        "target {}: skipped: {}",
+                        "target {}: {status}: {}",
                         Untrusted(&name),
                         Untrusted(&skip.reason)
                     );
+                    if blocked {
+                        frozen.push((name.clone(), skip.reason.clone()));
+                    }
                     report.rows.push(TargetRow {
                         target: name,
-                        status: "skipped".into(),
+                        status: status.into(),
                         detail: skip.reason.clone(),
                         ..TargetRow::default()
                     });
@@ -92,6 +99,13 @@ impl Rollout<'_> {
             }
         }
         report.environment.clear();
+        report.targets = Some(deploying.clone());
+        if let Some(blocked) = frozen_outcome(&deploying, &frozen) {
+            report.status = "blocked".into();
+            report.blocked_by = Some("a freeze window".into());
+            report.detail = blocked;
+            return report;
+        }
         report.detail = if deploying.is_empty() {
             "`step: plan` writes nothing: no target would deploy".to_string()
         } else {
@@ -101,7 +115,26 @@ impl Rollout<'_> {
                 deploying.join(", ")
             )
         };
-        report.targets = Some(deploying);
         report
     }
+}
+
+/// What the freeze windows make of a plan with `targets`: every target that would deploy frozen
+/// is a `blocked` step (the sentence to fail with); only some is a `::warning::` naming them,
+/// since their change deploys only when a later run covers them.
+fn frozen_outcome(deploying: &[String], frozen: &[(String, String)]) -> Option<String> {
+    let (first, _) = frozen.first()?;
+    let names: Vec<&str> = frozen.iter().map(|(name, _)| name.as_str()).collect();
+    let why = &frozen[0].1;
+    if deploying.is_empty() {
+        return Some(format!(
+            "`step: plan`: every target that would deploy is frozen ({}), so none is in `targets`; target {first}: {why}",
+            names.join(", ")
+        ));
+    }
+    crate::runtime::warning(&format!(
+        "`step: plan`: target(s) {} are frozen and left out of `targets`; their change deploys only when a later run covers them (target {first}: {why})",
+        names.join(", ")
+    ));
+    None
 }

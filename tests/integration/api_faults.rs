@@ -550,3 +550,68 @@ fn a_retry_line_names_its_request_once() {
         .expect("a retry line");
     assert_eq!(line.matches("/statuses").count(), 1, "{line}");
 }
+
+#[test]
+fn every_status_post_that_acts_then_answers_502_leaves_each_status_once() {
+    // GitHub (behind a proxy that loses answers) posts every status, then answers 502: each
+    // status is read back before it is sent again, so the deployment gets one of each.
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    let mut f = fault("POST", "/statuses", 502, 1000);
+    f.after = true;
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    assert_eq!(states(&h, 0), ["in_progress", "success"]);
+    let s = h.state();
+    assert_eq!(
+        s.requests_to("POST", "/statuses"),
+        2,
+        "each status sent once"
+    );
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+    drop(s);
+    assert!(
+        run.stdout.contains("but GitHub shows it posted"),
+        "{}",
+        run.stdout
+    );
+
+    // A failed command the same: one `failure`, and the run says failure.
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    h.input("command", "exit 3");
+    pushed(&h);
+    let mut f = fault("POST", "/statuses", 502, 1000);
+    f.after = true;
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "failure");
+    assert_eq!(states(&h, 0), ["in_progress", "failure"]);
+    all_final(&h);
+}
+
+#[test]
+fn a_status_whose_502_did_not_act_is_sent_again_and_lands_once() {
+    // The opposite case: the 502 came before the work. Reading back shows nothing, so the
+    // status goes again, and lands once.
+    let mut h = Harness::new();
+    short_clock(&mut h);
+    pushed(&h);
+    let mut f = fault("POST", "/statuses", 502, 1);
+    f.skip = 1;
+    h.fake.fault(f);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(states(&h, 0), ["in_progress", "success"]);
+    assert_eq!(h.state().requests_to("POST", "/statuses"), 3);
+    assert!(
+        run.stdout
+            .contains("GitHub does not show the success status; retrying in"),
+        "{}",
+        run.stdout
+    );
+}

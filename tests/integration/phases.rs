@@ -655,3 +655,129 @@ fn deploy_with_a_phase_landing_after_the_final_status_posts_the_final_status_aga
         run.stdout
     );
 }
+
+/// The command's own files replaced by FIFOs: `rm "$F"; mkfifo "$F"`.
+const FIFOS: &str = r#"rm -f "$ROLLOUT_PHASE_FILE" "$ROLLOUT_URL_FILE"
+    mkfifo "$ROLLOUT_PHASE_FILE" "$ROLLOUT_URL_FILE""#;
+
+/// rollout started, then `signal` (if any) once the command has put its FIFOs in place; its run,
+/// and how long it took after the FIFOs were there. A rollout that is still running after 30 s
+/// hung: it is killed and the test fails, rather than hanging the suite.
+fn bounded(
+    h: &Harness,
+    signal: Option<nix::sys::signal::Signal>,
+) -> (crate::support::Run, Duration) {
+    let mut child = h
+        .command(&[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = h.file("fifos-made");
+    wait_until("the command's FIFOs", Duration::from_secs(30), || {
+        marker.exists()
+    });
+    let since = std::time::Instant::now();
+    if let Some(signal) = signal {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+    }
+    while child.try_wait().unwrap().is_none() {
+        if since.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "rollout hung on the FIFOs:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let took = since.elapsed();
+    (h.collect(child.wait_with_output().unwrap()), took)
+}
+
+fn fifo_command(h: &mut Harness, rest: &str) {
+    let marker = h.file("fifos-made");
+    h.input(
+        "command",
+        &format!("{FIFOS}\n    touch '{}'\n    {rest}", marker.display()),
+    );
+}
+
+#[test]
+fn deploy_whose_phase_file_becomes_a_fifo_still_times_out_and_posts_its_final_status() {
+    let mut h = phased("");
+    h.input("timeout", "2s");
+    fifo_command(&mut h, "sleep 60");
+    pushed(&h);
+    let (run, took) = bounded(&h, None);
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let statuses = the_statuses(&h);
+    let (state, description) = statuses.last().unwrap();
+    assert_eq!(state, "failure", "{statuses:?}");
+    assert!(
+        description.contains("timed out") && description.contains("2s"),
+        "{description}"
+    );
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(
+        run.outputs.get("status").map(String::as_str),
+        Some("failure")
+    );
+    assert!(
+        run.stdout.contains("is not a regular file (a FIFO)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn deploy_whose_phase_file_becomes_a_fifo_still_answers_sigterm() {
+    let mut h = phased("");
+    fifo_command(&mut h, "sleep 60");
+    pushed(&h);
+    let (run, took) = bounded(&h, Some(nix::sys::signal::Signal::SIGTERM));
+    // The runner kills the job 10 s after its first signal.
+    assert!(took < Duration::from_secs(9), "took {took:?}");
+    assert_eq!(run.code, 143, "{}\n{}", run.stdout, run.stderr);
+    let statuses = the_statuses(&h);
+    let (state, description) = statuses.last().unwrap();
+    assert_eq!(state, "error", "{statuses:?}");
+    assert!(
+        description.starts_with("Cancelled by SIGTERM"),
+        "{description}"
+    );
+}
+
+#[test]
+fn deploy_whose_phase_and_url_files_become_fifos_succeeds_without_them() {
+    let mut h = phased("");
+    h.input("environment-url", "https://example.com/fallback");
+    fifo_command(&mut h, "echo deployed");
+    pushed(&h);
+    let (run, _) = bounded(&h, None);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let statuses = the_statuses(&h);
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    let (state, description) = statuses.last().unwrap();
+    assert_eq!(state, "success", "{statuses:?}");
+    assert!(description.starts_with("Deployed in "), "{description}");
+    // The URL file was a FIFO: ignored with a warning, and the input's URL stands.
+    assert!(
+        run.stdout.contains("ignoring ROLLOUT_URL_FILE") && run.stdout.contains("(a FIFO)"),
+        "{}",
+        run.stdout
+    );
+    let s = h.state();
+    assert_eq!(
+        s.deployments[0]
+            .statuses
+            .last()
+            .unwrap()
+            .environment_url
+            .as_deref(),
+        Some("https://example.com/fallback")
+    );
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
