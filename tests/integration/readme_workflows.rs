@@ -50,7 +50,8 @@ fn workflow_blocks(markdown: &str) -> Vec<Block> {
 fn example_named(before: &str) -> Option<String> {
     let rest = before.strip_suffix(':')?;
     let rest = rest.strip_suffix(')').map_or(rest, |r| {
-        r.rsplit_once('(').map_or(r, |(_, inside)| inside.split(", ").next().unwrap_or(inside))
+        r.rsplit_once('(')
+            .map_or(r, |(_, inside)| inside.split(", ").next().unwrap_or(inside))
     });
     let name = rest
         .trim_end()
