@@ -184,3 +184,45 @@ fn blocks_are_found_and_compared_whole() {
     );
     assert_eq!(example_named("a freeze window:"), None);
 }
+
+/// Whether an example deploys (runs a command, or opens or rolls back a deployment), and whether it
+/// has a `concurrency:` key (a comment naming it does not count).
+fn deploys_and_queues(workflow: &str) -> (bool, bool) {
+    let keys: Vec<&str> = workflow
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let deploys = keys
+        .iter()
+        .any(|l| l.starts_with("command:") || *l == "step: start" || *l == "step: rollback");
+    let queues = keys.iter().any(|l| l.starts_with("concurrency:"));
+    (deploys, queues)
+}
+
+#[test]
+fn every_example_that_deploys_has_concurrency() {
+    let mut deploying = 0;
+    for entry in std::fs::read_dir(root().join("examples/workflows")).expect("examples/workflows") {
+        let path = entry.expect("a directory entry").path();
+        let text = std::fs::read_to_string(&path).expect("an example workflow");
+        let (deploys, queues) = deploys_and_queues(&text);
+        if deploys {
+            deploying += 1;
+            assert!(
+                queues,
+                "{} deploys without `concurrency:` (two runs of it could interleave)",
+                path.display()
+            );
+        }
+    }
+    assert!(deploying >= 8, "only {deploying} examples deploy");
+    assert_eq!(
+        deploys_and_queues("on: push\n# concurrency: none\njobs:\n  a:\n    steps:\n      - with:\n          command: x\n"),
+        (true, false)
+    );
+    assert_eq!(
+        deploys_and_queues("on: push\nconcurrency:\n  group: g\njobs: {}\n"),
+        (false, true)
+    );
+}
