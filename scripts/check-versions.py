@@ -2,8 +2,9 @@
 """Holds the one version (Cargo.toml's) and everything that names it to one another:
   Cargo.lock                 the rollout package at that version
   action.yml                 image: docker://IMAGE:vX.Y.Z on main (a release tree's names a digest)
-  README.md, examples/, host/launcher.js, tests/runner/workflows/
-                             every `rollout-action/rollout[/host]@vN` is @vMAJOR
+  README.md, docs/*.md, examples/, host/launcher.js, tests/runner/workflows/
+                             every `rollout-action/rollout[/host]@vN` is @vMAJOR (a pin by
+                             commit, @<40 hex> or the placeholder @<that sha>, is not a version)
   .github/workflows/release.yml
                              pushes IMAGE (its IMAGE: line is action.yml's) and runs this script
                              with its `version` input
@@ -19,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-USES = re.compile(r"(?<![\w./-])rollout-action/rollout(?:/host)?@([^\s`'\"\\)]+)")
+USES = re.compile(r"(?<![\w./-])rollout-action/rollout(?:/host)?@([^\s`'\"\\)=]+)")
+PIN = re.compile(r"[0-9a-f]{40}|<[^>]*")
 
 
 def cargo_version(root):
@@ -50,13 +52,13 @@ def problems(root, release=None):
         image, _, tag = images[0].partition(":")
         if tag != f"v{version}":
             out.append(f"action.yml: image tag {tag!r}, Cargo.toml's version is {version} (want v{version})")
-    files = [root / "README.md", root / "host" / "launcher.js"]
+    files = [root / "README.md", root / "host" / "launcher.js"] + sorted((root / "docs").glob("*.md"))
     for folder in ["examples/workflows", "tests/runner/workflows"]:
         files += sorted((root / folder).glob("*.yml"))
     for f in files:
         for n, line in enumerate(f.read_text().splitlines(), 1):
             for ref in USES.findall(line):
-                if ref != major:
+                if ref != major and not PIN.fullmatch(ref):
                     out.append(f"{f.relative_to(root)}:{n}: @{ref}, the current major is @{major}")
     wf = (root / ".github" / "workflows" / "release.yml").read_text()
     m = re.search(r"^\s*IMAGE:\s*(\S+)\s*$", wf, re.M)
@@ -75,7 +77,7 @@ def self_test():
                         ".github/workflows/release.yml"]:
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(ROOT / rel, root / rel)
-            for folder in ["examples/workflows", "tests/runner/workflows"]:
+            for folder in ["examples/workflows", "tests/runner/workflows", "docs"]:
                 shutil.copytree(ROOT / folder, root / folder)
             assert not problems(root), problems(root)
             p = root / name
@@ -93,6 +95,7 @@ def self_test():
         mutate("action.yml", f":v{version}", ":v0.0.1"),
         mutate("README.md", f"rollout-action/rollout@v{major}", "rollout-action/rollout@v0"),
         mutate("examples/workflows/deploy.yml", f"rollout-action/rollout@v{major}", "rollout-action/rollout@main"),
+        mutate("docs/forms.md", f"rollout-action/rollout/host@v{major}", "rollout-action/rollout/host@v0"),
         mutate(".github/workflows/release.yml", "IMAGE: ghcr.io/", "IMAGE: ghcr.io/someone-"),
     ]
     with tempfile.TemporaryDirectory():

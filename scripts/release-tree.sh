@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes into OUT what a release tag holds (binaries never live on main): the action files of both
 # forms (action.yml; host/action.yml with its launcher), the Dockerfile, README.md and LICENSE when
-# present, the rollout binaries it can find at bin/linux-<arch>/rollout (Docker's TARGETARCH names,
+# present, the docs/ pages the README links to, the rollout binaries it can find at bin/linux-<arch>/rollout (Docker's TARGETARCH names,
 # which the launcher maps RUNNER_ARCH X64/ARM64 to), and SHA256SUMS over every file.
 #
 # Binaries, for each of amd64 and arm64, the first that exists:
@@ -27,6 +27,11 @@ install -m 0644 host/action.yml host/launcher.js host/post.js "$out/host/"
 for doc in README.md LICENSE; do
   if [ -f "$doc" ]; then install -m 0644 "$doc" "$out/"; fi
 done
+# The README's links resolve on the tag too (the Marketplace and a pinned sha show the tag's README).
+if [ -d docs ]; then
+  mkdir -p "$out/docs"
+  install -m 0644 docs/*.md "$out/docs/"
+fi
 
 case $(uname -m) in
   x86_64) here=amd64 ;;

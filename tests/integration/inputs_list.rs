@@ -1,6 +1,7 @@
 //! One list of inputs: action.yml's `inputs:`, the inputs the code reads (`inputs::KNOWN`), and the
-//! first column of README.md's "## Inputs" table. A runner only warns about an input the action
-//! does not declare, so a drift between the three shows nowhere else.
+//! first column of docs/reference.md's "## Inputs" table (written from action.yml by
+//! scripts/reference.py, whose `--check` holds the rest of the page to action.yml). A runner only
+//! warns about an input the action does not declare, so a drift between the three shows nowhere else.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -34,11 +35,11 @@ fn action_inputs(yaml: &str) -> BTreeSet<String> {
 
 /// The names in backticks in the first column of the table under "## Inputs" (a row may name
 /// two: "| `production`, `transient` | ...").
-fn readme_inputs(readme: &str) -> BTreeSet<String> {
-    let section = readme
+fn reference_inputs(reference: &str) -> BTreeSet<String> {
+    let section = reference
         .split("\n## ")
         .find(|s| s.starts_with("Inputs\n"))
-        .expect("README.md has a \"## Inputs\" section");
+        .expect("docs/reference.md has a \"## Inputs\" section");
     let mut names = BTreeSet::new();
     for line in section.lines().filter(|l| l.starts_with('|')) {
         let first = line.trim_start_matches('|').split('|').next().unwrap_or("");
@@ -77,18 +78,18 @@ fn differences(lists: &[(&str, &BTreeSet<String>)]) -> Vec<String> {
 }
 
 #[test]
-fn action_yml_the_code_and_the_readme_name_the_same_inputs() {
+fn action_yml_the_code_and_the_reference_name_the_same_inputs() {
     let action = action_inputs(&read("action.yml"));
     let code: BTreeSet<String> = rollout::inputs::KNOWN
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let readme = readme_inputs(&read("README.md"));
-    assert!(action.contains("token") && readme.contains("transient"));
+    let reference = reference_inputs(&read("docs/reference.md"));
+    assert!(action.contains("token") && reference.contains("transient"));
     let diff = differences(&[
         ("action.yml", &action),
         ("inputs::KNOWN", &code),
-        ("README.md's inputs table", &readme),
+        ("docs/reference.md's inputs table", &reference),
     ]);
     assert!(
         diff.is_empty(),
@@ -104,9 +105,9 @@ fn the_comparison_sees_a_drift() {
         action_inputs(yaml),
         BTreeSet::from(["token".to_string(), "dry-run".to_string()])
     );
-    let readme = "# rollout\n\n## Inputs\n\n| input | default | meaning |\n|---|---|---|\n| `token` | `${{ github.token }}` | t |\n| `production`, `transient` | x | `true` |\n\n## Outputs\n| `status` | x |\n";
+    let reference = "# Inputs and outputs\n\n## Inputs\n\n| input | default | meaning |\n|---|---|---|\n| `token` | `${{ github.token }}` | t |\n| `production`, `transient` | x | `true` |\n\n## Outputs\n| `status` | x |\n";
     assert_eq!(
-        readme_inputs(readme),
+        reference_inputs(reference),
         BTreeSet::from([
             "token".to_string(),
             "production".to_string(),
@@ -116,8 +117,8 @@ fn the_comparison_sees_a_drift() {
     let a = BTreeSet::from(["token".to_string(), "dry-run".to_string()]);
     let b = BTreeSet::from(["token".to_string()]);
     assert_eq!(
-        differences(&[("action.yml", &a), ("README.md", &b)]),
-        vec!["`dry-run` is missing from README.md".to_string()]
+        differences(&[("action.yml", &a), ("docs/reference.md", &b)]),
+        vec!["`dry-run` is missing from docs/reference.md".to_string()]
     );
 }
 

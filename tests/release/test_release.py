@@ -51,7 +51,7 @@ def tree_and_pin(work):
     r = run(["bash", S / "release-tree.sh", tree], env=env)
     check(r.returncode == 0, f"release-tree.sh writes a tree ({r.stderr.strip()})")
     for f in ["action.yml", "Dockerfile", "host/action.yml", "host/launcher.js", "bin/linux-amd64/rollout",
-              "bin/linux-arm64/rollout", "README.md", "LICENSE", "SHA256SUMS"]:
+              "bin/linux-arm64/rollout", "README.md", "docs/README.md", "LICENSE", "SHA256SUMS"]:
         check((tree / f).is_file(), f"the release tree holds {f}")
     digest = "sha256:" + hashlib.sha256(b"index").hexdigest()
     r = run(["bash", S / "pin-image.sh", tree, "ghcr.io/rollout-action/rollout", digest])

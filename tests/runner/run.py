@@ -327,6 +327,58 @@ def case_push_deploy(env):
     token_leaked(env, log)
 
 
+QUICKSTART_SH = """#!/bin/sh
+# The user's deploy or teardown script (the README's first workflow calls ./deploy.sh and ./teardown.sh).
+set -eu
+mkdir -p .seen
+echo "$(basename "$0") $1 $(git rev-parse HEAD)" >> .seen/quickstart
+"""
+
+
+def case_quickstart(env):
+    """examples/workflows/quickstart.yml, the README's first workflow as written: a push to main
+    deploys production (host form); a pull request gets pr-7 at its head, torn down on close."""
+    repo = Repo(env, "examples/workflows/quickstart.yml",
+                {"deploy.sh": QUICKSTART_SH, "teardown.sh": QUICKSTART_SH})
+    sha = repo.commit("ship the reports page", {"app.txt": "v2\n"})
+    code, log = repo.act("push", push_event(repo, sha, repo.base, message="ship the reports page"))
+    check(code == 0, f"push: act exited {code}", log)
+    ds = deployments(env, "production")
+    check(len(ds) == 1 and ds[0]["ref"] == sha, f"push: {[(d['ref'], d['environment']) for d in deployments(env)]}", log)
+    check(states(ds[0]) == ["in_progress", "success"], f"push: statuses {states(ds[0])}", log)
+    check(ds[0]["statuses"][-1].get("environment_url") == "https://production.example.com",
+          f"push: environment_url {ds[0]['statuses'][-1].get('environment_url')}", log)
+    check(f"deploy.sh production {sha}" in (repo.seen("quickstart") or ""),
+          f"push: the deploy script saw {repo.seen('quickstart')!r}", log)
+
+    git(repo.path, "checkout", "-q", "-b", "feature/reports")
+    head = repo.commit("add the reports page", {"reports.txt": "v1\n"})
+    test_merge(repo, head, sha)
+    code, log = repo.act("pull_request", pr_event("opened", 7, head, sha))
+    check(code == 0, f"opened: act exited {code}", log)
+    ds = deployments(env, "pr-7")
+    check(len(ds) == 1 and ds[0]["ref"] == head, f"opened: {[(d['ref'], d['environment']) for d in deployments(env)]}", log)
+    check(states(ds[0]) == ["in_progress", "success"] and ds[0]["transient_environment"] is True,
+          f"opened: statuses {states(ds[0])}", log)
+    check(ds[0]["statuses"][-1].get("environment_url") == "https://pr-7.example.com",
+          f"opened: environment_url {ds[0]['statuses'][-1].get('environment_url')}", log)
+    check(f"deploy.sh pr-7 {head}" in (repo.seen("quickstart") or ""),
+          f"opened: the script did not run at the head: {repo.seen('quickstart')!r}", log)
+    check(len(env.state()["comments"]) == 1, "opened: no sticky comment", log)
+
+    git(repo.path, "checkout", "-q", "main")
+    git(repo.path, "branch", "-q", "-D", "feature/reports")
+    code, log = repo.act("pull_request", pr_event("closed", 7, head, sha, merged=True))
+    check(code == 0, f"closed: act exited {code}", log)
+    check(f"teardown.sh pr-7 {sha}" in (repo.seen("quickstart") or ""),
+          f"closed: the teardown did not run at the base: {repo.seen('quickstart')!r}", log)
+    check(all(states(d)[-1] == "inactive" for d in deployments(env, "pr-7")),
+          f"closed: {[states(d) for d in deployments(env, 'pr-7')]}", log)
+    check(states(deployments(env, "production")[0])[-1] == "success", "closed: production was touched", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
 def case_release_branch(env):
     """examples/workflows/deploy.yml on release/2.0/hotfix: the trigger's `release/**` and the map's
     agree, so a branch two levels deep deploys to staging instead of running and skipping."""
@@ -711,10 +763,27 @@ def case_rollback(env):
     check(repo.seen("deploy-head") == shas[1] + "\n", "the command did not run in B's checkout", log)
     check(f"rollback: success to {shas[1]}, replacing deployment {ids[2]}" in log,
           "the next step did not get the outputs status, sha and rollback-of", log)
+
+    # `target: api` rolls back production-api, the environment targets.yml deploys `api` to.
+    t_ids = []
+    for sha, state in zip(shas[:2], ["success", "failure"]):
+        d = api(env, "POST", "/repos/octo-org/app/deployments",
+                {"ref": sha, "environment": "production-api", "task": "deploy", "auto_merge": False,
+                 "required_contexts": [], "payload": {}})
+        api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": state})
+        t_ids.append(d["id"])
+    event["inputs"] = {"environment": "production", "to": "previous", "target": "api"}
+    code, log = repo.act("workflow_dispatch", event, ["--input", "target=api"])
+    check(code == 0, f"target: act exited {code}", log)
+    ts = deployments(env, "production-api")
+    check(len(ts) == 3 and ts[-1]["ref"] == shas[0], f"target: {[(d['ref'], states(d)) for d in ts]}", log)
+    check(ts[-1]["payload"].get("rollback", {}).get("to_deployment") == t_ids[0], f"target: payload {ts[-1]['payload']}", log)
+    check(len(deployments(env, "production")) == 4, "target: production itself was rolled back again", log)
     no_violations(env, log)
 
 
 CASES = {
+    "quickstart": case_quickstart,
     "push-deploy": case_push_deploy,
     "failing-command": case_failing_command,
     "release-branch": case_release_branch,
