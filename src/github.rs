@@ -607,17 +607,22 @@ impl DeploymentClient {
                 // sending it could leave the deployment without it.
                 Some(false) | None => {}
             }
-            if (self.cancelled() && attempt >= 2) || started.elapsed() > limit {
+            let mut wait = retry::backoff(&self.policy, attempt);
+            if self.cancelled() {
+                // After a cancel, one quick retry at most: the final status must beat the kill.
+                wait = wait.min(Duration::from_secs(1));
+            }
+            let scaled = self.policy.scaled(wait);
+            if (self.cancelled() && attempt >= 2) || started.elapsed() + scaled > limit {
                 return Err(error);
             }
-            let wait = retry::backoff(&self.policy, attempt);
             tracing::info!(
-                "deployment {id}: the {} status's answer was lost ({}) and GitHub does not show it; sending it again in {:.1}s",
-                status.state.as_str(),
+                "POST {path}: {} (attempt {attempt}), and GitHub does not show the {} status; retrying in {}",
                 error.cause(),
-                wait.as_secs_f64()
+                status.state.as_str(),
+                retry::seconds(wait)
             );
-            self.pause(self.policy.scaled(wait)).await;
+            self.pause(scaled).await;
         }
         Ok(())
     }
