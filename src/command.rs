@@ -306,9 +306,10 @@ fn exit_outcome(status: std::process::ExitStatus) -> Outcome {
     }
 }
 
-/// Where rollout's README explains the container the command runs in and the split form.
+/// Where rollout's docs explain the container the command runs in and the split form (the
+/// heading of docs/forms.md; tests/integration/readme_workflows.rs holds the two together).
 pub const WHERE_THE_COMMAND_RUNS: &str =
-    "https://github.com/rollout-action/rollout#where-the-command-runs";
+    "https://github.com/rollout-action/rollout/blob/main/docs/forms.md#where-the-command-runs";
 
 /// What the shell said it could not find or run (HANDBOOK: exit code 127 from `sh -c`). The
 /// names come from the command's output: they are for the job log only.

@@ -42,7 +42,7 @@ fn a_program_missing_from_the_image_is_named_with_both_ways_out() {
         "install it in the command",
         "`step: start`",
         "`step: finish`",
-        "https://github.com/rollout-action/rollout#where-the-command-runs",
+        "https://github.com/rollout-action/rollout/blob/main/docs/forms.md#where-the-command-runs",
     ] {
         assert!(error.contains(part), "{part:?} in {error}");
     }

@@ -226,3 +226,31 @@ fn every_example_that_deploys_has_concurrency() {
         (false, true)
     );
 }
+
+/// The page an error message links to (exit 127 in the container form) has the heading its anchor
+/// names: a docs page moved or a heading renamed breaks the link every such error prints.
+#[test]
+fn the_link_an_error_prints_names_a_heading_of_its_page() {
+    let url = rollout::command::WHERE_THE_COMMAND_RUNS;
+    let rest = url
+        .strip_prefix("https://github.com/rollout-action/rollout/blob/main/")
+        .expect("a link into this repository's main branch");
+    let (path, anchor) = rest.split_once('#').expect("a link with an anchor");
+    let page = std::fs::read_to_string(root().join(path))
+        .unwrap_or_else(|e| panic!("{url} names {path}: {e}"));
+    let anchors: Vec<String> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(|h| {
+            h.to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                .collect::<String>()
+                .replace(' ', "-")
+        })
+        .collect();
+    assert!(
+        anchors.iter().any(|a| a == anchor),
+        "{path} has no `##` heading whose anchor is #{anchor}: {anchors:?}"
+    );
+}
