@@ -315,7 +315,10 @@ pub(crate) mod tests {
             rollback_from(&json!({"rollback": {"from_deployment": 52}})),
             Some(52)
         );
-        assert_eq!(rollback_from(&json!({"rollback": {"from_deployment": "52"}})), None);
+        assert_eq!(
+            rollback_from(&json!({"rollback": {"from_deployment": "52"}})),
+            None
+        );
         assert_eq!(rollback_from(&json!({})), None);
     }
 }

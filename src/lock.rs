@@ -749,27 +749,52 @@ mod tests {
         let mona = asker("push", "mona");
         // Free and free: nothing to say.
         assert_eq!(
-            judge(&[("production-api", &free), ("production", &free)], mona, "deploying", now),
+            judge(
+                &[("production-api", &free), ("production", &free)],
+                mona,
+                "deploying",
+                now
+            ),
             LockVerdict::Go {
                 expired: vec![],
                 holder: None
             }
         );
         // The branch's environment locked by someone else holds the target.
-        match judge(&[("production-api", &free), ("production", &theirs)], mona, "deploying", now) {
-            LockVerdict::Held { sentence, .. } => assert!(sentence.contains("@hubot"), "{sentence}"),
+        match judge(
+            &[("production-api", &free), ("production", &theirs)],
+            mona,
+            "deploying",
+            now,
+        ) {
+            LockVerdict::Held { sentence, .. } => {
+                assert!(sentence.contains("@hubot"), "{sentence}")
+            }
             other => panic!("{other:?}"),
         }
         // Mine on one, someone else's on the other: held.
         assert!(matches!(
-            judge(&[("production-api", &theirs), ("production", &mine)], mona, "deploying", now),
+            judge(
+                &[("production-api", &theirs), ("production", &mine)],
+                mona,
+                "deploying",
+                now
+            ),
             LockVerdict::Held { .. }
         ));
         // Mine and an expired one: through, with both said.
-        match judge(&[("production-api", &expired), ("production", &mine)], mona, "starting", now) {
+        match judge(
+            &[("production-api", &expired), ("production", &mine)],
+            mona,
+            "starting",
+            now,
+        ) {
             LockVerdict::Go { expired, holder } => {
                 assert_eq!(expired.len(), 1);
-                assert!(expired[0].contains("expired at 2026-12-24 10:30 UTC"), "{expired:?}");
+                assert!(
+                    expired[0].contains("expired at 2026-12-24 10:30 UTC"),
+                    "{expired:?}"
+                );
                 assert_eq!(
                     holder.as_deref(),
                     Some("production is locked by you (@mona: incident 42: payments are down); starting")
@@ -779,16 +804,27 @@ mod tests {
         }
         // Anything unreadable fails closed, even beside the holder's own lock.
         assert_eq!(
-            judge(&[("production-api", &unreadable), ("production", &mine)], mona, "deploying", now),
+            judge(
+                &[("production-api", &unreadable), ("production", &mine)],
+                mona,
+                "deploying",
+                now
+            ),
             LockVerdict::Unreadable("the read failed".into())
         );
         // A record nobody can read lets nobody through, its holder neither.
-        let stray = LockState::Branch(HeldLock::from_commit(
-            "c0ffee0000000000000000000000000000000001",
-            "Merge branch 'main'",
-        ).unwrap());
+        let stray = LockState::Branch(
+            HeldLock::from_commit(
+                "c0ffee0000000000000000000000000000000001",
+                "Merge branch 'main'",
+            )
+            .unwrap(),
+        );
         match judge(&[("production", &stray)], mona, "deploying", now) {
-            LockVerdict::Held { sentence, description } => {
+            LockVerdict::Held {
+                sentence,
+                description,
+            } => {
                 assert_eq!(sentence, description);
                 assert!(sentence.contains("rollout-lock/production"), "{sentence}");
             }

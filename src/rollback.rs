@@ -511,8 +511,7 @@ mod tests {
         // One that never ran (a lock stopped it, or its run could not use it) is passed over:
         // A is current, and there is nothing before it.
         for never in [&["error"][..], &["pending"], &["inactive"], &[]] {
-            let history =
-                newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, never)]);
+            let history = newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, never)]);
             assert_eq!(
                 previous_of(&history),
                 Err(Refusal::NothingToRollBackTo {

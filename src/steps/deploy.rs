@@ -480,8 +480,7 @@ impl Rollout<'_> {
             (None, true) => "deploying",
             (None, false) => "starting",
         };
-        let (created, verdict) =
-            tokio::join!(self.create(d), self.lock_verdict(&d.locks, doing));
+        let (created, verdict) = tokio::join!(self.create(d), self.lock_verdict(&d.locks, doing));
         let id = match created {
             Ok(id) => id,
             Err(report) => return report,
