@@ -1,7 +1,8 @@
 //! rollout: a GitHub container action that turns events into GitHub Deployments.
 //!
 //! The pipeline, one module each: [`event`] and [`inputs`] read the outside world once, [`plan`]
-//! decides (pure, with [`targets`]), [`changes`], [`checkout`], [`github`] (over [`transport`]),
+//! decides (pure, with [`targets`]; [`history`] reads a deployment history the same way for
+//! every feature), [`changes`], [`checkout`], [`github`] (over [`transport`]),
 //! [`command`] and [`runtime`] are the adapters, and [`steps`] is the only place that sequences
 //! them. [`report`] turns results into text.
 
@@ -12,6 +13,7 @@ pub mod environ;
 pub mod event;
 pub mod freeze;
 pub mod github;
+pub mod history;
 pub mod inputs;
 pub mod lines;
 pub mod lock;

@@ -111,6 +111,85 @@ pub enum LockState {
     Unknown(String),
 }
 
+/// The events whose runs a lock's holder deploys through its own lock with: what a person
+/// starts by hand (a push, a dispatch, or a re-run of either). A `schedule`, a `workflow_run` or a
+/// `pull_request` run is stopped whoever its actor is: nobody chose to ship it now.
+pub const HOLDER_EVENTS: [&str; 2] = ["push", "workflow_dispatch"];
+
+/// Who is asking to deploy, as a lock judges it: the run's event (`GITHUB_EVENT_NAME`) and its
+/// triggering actor (`GITHUB_TRIGGERING_ACTOR`, else `GITHUB_ACTOR`: a re-run's is who re-ran it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asker<'a> {
+    pub event: &'a str,
+    pub actor: &'a str,
+}
+
+/// What the locks on the environments a deploy answers to decide for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockVerdict {
+    /// It goes ahead. `expired`: one notice each for an expired lock passed. `holder`: the
+    /// sentence saying that this run's own actor holds the lock(s) it passed ("production is
+    /// locked by you (@mona: incident 42); deploying"), for the log and the summary.
+    Go {
+        expired: Vec<String>,
+        holder: Option<String>,
+    },
+    /// A lock stops it: the whole sentence (log, `skip-reason`, summary) and the deployment
+    /// status's description (140 characters: who and why).
+    Held {
+        sentence: String,
+        description: String,
+    },
+    /// A lock could not be read: the sentence why. A deploy fails closed on it.
+    Unreadable(String),
+}
+
+/// Judges a deploy by every lock it answers to (`(environment, what is known of its lock)`: its
+/// own environment's and, with `targets`, the one its branch maps to), at `now`, for `asker`,
+/// whose run is `doing` (`deploying`, `starting`, `rolling back`) what the holder's sentence says.
+/// An unreadable lock wins over a held one, a held one over any that let it through; an expired
+/// lock lets everyone through, a held one only its holder ([`LockRecord::lets_through`]); a lock
+/// whose record cannot be read lets nobody through.
+pub fn judge(
+    locks: &[(&str, &LockState)],
+    asker: Asker<'_>,
+    doing: &str,
+    now: Timestamp,
+) -> LockVerdict {
+    if let Some(why) = locks.iter().find_map(|(_, state)| match state {
+        LockState::Unknown(why) => Some(why.clone()),
+        _ => None,
+    }) {
+        return LockVerdict::Unreadable(why);
+    }
+    let mut expired = Vec::new();
+    let mut yours = Vec::new();
+    for (environment, state) in locks {
+        let LockState::Branch(held) = state else {
+            continue;
+        };
+        match &held.record {
+            Ok(record) if !held.holds(now) => expired.push(record.expired_sentence()),
+            Ok(record) if record.lets_through(asker) => yours.push(record.yours(environment)),
+            Ok(record) => {
+                return LockVerdict::Held {
+                    sentence: held.sentence(environment, now),
+                    description: record.status_description(),
+                }
+            }
+            Err(_) => {
+                let sentence = held.sentence(environment, now);
+                return LockVerdict::Held {
+                    description: sentence.clone(),
+                    sentence,
+                };
+            }
+        }
+    }
+    let holder = (!yours.is_empty()).then(|| format!("{}; {doing}", yours.join("; ")));
+    LockVerdict::Go { expired, holder }
+}
+
 /// What an unlock came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Released {
@@ -238,6 +317,27 @@ impl LockRecord {
         };
         format!(
             "Locked by {who}: \"{}\"; no command ran",
+            one_line(&self.reason)
+        )
+    }
+
+    /// Whether `asker` is this lock's holder, whom it does not stop: a `push` or
+    /// `workflow_dispatch` run (a re-run keeps its event) whose triggering actor is the lock's
+    /// `actor`, compared without case as GitHub logins are. Every other event is stopped whoever
+    /// its actor; a lock with no actor recorded lets nobody through.
+    pub fn lets_through(&self, asker: Asker<'_>) -> bool {
+        let (mine, theirs) = (self.actor.trim(), asker.actor.trim());
+        HOLDER_EVENTS.contains(&asker.event)
+            && !mine.is_empty()
+            && mine.eq_ignore_ascii_case(theirs)
+    }
+
+    /// "production is locked by you (@mona: incident 42)", of the lock on `environment`.
+    fn yours(&self, environment: &str) -> String {
+        format!(
+            "{} is locked by you (@{}: {})",
+            one_line(environment),
+            one_line(&self.actor),
             one_line(&self.reason)
         )
     }
@@ -554,5 +654,181 @@ mod tests {
             "{s}"
         );
         assert_eq!(HeldLock::from_commit("not a sha", "x"), None);
+    }
+
+    fn branch(r: LockRecord) -> LockState {
+        LockState::Branch(HeldLock {
+            commit: Sha::parse("c0ffee0000000000000000000000000000000001").unwrap(),
+            record: Ok(r),
+        })
+    }
+
+    fn asker<'a>(event: &'a str, actor: &'a str) -> Asker<'a> {
+        Asker { event, actor }
+    }
+
+    #[test]
+    fn a_lock_lets_through_its_holders_push_or_dispatch_only() {
+        let r = record();
+        for (event, actor) in [
+            ("push", "mona"),
+            ("workflow_dispatch", "mona"),
+            ("push", "Mona"),
+            ("workflow_dispatch", " MONA "),
+        ] {
+            assert!(r.lets_through(asker(event, actor)), "{event} {actor}");
+        }
+        for (event, actor) in [
+            ("push", "hubot"),
+            ("push", "mona2"),
+            ("push", ""),
+            ("schedule", "mona"),
+            ("workflow_run", "mona"),
+            ("pull_request", "mona"),
+            ("pull_request_target", "mona"),
+            ("repository_dispatch", "mona"),
+            ("Push", "mona"),
+        ] {
+            assert!(!r.lets_through(asker(event, actor)), "{event} {actor}");
+        }
+        let nobody = LockRecord {
+            actor: String::new(),
+            ..record()
+        };
+        assert!(!nobody.lets_through(asker("push", "")));
+    }
+
+    #[test]
+    fn the_verdict_lets_the_holder_through_and_says_so() {
+        let now = at("2026-12-24T11:00:00Z");
+        let held = branch(record());
+        let locks = [("production", &held)];
+        assert_eq!(
+            judge(&locks, asker("push", "mona"), "deploying", now),
+            LockVerdict::Go {
+                expired: vec![],
+                holder: Some(
+                    "production is locked by you (@mona: incident 42: payments are down); deploying"
+                        .into()
+                ),
+            }
+        );
+        match judge(&locks, asker("schedule", "mona"), "deploying", now) {
+            LockVerdict::Held {
+                sentence,
+                description,
+            } => {
+                assert_eq!(sentence, record().held_sentence(now));
+                assert_eq!(description, record().status_description());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            judge(&locks, asker("push", "hubot"), "deploying", now),
+            LockVerdict::Held { .. }
+        ));
+    }
+
+    #[test]
+    fn the_verdict_over_two_locks_needs_both_to_let_it_through() {
+        let now = at("2026-12-24T11:00:00Z");
+        let free = LockState::Free;
+        let mine = branch(record());
+        let theirs = branch(LockRecord {
+            environment: "production-api".into(),
+            actor: "hubot".into(),
+            ..record()
+        });
+        let expired = branch(LockRecord {
+            environment: "production-api".into(),
+            actor: "hubot".into(),
+            expires_at: Some(at("2026-12-24T10:30:00Z")),
+            ..record()
+        });
+        let unreadable = LockState::Unknown("the read failed".into());
+        let mona = asker("push", "mona");
+        // Free and free: nothing to say.
+        assert_eq!(
+            judge(
+                &[("production-api", &free), ("production", &free)],
+                mona,
+                "deploying",
+                now
+            ),
+            LockVerdict::Go {
+                expired: vec![],
+                holder: None
+            }
+        );
+        // The branch's environment locked by someone else holds the target.
+        match judge(
+            &[("production-api", &free), ("production", &theirs)],
+            mona,
+            "deploying",
+            now,
+        ) {
+            LockVerdict::Held { sentence, .. } => {
+                assert!(sentence.contains("@hubot"), "{sentence}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Mine on one, someone else's on the other: held.
+        assert!(matches!(
+            judge(
+                &[("production-api", &theirs), ("production", &mine)],
+                mona,
+                "deploying",
+                now
+            ),
+            LockVerdict::Held { .. }
+        ));
+        // Mine and an expired one: through, with both said.
+        match judge(
+            &[("production-api", &expired), ("production", &mine)],
+            mona,
+            "starting",
+            now,
+        ) {
+            LockVerdict::Go { expired, holder } => {
+                assert_eq!(expired.len(), 1);
+                assert!(
+                    expired[0].contains("expired at 2026-12-24 10:30 UTC"),
+                    "{expired:?}"
+                );
+                assert_eq!(
+                    holder.as_deref(),
+                    Some("production is locked by you (@mona: incident 42: payments are down); starting")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Anything unreadable fails closed, even beside the holder's own lock.
+        assert_eq!(
+            judge(
+                &[("production-api", &unreadable), ("production", &mine)],
+                mona,
+                "deploying",
+                now
+            ),
+            LockVerdict::Unreadable("the read failed".into())
+        );
+        // A record nobody can read lets nobody through, its holder neither.
+        let stray = LockState::Branch(
+            HeldLock::from_commit(
+                "c0ffee0000000000000000000000000000000001",
+                "Merge branch 'main'",
+            )
+            .unwrap(),
+        );
+        match judge(&[("production", &stray)], mona, "deploying", now) {
+            LockVerdict::Held {
+                sentence,
+                description,
+            } => {
+                assert_eq!(sentence, description);
+                assert!(sentence.contains("rollout-lock/production"), "{sentence}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -58,6 +58,10 @@ pub struct Deploy {
     pub freeze_override: Option<String>,
     /// `step: rollback`: what this deploy rolls back from and to.
     pub rollback: Option<Box<crate::rollback::RollbackOf>>,
+    /// The environments whose lock holds this deploy: its own, and with `targets` the one its
+    /// branch maps to (a lock on `production` holds `production-api` too). See
+    /// [`lock_environments`].
+    pub locks: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -443,7 +447,10 @@ pub fn plans(
             name: Some(verdict.name.clone()),
             decision: match verdict.changes() {
                 Some(own) => Decision::Plan(under_freeze(
-                    decide(for_target(base, &verdict.name, inputs), event, inputs, own),
+                    held_by_branch_lock(
+                        decide(for_target(base, &verdict.name, inputs), event, inputs, own),
+                        base,
+                    ),
                     inputs,
                     now,
                 )),
@@ -539,6 +546,7 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         .map(|t| t.render(&vars))
         .filter(|u| !u.is_empty());
     Plan::Deploy(Deploy {
+        locks: vec![target.environment.clone()],
         target,
         task,
         task_reason,
@@ -548,6 +556,28 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         freeze_override: None,
         rollback: None,
     })
+}
+
+/// The environments whose lock holds a deploy to `own`: `own`, and `branch` (the environment the
+/// branch maps to, of which `own` is a target's) unless it is the same environment (GitHub
+/// compares names without case).
+pub fn lock_environments(own: &str, branch: Option<&str>) -> Vec<String> {
+    let mut locks = vec![own.to_string()];
+    if let Some(branch) = branch.filter(|b| b.to_lowercase() != own.to_lowercase()) {
+        locks.push(branch.to_string());
+    }
+    locks
+}
+
+/// A target's deploy, also held by a lock on the environment its branch maps to (`base`).
+fn held_by_branch_lock(plan: Plan, base: &Target) -> Plan {
+    match plan {
+        Plan::Deploy(d) => Plan::Deploy(Deploy {
+            locks: lock_environments(&d.target.environment, Some(&base.environment)),
+            ..d
+        }),
+        other => other,
+    }
 }
 
 /// What the `freeze` windows say of a deploy to `environment` at `now`.
@@ -1097,10 +1127,31 @@ mod tests {
         let api = deploy(decided(&plans.each[1]).clone());
         assert_eq!(api.target.environment, "production-api");
         assert_eq!(api.target.unit.as_deref(), Some("api"));
+        assert_eq!(
+            api.locks,
+            ["production-api", "production"],
+            "held by its own lock and by its branch's environment's"
+        );
         assert!(
             matches!(&plans.each[2].decision, Decision::Unaffected(r) if r.contains("docs/**"))
         );
         assert_eq!(plans.deploying(), ["api"]);
+    }
+
+    #[test]
+    fn a_deploy_answers_to_its_own_lock_and_a_targets_to_its_branchs_too() {
+        let (e, i) = (push("refs/heads/main"), inputs(&[]));
+        assert_eq!(deploy(plan(&e, &i, &all())).locks, ["production"]);
+        assert_eq!(
+            lock_environments("production-api", Some("production")),
+            ["production-api", "production"]
+        );
+        // One environment, named twice in two cases, is one lock.
+        assert_eq!(
+            lock_environments("Production", Some("production")),
+            ["Production"]
+        );
+        assert_eq!(lock_environments("staging", None), ["staging"]);
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct Report {
     pub phases: Vec<crate::phases::PhaseRow>,
     /// What stopped a `blocked` run: `a lock` or `a freeze window`.
     pub blocked_by: Option<String>,
+    /// The run's own actor holds the lock it went through: "production is locked by you
+    /// (@mona: incident 42); deploying".
+    pub lock_holder: Option<String>,
 }
 
 /// One target's line of a run with `targets`.
@@ -253,6 +256,9 @@ pub fn summary(report: &Report) -> String {
     }
     if let Some(by) = &report.blocked_by {
         row("Blocked by", md(by));
+    }
+    if let Some(said) = &report.lock_holder {
+        row("Lock", md(said));
     }
     // Several targets' details are their rows' own, below.
     if report.rows.len() <= 1 {

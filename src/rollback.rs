@@ -3,13 +3,15 @@
 //! sentence saying why nothing can be. The history is read elsewhere (`DeploymentClient::
 //! rollback_history`); the checkout and the deploy are the steps' business.
 //!
-//! The rules are the contract's: the deployment rolled back from is the newest one, in whatever
-//! state; a target must have *reached* `success` (a `success` among its statuses, since
-//! `auto_inactive` later turns earlier successes `inactive`) and have another commit than the
-//! current one. `to: previous` also skips what a later rollback undid, so that a second rollback
-//! goes further back instead of returning to the deploy the first one left.
+//! The rules are the contract's, read through [`crate::history`]: the deployment rolled back from
+//! is the newest one that *ran* (deployments a lock stopped changed nothing and are passed over);
+//! a target must have *reached* `success` and have another commit than the current one. `to:
+//! previous` is the history's last good one, which also skips what a later rollback undid, so
+//! that a second rollback goes further back instead of returning to the deploy the first one
+//! left.
 
 use crate::event::Sha;
+use crate::history::{last_good_before, newest_that_ran, HistoryEntry, HISTORY_LIMIT};
 use crate::inputs::Inputs;
 use crate::lines::{err, InputError};
 use crate::plan::{Deploy, Target};
@@ -23,8 +25,6 @@ use std::fmt;
 const MIN_PREFIX: usize = 7;
 /// A full SHA-256 commit id; SHA-1 ids (40) are prefixes of that length too.
 const MAX_PREFIX: usize = 64;
-/// How far back the history is read (10 pages of 100).
-pub const HISTORY_LIMIT: usize = 1000;
 
 /// What `to` asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,7 +84,7 @@ impl RollbackTo {
         let good_commit = |prefix: &str| {
             history
                 .iter()
-                .any(|e| e.reached_success && e.sha.as_str().starts_with(prefix))
+                .any(|e| e.reached_success() && e.sha.as_str().starts_with(prefix))
         };
         match self {
             RollbackTo::Previous => previous(history).is_some(),
@@ -107,28 +107,6 @@ impl fmt::Display for RollbackTo {
     }
 }
 
-/// One deployment of the environment, as the rollback reads it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct HistoryEntry {
-    /// The REST id (GraphQL's `databaseId`).
-    pub id: u64,
-    pub sha: Sha,
-    pub task: String,
-    pub payload: Value,
-    pub created_at: String,
-    /// A `success` among its statuses, whatever came after it.
-    pub reached_success: bool,
-    /// GitHub's `DeploymentState`, lower-cased (`active`, `inactive`, `failure`...).
-    pub latest_state: String,
-    /// The deployment this one rolled back from, when it is a rollback rollout made.
-    pub rollback_from: Option<u64>,
-}
-
-/// The deployment a rollback's payload names as the one it rolled back from.
-pub fn rollback_from(payload: &Value) -> Option<u64> {
-    payload.pointer("/rollback/from_deployment")?.as_u64()
-}
-
 /// From the newest deployment back to an older, good one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Choice {
@@ -141,6 +119,8 @@ pub struct Choice {
 pub enum Refusal {
     #[error("it has no deployments, so there is nothing to roll back")]
     NoDeployments,
+    #[error("none of its {0} deployment(s) read ran (each lacks an `in_progress`, `success` or `failure` status, as when a lock stopped it), so nothing was deployed that could be rolled back")]
+    NoneRan(usize),
     #[error("nothing to roll back to: no deployment before the current one ({from}, commit {}) reached success with another commit that no later rollback undid; name the one to go back to with `to:` (a deployment id or commit sha from the repository's Environments page)", short(.from_sha))]
     NothingToRollBackTo { from: u64, from_sha: String },
     #[error("`to: {0}` names no deployment of it: check the deployment id or commit on the repository's Environments page")]
@@ -201,15 +181,19 @@ pub fn choose_within(
     truncated: bool,
     to: &RollbackTo,
 ) -> Result<Choice, Refusal> {
-    let Some(from) = history.first() else {
-        return Err(Refusal::NoDeployments);
-    };
     let unread = |refusal: Refusal| {
         if truncated && !to.decided_by(history) {
             Refusal::Truncated(to.clone())
         } else {
             refusal
         }
+    };
+    if history.is_empty() {
+        return Err(Refusal::NoDeployments);
+    }
+    // What the environment runs (or failed to): deployments a lock stopped changed nothing.
+    let Some(from) = newest_that_ran(history) else {
+        return Err(unread(Refusal::NoneRan(history.len())));
     };
     let target = match to {
         RollbackTo::Previous => previous(history).ok_or_else(|| {
@@ -239,7 +223,7 @@ pub fn choose_within(
     // The current commit is refused while it runs; a named deployment of it is a retry when its
     // newest attempt (a failed deploy, or a failed rollback) did not reach success.
     let retry =
-        !matches!(to, RollbackTo::Previous) && !from.reached_success && target.id != from.id;
+        !matches!(to, RollbackTo::Previous) && !from.reached_success() && target.id != from.id;
     if target.sha == from.sha && !retry {
         return Err(Refusal::SameCommit {
             id: target.id,
@@ -247,7 +231,7 @@ pub fn choose_within(
             from: from.id,
         });
     }
-    if !target.reached_success {
+    if !target.reached_success() {
         return Err(Refusal::NeverSucceeded {
             id: target.id,
             sha: target.sha.to_string(),
@@ -282,41 +266,18 @@ fn by_prefix<'h>(
     }
     Ok(matches
         .iter()
-        .find(|e| e.reached_success)
+        .find(|e| e.reached_success())
         .or(matches.first())
         .copied())
 }
 
-/// `to: previous`. A rollback undoes the deployment it rolled back from, and with it that
-/// deployment's commit: a candidate is skipped when a newer rollback names it as
-/// `from_deployment`, or rolled back from a deployment of the same commit. Deploy A, B, C, then
-/// roll back from C to B (R1): the next rollback starts at R1, skips C (R1 undid it) and B (the
-/// current commit), and goes to A. Roll back again from R1 to A (R2) and the next one finds
-/// nothing: R2 undid commit B, R1 undid C, and A is current. A rollback counts whatever its own
-/// outcome: a rollback that failed still says its team judged the commit it left bad.
+/// `to: previous`: the history's last good deployment before the newest that ran (see
+/// [`crate::history::undone`] for what a rollback undoes). Deploy A, B, C, then roll back from C
+/// to B (R1): the next rollback starts at R1, skips C (R1 undid it) and B (the current commit),
+/// and goes to A. Roll back again from R1 to A (R2) and the next one finds nothing: R2 undid
+/// commit B, R1 undid C, and A is current.
 fn previous(history: &[HistoryEntry]) -> Option<&HistoryEntry> {
-    let from = history.first()?;
-    history.iter().enumerate().skip(1).find_map(|(i, e)| {
-        let undone = history[..i].iter().any(|newer| {
-            newer.rollback_from.is_some_and(|undid| {
-                undid == e.id
-                    || undone_sha(history, newer, undid).is_some_and(|s| s == e.sha.as_str())
-            })
-        });
-        (e.reached_success && e.sha != from.sha && !undone).then_some(e)
-    })
-}
-
-/// The commit a rollback left: the sha of the deployment it names, read from the history, or
-/// from its payload when that deployment is older than what was read.
-fn undone_sha<'h>(
-    history: &'h [HistoryEntry],
-    rollback: &'h HistoryEntry,
-    undid: u64,
-) -> Option<&'h str> {
-    by_id(history, undid)
-        .map(|e| e.sha.as_str())
-        .or_else(|| rollback.payload.pointer("/rollback/from_sha")?.as_str())
+    last_good_before(history, newest_that_ran(history)?)
 }
 
 /// What a rollback deploy carries beside an ordinary deploy: where it comes from and the
@@ -338,6 +299,15 @@ pub fn target_of(base: &Target, inputs: &Inputs) -> Target {
         Some(name) => crate::plan::for_target(base, name, inputs),
         None => base.clone(),
     }
+}
+
+/// The environments whose lock holds a rollback: where it goes back ([`target_of`]) and, for a
+/// target of `targets`, the environment the branch maps to.
+pub fn lock_environments(base: &Target, inputs: &Inputs) -> Vec<String> {
+    crate::plan::lock_environments(
+        &target_of(base, inputs).environment,
+        inputs.target.as_ref().map(|_| base.environment.as_str()),
+    )
 }
 
 /// `rollout plan` for `step: rollback`: what it cannot know offline (the history) and what it
@@ -373,16 +343,19 @@ pub fn plan_text(base: &Target, inputs: &Inputs, now: jiff::Timestamp) -> String
     s
 }
 
-/// The deploy of a rollback to `target`'s environment: the chosen deployment's commit and task,
-/// the description `Rollback to <short sha> (deployment <id>)`, the `environment-url` template
-/// rendered for that commit. No branch is named: the commit is usually no branch's tip any more.
-/// Freeze windows are not consulted: a rollback is how an incident is fixed.
-pub fn deploy(target: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
+/// The deploy of a rollback to `base`'s environment (or, with `targets`, to the own environment of
+/// the target `target` names, which a lock on `base`'s holds too): the chosen deployment's commit
+/// and task, the description `Rollback to <short sha> (deployment <id>)`, the `environment-url`
+/// template rendered for that commit. No branch is named: the commit is usually no branch's tip
+/// any more. Freeze windows are not consulted: a rollback is how an incident is fixed.
+pub fn deploy(base: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
+    let target = target_of(base, inputs);
+    let locks = lock_environments(base, inputs);
     let target = Target {
         sha: choice.to.sha.clone(),
         git_ref: None,
         rule: format!("{}, rolled back", target.rule),
-        ..target.clone()
+        ..target
     };
     let vars = TemplateVars {
         environment: &target.environment,
@@ -402,6 +375,7 @@ pub fn deploy(target: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
         environment_url,
         paths_reason: None,
         freeze_override: None,
+        locks,
         rollback: Some(Box::new(RollbackOf {
             from_deployment: choice.from.id,
             from_sha: choice.from.sha.clone(),
@@ -451,44 +425,8 @@ pub fn summary_sentence(environment: &str, choice: &Choice) -> String {
 mod tests {
     use super::*;
 
-    const A: &str = "aaaaaaa1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    const B: &str = "bbbbbbb2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-    const C: &str = "ccccccc3cccccccccccccccccccccccccccccccc";
-    const D: &str = "ddddddd4dddddddddddddddddddddddddddddddd";
-
-    /// One deployment; `statuses` oldest first, as they were posted.
-    fn deployed(id: u64, sha: &str, statuses: &[&str]) -> HistoryEntry {
-        HistoryEntry {
-            id,
-            sha: Sha::parse(sha).unwrap(),
-            task: "deploy".into(),
-            payload: json!({}),
-            created_at: format!("2026-11-{:02}T00:00:00Z", id % 28 + 1),
-            reached_success: statuses.contains(&"success"),
-            latest_state: statuses.last().copied().unwrap_or("pending").to_string(),
-            rollback_from: None,
-        }
-    }
-
-    /// A rollback rollout made, from deployment `from` (of commit `from_sha`).
-    fn rolled_back(
-        id: u64,
-        sha: &str,
-        from: u64,
-        from_sha: &str,
-        statuses: &[&str],
-    ) -> HistoryEntry {
-        let mut e = deployed(id, sha, statuses);
-        e.payload = json!({ "rollback": { "from_deployment": from, "from_sha": from_sha, "to_deployment": 0 } });
-        e.rollback_from = rollback_from(&e.payload);
-        e
-    }
-
-    /// Newest first, as GitHub's history is read; written oldest first for reading.
-    fn newest_first(mut oldest_first: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
-        oldest_first.reverse();
-        oldest_first
-    }
+    use crate::history::rollback_from;
+    use crate::history::tests::{deployed, newest_first, rolled_back, A, B, C, D};
 
     fn target(history: &[HistoryEntry], to: &RollbackTo) -> Result<u64, Refusal> {
         choose(history, to).map(|c| c.to.id)
@@ -558,22 +496,31 @@ mod tests {
     }
 
     #[test]
-    fn the_current_deployment_counts_in_any_state() {
-        for state in [
-            "success",
-            "failure",
-            "error",
-            "in_progress",
-            "pending",
-            "inactive",
+    fn the_current_deployment_is_the_newest_that_ran_in_whatever_state_it_ended() {
+        for ran in [
+            &["success"][..],
+            &["failure"],
+            &["in_progress"],
+            &["in_progress", "error"],
+            &["in_progress", "inactive"],
         ] {
-            let history =
-                newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, &[state])]);
+            let history = newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, ran)]);
             let choice = choose(&history, &RollbackTo::Previous).unwrap();
-            assert_eq!((choice.from.id, choice.to.id), (2, 1), "{state}");
+            assert_eq!((choice.from.id, choice.to.id), (2, 1), "{ran:?}");
         }
-        let history = newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, &[])]);
-        assert_eq!(previous_of(&history), Ok(1), "no status at all yet");
+        // One that never ran (a lock stopped it, or its run could not use it) is passed over:
+        // A is current, and there is nothing before it.
+        for never in [&["error"][..], &["pending"], &["inactive"], &[]] {
+            let history = newest_first(vec![deployed(1, A, &["success"]), deployed(2, B, never)]);
+            assert_eq!(
+                previous_of(&history),
+                Err(Refusal::NothingToRollBackTo {
+                    from: 1,
+                    from_sha: A.into()
+                }),
+                "{never:?}"
+            );
+        }
     }
 
     #[test]
@@ -887,10 +834,56 @@ mod tests {
         assert_eq!(
             previous_of(&never),
             Err(Refusal::NothingToRollBackTo {
-                from: 2,
-                from_sha: B.into()
+                from: 1,
+                from_sha: A.into()
+            }),
+            "B never ran: the newest that ran is A"
+        );
+        let none_ran = newest_first(vec![deployed(1, A, &["error"]), deployed(2, B, &[])]);
+        assert_eq!(previous_of(&none_ran), Err(Refusal::NoneRan(2)));
+        assert_eq!(
+            choose_within(&none_ran, true, &RollbackTo::Previous),
+            Err(Refusal::Truncated(RollbackTo::Previous)),
+            "older ones may have run"
+        );
+    }
+
+    /// Deploy A, deploy B, lock, push C (blocked: its deployment ends `error`, no command ran),
+    /// unlock, roll back: B is what runs, so the rollback goes from B to A, not from C to B.
+    #[test]
+    fn deployments_a_lock_stopped_are_passed_over() {
+        let history = newest_first(vec![
+            deployed(1, A, &["in_progress", "success", "inactive"]),
+            deployed(2, B, &["in_progress", "success"]),
+            deployed(3, C, &["error"]),
+        ]);
+        let choice = choose(&history, &RollbackTo::Previous).unwrap();
+        assert_eq!((choice.from.id, choice.to.id), (2, 1));
+        // B's commit is current: naming it is refused as it would be without C.
+        assert_eq!(
+            target(&history, &RollbackTo::Id(2)),
+            Err(Refusal::SameCommit {
+                id: 2,
+                sha: B.into(),
+                from: 2
             })
         );
+        // C never reached success: it is no target either.
+        assert_eq!(
+            target(&history, &RollbackTo::Id(3)),
+            Err(Refusal::NeverSucceeded {
+                id: 3,
+                sha: C.into()
+            })
+        );
+        // A rollback a lock stopped undid nothing: the next one still goes from B to A.
+        let mut stopped = history.clone();
+        stopped.insert(0, rolled_back(4, A, 2, B, &["error"]));
+        let choice = choose(&stopped, &RollbackTo::Previous).unwrap();
+        assert_eq!((choice.from.id, choice.to.id), (2, 1));
+        // The read goes on past pages where nothing ran.
+        assert!(!RollbackTo::Previous.decided_by(&stopped[..2]));
+        assert!(RollbackTo::Previous.decided_by(&stopped));
     }
 
     #[test]
@@ -956,6 +949,7 @@ mod tests {
                 sha: A.into(),
             },
             Refusal::Truncated(RollbackTo::Previous),
+            Refusal::NoneRan(3),
         ];
         let mut seen = BTreeSet::new();
         for r in &refusals {
@@ -1006,6 +1000,7 @@ mod tests {
             "the deployment's ref is the target's commit"
         );
         assert_eq!(d.task, "deploy:web");
+        assert_eq!(d.locks, ["production"]);
         assert_eq!(
             d.description.as_str(),
             "Rollback to aaaaaaa (deployment 48)"

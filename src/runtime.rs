@@ -23,6 +23,8 @@ pub struct Context {
     pub job: String,
     pub runner_name: String,
     pub workspace: PathBuf,
+    /// The run's triggering actor: `GITHUB_TRIGGERING_ACTOR` (who re-ran it, on a re-run), else
+    /// `GITHUB_ACTOR`. A lock records it, and lets it through ([`crate::lock::Asker`]).
     pub actor: String,
     /// `GITHUB_SHA`: on `pull_request`, GitHub's test-merge commit.
     pub sha: String,
@@ -46,7 +48,9 @@ impl Context {
                 .map(PathBuf::from)
                 .or_else(|| std::env::current_dir().ok())
                 .unwrap_or_else(|| PathBuf::from(".")),
-            actor: var("GITHUB_ACTOR"),
+            actor: get("GITHUB_TRIGGERING_ACTOR")
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or_else(|| var("GITHUB_ACTOR")),
             sha: var("GITHUB_SHA"),
         }
     }

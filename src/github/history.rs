@@ -7,7 +7,7 @@
 use super::graphql::{Connection, RepositoryAnswer};
 use super::{ApiError, Budget, DeploymentClient, DeploymentState};
 use crate::event::Sha;
-use crate::rollback::{rollback_from, HistoryEntry, HISTORY_LIMIT};
+use crate::history::{rollback_from, HistoryEntry, HISTORY_LIMIT};
 use http::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -33,8 +33,20 @@ pub struct History {
 #[derive(Deserialize)]
 struct Repository {
     deployments: Connection<Node>,
-    #[serde(default)]
-    lock: Option<LockRef>,
+    /// `None`: the answer lacks the `lock` alias it was asked for (a proxy's `{}`), which is no
+    /// answer about the lock; `Some(None)`: no lock branch.
+    #[serde(default, deserialize_with = "present")]
+    lock: Option<Option<LockRef>>,
+}
+
+/// A field that is there, null or not: `Some`, so that a missing one (serde's default, `None`)
+/// is told apart from a null one.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -100,16 +112,16 @@ impl Node {
         let id = self.database_id?;
         let sha = self.commit_oid.as_deref().and_then(Sha::parse)?;
         let state = self.state.unwrap_or(DeploymentState::Unknown);
-        // `ACTIVE` and `SUCCESS` mean the latest status is a success even if the status list
-        // were cut short.
-        let reached_success = matches!(state, DeploymentState::Active | DeploymentState::Success)
-            || self
-                .statuses
-                .and_then(|s| s.nodes)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|s| s.state.as_deref() == Some("SUCCESS"));
+        // Transcribed as read: `crate::history` decides what they mean (ran, reached success).
+        let statuses = self
+            .statuses
+            .and_then(|s| s.nodes)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|s| s.state)
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
         let payload = payload_of(self.payload.as_deref());
         Some(HistoryEntry {
             id,
@@ -118,7 +130,7 @@ impl Node {
             rollback_from: rollback_from(&payload),
             payload,
             created_at: self.created_at.unwrap_or_default(),
-            reached_success,
+            statuses,
             latest_state: state.as_str().to_string(),
         })
     }
@@ -156,8 +168,17 @@ impl DeploymentClient {
                 });
             };
             if page_number == 1 {
-                history.lock = repository
-                    .lock
+                // A lock exists to stop deploys: an answer that does not say is unreadable.
+                let Some(lock) = repository.lock else {
+                    return Err(ApiError::Decode {
+                        method: Method::POST,
+                        path,
+                        detail: format!(
+                            "its answer lacks `lock`, the lock branch `{lock_ref}` it was asked for, so whether the environment is locked is unknown"
+                        ),
+                    });
+                };
+                history.lock = lock
                     .map(|l| l.target.map(|t| (t.oid, t.message)))
                     .map(|target| match target {
                         Some((oid, message)) => {
@@ -225,7 +246,8 @@ mod tests {
                "statuses": {{"nodes": [{{"state": "INACTIVE"}}, {{"state": "SUCCESS"}}, {{"state": "IN_PROGRESS"}}]}}}}"#
         ))
         .expect("an entry");
-        assert!(e.reached_success);
+        assert!(e.reached_success());
+        assert_eq!(e.statuses, ["inactive", "success", "in_progress"]);
         assert_eq!(e.latest_state, "inactive");
         assert_eq!(e.task, "deploy:web");
         assert_eq!(e.rollback_from, Some(40));
@@ -234,7 +256,7 @@ mod tests {
                "statuses": {{"nodes": [{{"state": "FAILURE"}}, {{"state": "IN_PROGRESS"}}]}}}}"#
         ))
         .expect("an entry");
-        assert!(!failed.reached_success);
+        assert!(!failed.reached_success() && failed.ran());
         assert_eq!(
             (failed.task.as_str(), failed.payload.clone()),
             ("deploy", json!({}))
@@ -244,7 +266,7 @@ mod tests {
         ))
         .expect("an entry");
         assert!(
-            active.reached_success,
+            active.reached_success(),
             "ACTIVE is a success even with no statuses read"
         );
     }

@@ -184,11 +184,28 @@ impl DeploymentClient {
             .iter()
             .enumerate()
             .map(|(i, environment)| {
-                let node = &repository[format!("l{i}")];
+                // Missing is not null: a lock exists to stop deploys, and an answer that does not
+                // say whether it is there is unreadable (fail closed), not "no lock".
+                let lacks = |what: String| ApiError::Decode {
+                    method: Method::POST,
+                    path: path.clone(),
+                    detail: format!(
+                        "its answer lacks {what} of the lock branch `{}`, so whether `{environment}` is locked is unknown",
+                        ref_name(environment)
+                    ),
+                };
+                let Some(node) = repository.get(format!("l{i}")) else {
+                    return Err(lacks(format!("`l{i}`, the alias it asked for")));
+                };
                 if node.is_null() {
                     return Ok(None);
                 }
-                let target = &node["target"];
+                let Some(target) = node.get("target") else {
+                    return Err(lacks("the `target` field".into()));
+                };
+                if target.is_object() && target.get("oid").is_none() {
+                    return Err(lacks("the `oid` field".into()));
+                }
                 match (
                     target["oid"].as_str().and_then(Sha::parse),
                     target["message"].as_str(),

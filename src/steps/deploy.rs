@@ -65,13 +65,14 @@ impl Rollout<'_> {
         }
         if !self.inputs.dry_run {
             // One request for every deploying target's lock, beside the first target's create.
+            // A target's deploy answers to its own environment's lock and its branch's.
             self.prefetch_locks(
                 plans
                     .each
                     .iter()
-                    .filter_map(|p| match &p.decision {
-                        Decision::Plan(Plan::Deploy(d)) => Some(d.target.environment.clone()),
-                        _ => None,
+                    .flat_map(|p| match &p.decision {
+                        Decision::Plan(Plan::Deploy(d)) => d.locks.clone(),
+                        _ => Vec::new(),
                     })
                     .collect(),
             );
@@ -474,7 +475,12 @@ impl Rollout<'_> {
     /// read goes beside the create; the in-progress status and the supersede scan run while the
     /// command does.
     async fn deploy_one(&self, d: &Deploy, changes: Option<&Changes>, run_command: bool) -> Report {
-        let (created, lock) = tokio::join!(self.create(d), self.lock_state(&d.target.environment));
+        let doing = match (&d.rollback, run_command) {
+            (Some(_), _) => "rolling back",
+            (None, true) => "deploying",
+            (None, false) => "starting",
+        };
+        let (created, verdict) = tokio::join!(self.create(d), self.lock_verdict(&d.locks, doing));
         let id = match created {
             Ok(id) => id,
             Err(report) => return report,
@@ -482,9 +488,13 @@ impl Rollout<'_> {
         // Nothing that would tell the world this deployment is going ahead (the command, the
         // in-progress status, supersede, the comment, the `deployment-id` output) before the
         // lock's answer.
-        if let Some(report) = self.stopped_by_lock(d, id, lock).await {
+        if let Some(report) = self.stopped_by_lock(d, id, &verdict).await {
             return report;
         }
+        let holder = match verdict {
+            crate::lock::LockVerdict::Go { holder, .. } => holder,
+            _ => None,
+        };
         // Now rather than at the end: a run killed while the command runs still leaves the id.
         if self.inputs.targets.is_empty() {
             let _ = self.runtime.set_output("deployment-id", &id.to_string());
@@ -495,10 +505,11 @@ impl Rollout<'_> {
                 self.supersede(&d.target.environment, id).await;
             }
         };
-        let (report, ()) = tokio::join!(
+        let (mut report, ()) = tokio::join!(
             self.after_create(d, id, changes, run_command, in_progress),
             tidy
         );
+        report.lock_holder = holder;
         report
     }
 
@@ -742,6 +753,13 @@ fn combine(
                 .join("; ")
         };
         let signal = reports.iter().find_map(|(_, r)| r.signal);
+        // Targets that went through the holder's own lock say it once each way it was said.
+        let mut yours: Vec<&str> = Vec::new();
+        for said in reports.iter().filter_map(|(_, r)| r.lock_holder.as_deref()) {
+            if !yours.contains(&said) {
+                yours.push(said);
+            }
+        }
         let exit = if reports.iter().any(|(_, r)| r.exit_code() != 0) {
             Some(
                 reports
@@ -766,6 +784,7 @@ fn combine(
             pr_number: base.pr_number,
             signal,
             exit,
+            lock_holder: (!yours.is_empty()).then(|| yours.join("; ")),
             ..Report::default()
         }
     };

@@ -7,8 +7,8 @@ use super::Rollout;
 use crate::event::Sha;
 use crate::github::{ApiError, State};
 use crate::lock::{
-    ref_name, HeldLock, LockRecord, LockState, LockTaken, Released, READ_PERMISSION,
-    WRITE_PERMISSION,
+    judge, ref_name, Asker, HeldLock, LockRecord, LockState, LockTaken, LockVerdict, Released,
+    READ_PERMISSION, WRITE_PERMISSION,
 };
 use crate::plan::{self, Deploy, Destination};
 use crate::report::Report;
@@ -119,36 +119,59 @@ impl Rollout<'_> {
         }
     }
 
-    /// The deployment `id`, created beside the lock read, when the lock stops it: it ends `error`
+    /// What the locks of `environments` (a deploy's [`Deploy::locks`]) decide for this run, whose
+    /// command is `doing` (`deploying`, `starting`, `rolling back`): each lock's state as known,
+    /// from the shared read, or from one read of its own.
+    pub(super) async fn lock_verdict(&self, environments: &[String], doing: &str) -> LockVerdict {
+        let mut states = Vec::with_capacity(environments.len());
+        for environment in environments {
+            states.push(self.lock_state(environment).await);
+        }
+        let locks: Vec<(&str, &LockState)> = environments
+            .iter()
+            .map(String::as_str)
+            .zip(states.iter())
+            .collect();
+        judge(&locks, self.asker(), doing, self.now)
+    }
+
+    /// This run as a lock judges it: its event and triggering actor.
+    pub(super) fn asker(&self) -> Asker<'_> {
+        Asker {
+            event: &self.event.name,
+            actor: &self.context.actor,
+        }
+    }
+
+    /// The deployment `id`, created beside the lock read, when a lock stops it: it ends `error`
     /// with the lock's sentence (no command ran) and the report is `blocked`, with no
-    /// `deployment-id` output. A read that failed ends it `error` too (fail closed). `None`: go on.
+    /// `deployment-id` output. A read that failed ends it `error` too (fail closed). `None`: go
+    /// on, having said once each expired lock passed and that the holder's own lock let it through.
     pub(super) async fn stopped_by_lock(
         &self,
         d: &Deploy,
         id: u64,
-        lock: LockState,
+        verdict: &LockVerdict,
     ) -> Option<Report> {
         let environment = &d.target.environment;
         let mut report = self.base_report(&d.target);
         report.task = d.task.clone();
-        let (sentence, description) = match lock {
-            LockState::Free => return None,
-            LockState::Branch(held) if !held.holds(self.now) => {
-                if let Ok(record) = &held.record {
-                    runtime::notice(&record.expired_sentence());
+        let (sentence, description) = match verdict {
+            LockVerdict::Go { expired, holder } => {
+                for said in expired {
+                    runtime::notice(said);
+                }
+                if let Some(said) = holder {
+                    runtime::notice(said);
                 }
                 return None;
             }
-            LockState::Branch(held) => {
-                let sentence = held.sentence(environment, self.now);
-                let description = match &held.record {
-                    Ok(record) => record.status_description(),
-                    Err(_) => sentence.clone(),
-                };
-                (sentence, description)
-            }
-            LockState::Unknown(why) => {
-                return Some(self.end(id, report, State::Error, &why, None).await);
+            LockVerdict::Held {
+                sentence,
+                description,
+            } => (sentence.clone(), description.clone()),
+            LockVerdict::Unreadable(why) => {
+                return Some(self.end(id, report, State::Error, why, None).await);
             }
         };
         report.status = "blocked".into();

@@ -60,7 +60,7 @@ pub async fn plan_text(
     }
     if deploys && inputs.step != Step::Plan && (with_targets || has_deploy(&plans)) {
         let whose = if with_targets {
-            "a target's environment would block that target"
+            "a target's environment or on the environment its branch maps to would block that target"
         } else {
             "the environment would block it"
         };

@@ -3,7 +3,7 @@
 
 use super::Rollout;
 use crate::checkout;
-use crate::lock::{self, HeldLock, LockState};
+use crate::lock::{self, HeldLock, LockState, LockVerdict};
 use crate::plan::{self, Destination, SkipKind};
 use crate::report::Report;
 use crate::rollback::{self, choose_within};
@@ -72,23 +72,23 @@ impl Rollout<'_> {
                 )),
             },
         };
-        let stopped = match &lock {
-            LockState::Branch(held) if held.holds(self.now) => {
-                Some(held.sentence(&environment, self.now))
-            }
-            LockState::Unknown(why) => Some(why.clone()),
-            _ => None,
+        self.know_lock(&environment, lock);
+        // Judged before the checkout, so a lock stops the rollback before anything is written;
+        // for a target of `targets`, the branch's environment's lock (one more read) holds it too.
+        let locks = rollback::lock_environments(dest.target(), self.inputs);
+        let stopped = match self.lock_verdict(&locks, "rolling back").await {
+            LockVerdict::Held { sentence, .. } | LockVerdict::Unreadable(sentence) => sentence,
+            LockVerdict::Go { .. } => String::new(),
         };
-        if let Some(sentence) = stopped {
-            let mut report = self.skip(SkipKind::Blocked, sentence);
+        if !stopped.is_empty() {
+            let mut report = self.skip(SkipKind::Blocked, stopped);
             report.environment = environment;
             report.blocked_by = Some(super::locking::BY_LOCK.into());
             return Err(Stopped::Report(Box::new(report)));
         }
-        self.know_lock(&environment, lock);
         let choice = choose_within(&history.entries, history.truncated, to)
             .map_err(|refusal| Stopped::BadInput(refusal.sentence(&environment)))?;
-        let d = rollback::deploy(&target, &choice, self.inputs);
+        let d = rollback::deploy(dest.target(), &choice, self.inputs);
         let sentence = d
             .rollback
             .as_ref()

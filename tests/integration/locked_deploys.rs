@@ -151,7 +151,7 @@ fn with_targets_one_read_serves_every_target_and_only_the_locked_one_is_blocked(
     pushed(&h);
     seed_lock(
         &h,
-        &record("production-api", "mona", "2026-01-01T10:00:00Z", None),
+        &record("production-api", "hubot", "2026-01-01T10:00:00Z", None),
     );
     let run = h.run();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
@@ -170,7 +170,7 @@ fn with_targets_one_read_serves_every_target_and_only_the_locked_one_is_blocked(
     for env in ["production-web", "production-worker"] {
         assert_eq!(s.deployments_of(env)[0].state(), Some("success"), "{env}");
     }
-    assert!(run.summary.contains("locked by @mona"), "{}", run.summary);
+    assert!(run.summary.contains("locked by @hubot"), "{}", run.summary);
 }
 
 /// A harness for `step: lock` / `unlock`: a dispatch, and `GITHUB_SHA` a commit the fake has.
@@ -212,10 +212,11 @@ fn lock_blocks_deploys_until_unlock() {
         .duration_since(held.created_at)
         .as_secs();
     assert_eq!(hours, 4 * 3600);
-    // A deploy to it now stops.
+    // Anyone else's deploy to it now stops.
     h.input("step", "deploy");
     h.input("command", MARK);
     pushed(&h);
+    h.var("GITHUB_ACTOR", "hubot");
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(run.outputs["status"], "blocked");
@@ -425,7 +426,7 @@ fn a_lock_never_blocks_a_teardown_or_a_finish_and_neither_reads_it() {
     let id = run.outputs["deployment-id"].clone();
     seed_lock(
         &h,
-        &record("production", "mona", "2026-01-01T10:00:00Z", None),
+        &record("production", "hubot", "2026-01-01T10:00:00Z", None),
     );
     let blocked = h.run();
     assert_eq!(blocked.code, 1, "{}", blocked.stdout);
@@ -483,4 +484,269 @@ fn a_dry_run_lock_or_unlock_writes_nothing() {
                 .collect::<Vec<_>>()
         );
     }
+}
+
+/// The `::notice::` lines of a run's log.
+fn notice_lines(run: &Run) -> Vec<&str> {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with("::notice::"))
+        .collect()
+}
+
+#[test]
+fn the_lock_holders_own_push_deploys_through_it_and_says_so() {
+    // The harness's runs are mona's (`GITHUB_ACTOR`), who took this lock.
+    let mut h = deploy_harness();
+    seed_lock(
+        &h,
+        &record("production", "mona", "2026-01-01T10:00:00Z", None),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    assert!(h.file("ran").exists(), "the holder's command ran");
+    let said = "production is locked by you (@mona: mona investigates incident 42); deploying";
+    assert_eq!(
+        notice_lines(&run)
+            .iter()
+            .filter(|l| l.contains(said))
+            .count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(run.summary.contains("| Lock |"), "{}", run.summary);
+    assert!(run.summary.contains(said), "{}", run.summary);
+    assert_eq!(h.state().deployments[0].state(), Some("success"));
+
+    // A re-run someone else started: its triggering actor is not the holder.
+    std::fs::remove_file(h.file("ran")).unwrap();
+    h.var("GITHUB_TRIGGERING_ACTOR", "hubot");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(!h.file("ran").exists());
+
+    // The holder re-running someone else's push: the triggering actor decides, without case.
+    h.var("GITHUB_ACTOR", "hubot");
+    h.var("GITHUB_TRIGGERING_ACTOR", "MONA");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(h.file("ran").exists());
+}
+
+#[test]
+fn a_lock_stops_every_other_event_of_its_holder() {
+    let h = deploy_harness();
+    seed_lock(
+        &h,
+        &record("production", "mona", "2026-01-01T10:00:00Z", None),
+    );
+    let sha = git(&h.workspace, &["rev-parse", "HEAD"]);
+    // A workflow_run on main, though mona (the holder) caused it.
+    h.event(
+        "workflow_run",
+        &workflow_run_payload("success", &sha, "main", OWNER_REPO),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(
+        run.outputs["skip-reason"].contains("locked by @mona"),
+        "{:?}",
+        run.outputs
+    );
+    assert!(!h.file("ran").exists());
+    assert!(!run.stdout.contains("locked by you"), "{}", run.stdout);
+}
+
+#[test]
+fn the_holders_start_goes_ahead_and_a_lock_records_the_triggering_actor() {
+    let mut h = lock_harness("lock");
+    // A re-run of someone else's workflow by hubot: the lock is hubot's.
+    h.var("GITHUB_TRIGGERING_ACTOR", "hubot");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let held = {
+        let s = h.state();
+        let sha = s.git_refs[&format!("refs/heads/{}", ref_name("production"))].clone();
+        LockRecord::from_message(&s.git_commits[&sha].message).unwrap()
+    };
+    assert_eq!(held.actor, "hubot");
+    // hubot's `step: start` goes ahead, saying so; mona's (the harness's actor) does not.
+    h.input("step", "start");
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "started");
+    assert!(
+        run.stdout
+            .contains("Production is locked by you (@hubot: payments are down); starting"),
+        "{}",
+        run.stdout
+    );
+    h.env.remove("GITHUB_TRIGGERING_ACTOR");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "blocked");
+}
+
+#[test]
+fn with_targets_a_lock_on_the_branchs_environment_holds_every_target_in_one_read() {
+    let mut h = Harness::new();
+    h.input("command", "echo \"$ROLLOUT_TARGET\" >> \"$HOME/ran\"");
+    h.input("targets", "web: app/**\napi: app/**");
+    pushed(&h);
+    seed_lock(
+        &h,
+        &record("production", "hubot", "2026-01-01T10:00:00Z", None),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let results: serde_json::Value = serde_json::from_str(&run.outputs["results"]).unwrap();
+    assert_eq!(
+        results,
+        serde_json::json!({"web": "blocked", "api": "blocked"})
+    );
+    assert!(!h.file("ran").exists(), "no target's command ran");
+    assert_eq!(lock_reads(&h), 1, "one request reads both kinds of lock");
+    {
+        let s = h.state();
+        for env in ["production-web", "production-api"] {
+            let d = s.deployments_of(env);
+            assert_eq!(d.len(), 1, "{env}");
+            assert_eq!(d[0].state(), Some("error"), "{env}");
+            assert_eq!(
+                d[0].statuses[0].description,
+                "Locked by @hubot: \"hubot investigates incident 42\"; no command ran"
+            );
+        }
+        // The one read asked for the targets' locks and the branch's.
+        let read = s
+            .requests
+            .iter()
+            .find(|r| {
+                r.path == "/graphql"
+                    && r.body
+                        .as_ref()
+                        .is_some_and(|b| b.to_string().contains("qualifiedName"))
+            })
+            .and_then(|r| r.body.clone())
+            .unwrap();
+        let asked: Vec<&str> = read["variables"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with('l'))
+            .filter_map(|(_, v)| v.as_str())
+            .collect();
+        for env in ["production-web", "production-api", "production"] {
+            let branch = format!("refs/heads/{}", ref_name(env));
+            assert!(asked.contains(&branch.as_str()), "{asked:?}");
+        }
+        assert_eq!(asked.len(), 3, "{asked:?}");
+    }
+    assert!(run.summary.contains("locked by @hubot"), "{}", run.summary);
+
+    // The holder's own push goes through both, and says so once.
+    h.var("GITHUB_ACTOR", "hubot");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let results: serde_json::Value = serde_json::from_str(&run.outputs["results"]).unwrap();
+    assert_eq!(
+        results,
+        serde_json::json!({"web": "success", "api": "success"})
+    );
+    assert_eq!(
+        std::fs::read_to_string(h.file("ran")).unwrap(),
+        "web\napi\n"
+    );
+    let said = "production is locked by you (@hubot: hubot investigates incident 42); deploying";
+    assert!(run.summary.contains(said), "{}", run.summary);
+    assert_eq!(run.summary.matches(said).count(), 1, "{}", run.summary);
+}
+
+#[test]
+fn a_lock_answer_lacking_its_alias_or_field_fails_the_deploy_closed() {
+    // A proxy (or cache) that hands over the data without the alias asked for.
+    let faults: Vec<(&str, Fault)> = vec![
+        (
+            "an empty repository",
+            Fault {
+                body: serde_json::json!({"data": {"repository": {}}}),
+                ..fault("POST", "/graphql", 200, 1)
+            },
+        ),
+        (
+            "the alias dropped",
+            Fault {
+                drop: vec!["/data/repository/l0".into()],
+                ..fault("POST", "/graphql", 0, 1)
+            },
+        ),
+    ];
+    for (what, f) in faults {
+        let h = deploy_harness();
+        h.fake.fault(f);
+        let run = h.run();
+        assert_eq!(run.code, 1, "{what}: {}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.outputs["status"], "error", "{what}");
+        let error = run.the_error();
+        assert!(
+            error.contains("lacks `l0`") && error.contains("does not go ahead"),
+            "{what}: {error}"
+        );
+        assert!(!h.file("ran").exists(), "{what}: the command ran");
+        let s = h.state();
+        assert_eq!(s.deployments.len(), 1, "{what}");
+        let states: Vec<&str> = s.deployments[0]
+            .statuses
+            .iter()
+            .map(|st| st.state.as_str())
+            .collect();
+        assert_eq!(states, ["error"], "{what}: no in_progress");
+    }
+    // A lock branch whose answer lost its target's `oid`: unreadable too.
+    let h = deploy_harness();
+    seed_lock(
+        &h,
+        &record("production", "hubot", "2026-01-01T10:00:00Z", None),
+    );
+    h.fake.fault(Fault {
+        drop: vec!["/data/repository/l0/target/oid".into()],
+        ..fault("POST", "/graphql", 0, 1)
+    });
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "error");
+    assert!(
+        run.the_error().contains("lacks the `oid` field"),
+        "{}",
+        run.the_error()
+    );
+    assert!(!h.file("ran").exists());
+}
+
+#[test]
+fn with_targets_a_missing_alias_fails_every_target_closed() {
+    let mut h = Harness::new();
+    h.input("command", "echo \"$ROLLOUT_TARGET\" >> \"$HOME/ran\"");
+    h.input("targets", "web: app/**\napi: app/**");
+    pushed(&h);
+    // l0..l1 are the targets' locks, l2 the branch's: the answer loses the last one.
+    h.fake.fault(Fault {
+        drop: vec!["/data/repository/l2".into()],
+        ..fault("POST", "/graphql", 0, 1)
+    });
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let results: serde_json::Value = serde_json::from_str(&run.outputs["results"]).unwrap();
+    assert_eq!(results, serde_json::json!({"web": "error", "api": "error"}));
+    assert!(!h.file("ran").exists(), "no target's command ran");
+    let s = h.state();
+    assert!(s
+        .deployments
+        .iter()
+        .all(|d| d.statuses.iter().all(|st| st.state != "in_progress")));
 }

@@ -458,3 +458,149 @@ fn a_failed_rollback_says_so_and_naming_its_target_again_retries_it() {
         run.summary
     );
 }
+
+fn seed_lock(h: &Harness, environment: &str, actor: &str) {
+    let record = rollout::lock::LockRecord {
+        environment: environment.into(),
+        reason: "incident 42".into(),
+        actor: actor.into(),
+        run_url: "https://github.com/o/r/actions/runs/1".into(),
+        created_at: jiff::Timestamp::now(),
+        expires_at: None,
+    };
+    let commit = h.fake.state().seed_commit(&record.message());
+    h.fake.state().git_refs.insert(
+        format!("refs/heads/{}", rollout::lock::ref_name(environment)),
+        commit,
+    );
+}
+
+#[test]
+fn the_lock_holder_rolls_back_without_unlocking_and_the_log_says_so() {
+    // The harness's dispatch is mona's, who holds production's lock.
+    let Deployed { h, shas, ids } = deployed_abc();
+    seed_lock(&h, "production", "mona");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["rollback-of"], ids[2].to_string());
+    assert_eq!(created_after(&h.fake, ids[2])[0].sha, shas[1]);
+    let said = "production is locked by you (@mona: incident 42); rolling back";
+    assert!(
+        run.stdout.contains(&format!("::notice::{said}")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.summary.contains(said), "{}", run.summary);
+    // Someone else's dispatch is stopped before anything is written.
+    let Deployed { mut h, ids, .. } = deployed_abc();
+    seed_lock(&h, "production", "mona");
+    h.var("GITHUB_ACTOR", "hubot");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(created_after(&h.fake, ids[2]).is_empty());
+}
+
+/// Deploy A, deploy B, lock, push C (blocked: its deployment ends `error`, no command ran),
+/// unlock, roll back: B is what runs, so the rollback goes from B back to A.
+#[test]
+fn a_rollback_after_a_blocked_deploy_rolls_back_what_runs() {
+    let mut h = Harness::new();
+    h.input("command", "cat version.txt >> \"$HOME/deployed\"");
+    let base = h.commit(&[("README.md", "x\n")], "initial");
+    let a = h.commit(&[("version.txt", "A\n")], "A");
+    let b = h.commit(&[("version.txt", "B\n")], "B");
+    let c = h.commit(&[("version.txt", "C\n")], "C");
+    h.chown_workspace();
+    let push = |before: &str, after: &str, label: &str| {
+        git(&h.workspace, &["checkout", "-q", after]);
+        h.event(
+            "push",
+            &push_payload("refs/heads/main", before, after, label),
+        );
+        h.run()
+    };
+    assert_eq!(push(&base, &a, "A").code, 0);
+    assert_eq!(push(&a, &b, "B").code, 0);
+    // hubot locks production; mona's push of C is stopped.
+    seed_lock(&h, "production", "hubot");
+    let blocked = push(&b, &c, "C");
+    assert_eq!(blocked.code, 1, "{}", blocked.stdout);
+    assert_eq!(blocked.outputs["status"], "blocked");
+    // Unlocked: the branch goes.
+    h.fake.state().git_refs.clear();
+    let ids: Vec<u64> = h.fake.state().deployments.iter().map(|d| d.id).collect();
+    assert_eq!(ids.len(), 3);
+    h.event("workflow_dispatch", &dispatch_payload("refs/heads/main"));
+    h.var("GITHUB_SHA", &c);
+    h.input("step", "rollback")
+        .input("environment", "production");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.outputs["rollback-of"],
+        ids[1].to_string(),
+        "from B, not C"
+    );
+    assert_eq!(run.outputs["sha"], a);
+    assert!(
+        run.summary.contains(&format!(
+            "rolled back production from {} (deployment {}) to {} (deployment {})",
+            &b[..7],
+            ids[1],
+            &a[..7],
+            ids[0]
+        )),
+        "{}",
+        run.summary
+    );
+    let deployed = std::fs::read_to_string(h.file("deployed")).unwrap();
+    assert_eq!(deployed, "A\nB\nA\n", "C never ran; A runs again");
+    let newest = h.fake.state().deployments.last().cloned().unwrap();
+    assert_eq!(
+        newest.payload["rollback"],
+        json!({ "from_deployment": ids[1], "from_sha": b, "to_deployment": ids[0] })
+    );
+}
+
+#[test]
+fn a_history_answer_lacking_the_lock_fails_closed_with_nothing_written() {
+    let Deployed { h, shas, ids } = deployed_abc();
+    h.fake.fault(Fault {
+        drop: vec!["/data/repository/lock".into()],
+        ..fault("POST", "/graphql", 0, 1)
+    });
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.the_error().contains("lacks `lock`"),
+        "{}",
+        run.the_error()
+    );
+    assert!(created_after(&h.fake, ids[2]).is_empty());
+    assert_eq!(git(&h.workspace, &["rev-parse", "HEAD"]), shas[2]);
+    assert!(!h.file("seen").exists(), "no command ran");
+}
+
+#[test]
+fn with_targets_a_lock_on_the_branchs_environment_holds_a_targets_rollback() {
+    let Deployed { mut h, ids, .. } = deployed_abc();
+    for id in ids {
+        let mut s = h.fake.state();
+        let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
+        d.environment = "production-web".into();
+    }
+    h.input("targets", "api: api/**\nweb: web/**")
+        .input("target", "web");
+    seed_lock(&h, "production", "hubot");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(
+        run.outputs["skip-reason"].contains("locked by @hubot"),
+        "{:?}",
+        run.outputs
+    );
+    assert!(created_after(&h.fake, ids[2]).is_empty());
+    assert!(!h.file("seen").exists(), "no command ran");
+}

@@ -120,10 +120,34 @@ pub struct Fault {
     /// Wait this long after the work is done before answering (a server that acted, then hung).
     #[serde(default)]
     pub linger_ms: u64,
+    /// JSON pointers (`/data/repository/l1`) removed from the answer: with `status` 0 the real
+    /// answer loses a field or a GraphQL alias it was asked for, as a broken proxy or cache
+    /// might hand it over.
+    #[serde(default)]
+    pub drop: Vec<String>,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// Removes what the JSON pointer `pointer` names from `value`, if it is there.
+fn drop_pointer(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.remove(&key);
+        }
+        Some(Value::Array(items)) => {
+            if let Some(i) = key.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                items.remove(i);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// What a token may do. Unknown tokens may do everything but delete environments.
@@ -253,6 +277,7 @@ impl Chaos {
             skip: 0,
             raw: None,
             linger_ms: 0,
+            drop: Vec::new(),
         })
     }
 }
@@ -719,6 +744,7 @@ async fn handle(
 
     let raw = fault.as_ref().and_then(|f| f.raw.clone());
     let linger = fault.as_ref().map_or(0, |f| f.linger_ms);
+    let dropped = fault.as_ref().map(|f| f.drop.clone()).unwrap_or_default();
     // The guard lives in a block of its own: it must not be held across the await below.
     let (status, body_out, extra_headers) = {
         let mut s = lock(&state);
@@ -742,6 +768,9 @@ async fn handle(
                 f.body.clone()
             };
             extra_headers = f.headers.clone().into_iter().collect();
+        }
+        for pointer in &dropped {
+            drop_pointer(&mut body_out, pointer);
         }
         let path_and_query = uri
             .path_and_query()

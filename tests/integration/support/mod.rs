@@ -452,6 +452,7 @@ pub fn fault(method: &str, path: &str, status: u16, times: u32) -> Fault {
         skip: 0,
         raw: None,
         linger_ms: 0,
+        drop: Vec::new(),
     }
 }
 
