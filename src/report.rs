@@ -619,7 +619,7 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
             )),
             Untrusted(inputs.reason.as_deref().unwrap_or("")),
             match inputs.lock_expires {
-                Some(d) => format!("ending by itself after {} s", d.as_secs()),
+                Some(d) => format!("ending by itself after {}", crate::inputs::show_duration(d)),
                 None => "until `step: unlock`".to_string(),
             }
         )),

@@ -20,7 +20,7 @@ fn node() -> String {
         .is_ok_and(|o| o.status.success());
     assert!(
         works,
-        "`{node}` does not run: the host form's tests need node (apt-get install nodejs; .ci/run does)"
+        "`{node}` does not run: the host form's tests need node (scripts/test.sh installs it: scripts/install-test-tools.sh)"
     );
     node
 }
