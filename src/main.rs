@@ -294,7 +294,10 @@ async fn main_step() -> Result<i32, BadInput> {
     let now = jiff::Timestamp::now();
     let work = match decide(&event, &inputs, &context, now)? {
         Decided::Work(work) => work,
-        Decided::Done(report) => return Ok(conclude(&report, &runtime_files, inputs.step)),
+        Decided::Done(report) => {
+            created_nothing(&runtime_files, &inputs, &report);
+            return Ok(conclude(&report, &runtime_files, inputs.step));
+        }
     };
     let client = client(&context, token, inputs.final_status_timeout)?.with_cancel(cancel.clone());
     let rollout = Rollout {
@@ -330,7 +333,29 @@ async fn main_step() -> Result<i32, BadInput> {
     if inputs.step != Step::Plan {
         rollout.comment(&report).await;
     }
+    if rollout.created.borrow().is_empty() {
+        created_nothing(&runtime_files, &inputs, &report);
+    }
     Ok(conclude(&report, &runtime_files, inputs.step))
+}
+
+/// Tells the post step that this run made no deployment, so it says "nothing to finish" rather
+/// than wondering whether GITHUB_STATE could be written. A create whose answer was lost saved its
+/// key first, and the post step looks for that before this.
+fn created_nothing(files: &Runtime, inputs: &Inputs, report: &Report) {
+    let step = format!("{:?}", inputs.step).to_ascii_lowercase();
+    let what = if inputs.dry_run {
+        format!("a dry run of `step: {step}`")
+    } else if report.status == "skipped" {
+        format!("`step: {step}`, skipped")
+    } else if report.status == "inactive" && matches!(inputs.step, Step::Deploy | Step::Start) {
+        "a teardown".to_string()
+    } else {
+        format!("`step: {step}`")
+    };
+    if let Err(e) = files.save_state("deployment-none", &what) {
+        tracing::debug!("could not tell the post step that nothing was created: {e}");
+    }
 }
 
 /// What the main step does, or the report it ends with before any client exists.

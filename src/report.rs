@@ -407,7 +407,7 @@ pub fn phase_table(rows: &[crate::phases::PhaseRow]) -> String {
 // output, which may hold credentials), and the job log's fuller sentence.
 
 pub fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
-    let secs = took.as_secs();
+    let secs = crate::text::round_secs(took);
     match outcome {
         Outcome::Exited(0) => (State::Success, format!("Deployed in {secs}s")),
         // HANDBOOK: the shell's codes for a command it could not find or could not execute.
@@ -461,7 +461,7 @@ pub fn describe_run(finished: &Finished, missing: Option<&Missing>) -> (State, S
             state,
             format!(
                 "The command exited with code {code} after {}s: {} (see the log)",
-                finished.took.as_secs(),
+                crate::text::round_secs(finished.took),
                 m.summary()
             ),
         ),

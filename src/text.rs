@@ -77,6 +77,13 @@ pub fn safe_name(raw: &str) -> String {
     out
 }
 
+/// A duration in whole seconds, rounded to the nearest: the phases of a run, each rounded at its
+/// start and end, add up to the run's own rounded time (11.6 s + 1.8 s + 0.9 s shows as 12 s +
+/// 2 s + 0 s... of a 14 s run, never `11s, 1s, 0s` of one).
+pub fn round_secs(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis().saturating_add(500) / 1000).unwrap_or(u64::MAX)
+}
+
 /// The values a template may name. Nothing else is replaced and nothing is evaluated.
 #[derive(Clone, Debug, Default)]
 pub struct TemplateVars<'a> {
