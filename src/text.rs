@@ -328,6 +328,22 @@ mod tests {
     }
 
     #[test]
+    fn phases_rounded_at_both_ends_add_up_to_the_run() {
+        let ms = std::time::Duration::from_millis;
+        // 11.6 s, 1.8 s and 0.9 s: a 14.3 s run.
+        let (a, b, c) = (ms(11_600), ms(1_800), ms(900));
+        let shown = [
+            round_secs(a),
+            round_secs(a + b) - round_secs(a),
+            round_secs(a + b + c) - round_secs(a + b),
+        ];
+        assert_eq!(shown, [12, 1, 1]);
+        assert_eq!(shown.iter().sum::<u64>(), round_secs(a + b + c));
+        assert_eq!(round_secs(ms(499)), 0);
+        assert_eq!(round_secs(ms(500)), 1);
+    }
+
+    #[test]
     fn templates_never_expand_values_twice() {
         let vars = TemplateVars {
             branch: "{sha}$(id)",

@@ -562,6 +562,7 @@ impl Rollout<'_> {
         let (state, said) = describe_run(&finished, missing.as_ref());
         // A failure names the phase it happened in; a cancel or a command that never started
         // did not fail in one.
+        let failed_phase = record.ended_in().filter(|_| state == State::Failure);
         let detail = match (record.ended_in(), &finished.outcome) {
             (Some(phase), _) if state == State::Failure => {
                 failed_in(phase, &outcome_words(&finished.outcome))
