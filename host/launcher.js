@@ -11,18 +11,23 @@
 'use strict';
 
 const { spawn } = require('child_process');
+const fs = require('fs');
 const { constants } = require('os');
 const path = require('path');
 
 // RUNNER_ARCH -> Docker's TARGETARCH, the folder names of the release tree.
 const ARCHES = { X64: 'amd64', ARM64: 'arm64' };
+// RUNNER_ARCH -> the ELF e_machine of a binary that runs there.
+const MACHINES = { X64: 62, ARM64: 183 };
+const MACHINE_NAMES = { 62: 'x64', 183: 'arm64', 3: 'x86', 40: 'arm' };
 const WORKS = 'rollout runs on Linux x64 and arm64 runners (ubuntu-latest, ubuntu-24.04-arm, ubuntu-slim or a self-hosted Linux runner)';
 
 // The runner's names; outside a runner, node's own.
 function platform(env) {
   const os = env.RUNNER_OS || { linux: 'Linux', darwin: 'macOS', win32: 'Windows' }[process.platform] || process.platform;
   const arch = env.RUNNER_ARCH || { x64: 'X64', arm64: 'ARM64', arm: 'ARM', ia32: 'X86' }[process.arch] || process.arch;
-  return { os, arch };
+  // The runner writes `X64` and `Linux`; a self-hosted runner's environment may say `x64`.
+  return { os: os.toLowerCase() === 'linux' ? 'Linux' : os, arch: arch.toUpperCase() };
 }
 
 // The binary's path, or the one sentence saying why there is none.
@@ -34,11 +39,61 @@ function binary(env, dir) {
   return { path: path.join(dir, '..', 'bin', `linux-${ARCHES[arch]}`, 'rollout'), arch };
 }
 
+// Why the file at `file` cannot run here, or null when it looks like a whole Linux program for
+// `arch`: read before it is started, because execvp hands a file that is not a program to sh (an
+// empty file "succeeds" in silence, a truncated or foreign one prints shell noise).
+function unusable(file, arch) {
+  let header;
+  let size;
+  try {
+    size = fs.statSync(file).size;
+    const fd = fs.openSync(file, 'r');
+    try {
+      header = Buffer.alloc(64);
+      header = header.subarray(0, fs.readSync(fd, header, 0, 64, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    return null; // spawn says why (a missing file names the release tags)
+  }
+  if (size === 0) {
+    return 'is empty';
+  }
+  if (header.length < 4 || header.readUInt32BE(0) !== 0x7f454c46) {
+    return `is not a Linux program (${size} bytes without an ELF header)`;
+  }
+  if (header.length < 64 || header[4] !== 2 || header[5] !== 1) {
+    return 'is not a 64-bit little-endian Linux program';
+  }
+  const machine = header.readUInt16LE(18);
+  if (machine !== MACHINES[arch]) {
+    const built = MACHINE_NAMES[machine] || `machine ${machine}`;
+    return `is built for ${built}, not for this runner's ${arch.toLowerCase()}`;
+  }
+  // The program and section header tables lie inside the file; the section headers come last.
+  const ends = [
+    Number(header.readBigUInt64LE(32)) + header.readUInt16LE(54) * header.readUInt16LE(56),
+    Number(header.readBigUInt64LE(40)) + header.readUInt16LE(58) * header.readUInt16LE(60),
+  ];
+  const needed = Math.max(...ends);
+  if (needed > size) {
+    return `is truncated (${size} bytes, and its header says at least ${needed})`;
+  }
+  return null;
+}
+
 function run(args) {
   const env = process.env;
   const found = binary(env, __dirname);
   if (found.error) {
     process.stdout.write(`::error::${found.error}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const bad = unusable(found.path, platform(env).arch);
+  if (bad) {
+    process.stdout.write(`::error::rollout's binary for Linux ${found.arch.toLowerCase()} (${found.path}) ${bad}, so it cannot run: the action's files are damaged; re-run the job, and if it stays, use a release tag (\`rollout-action/rollout/host@v1\`) and report it.\n`);
     process.exitCode = 1;
     return;
   }
@@ -69,7 +124,7 @@ function run(args) {
   });
 }
 
-module.exports = { run, binary, platform };
+module.exports = { run, binary, platform, unusable };
 
 if (require.main === module) {
   run([]);

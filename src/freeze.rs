@@ -230,12 +230,11 @@ fn parse_line(n: usize, line: &str) -> Result<Rule, InputError> {
         line: Some((n, line.to_string())),
         message,
     };
-    let Some((pattern, written)) = line.split_once(": ") else {
+    let Some((pattern, written)) = crate::lines::split_pair(line) else {
         return Err(bad(format!(
             "expected `ENVIRONMENT-GLOB: WINDOW` (a colon and a space between them), {EXAMPLE}"
         )));
     };
-    let (pattern, written) = (pattern.trim(), written.trim());
     if pattern.is_empty() || written.is_empty() {
         return Err(bad(format!(
             "expected `ENVIRONMENT-GLOB: WINDOW`, with both sides filled in, {EXAMPLE}"

@@ -1,6 +1,6 @@
 //! Action inputs -> typed [`Inputs`]. Every error names the input, and the line for line-based ones.
 
-use crate::lines::{err, glob_error, input_lines};
+use crate::lines::{err, glob_error, input_lines, split_pair, unquote};
 pub use crate::lines::{path_glob, InputError};
 use crate::text::Template;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -78,6 +78,12 @@ impl EnvironmentRule {
         } else {
             branch.is_some_and(|b| self.matcher.is_match(b))
         }
+    }
+
+    /// Whether a branch-style pattern (no `refs/`) would match `name` were it a branch: a tag
+    /// push that only such a line matches is told to write `refs/tags/...`.
+    pub fn matches_branch_name(&self, name: &str) -> bool {
+        !self.full_ref && self.matcher.is_match(name)
     }
 }
 
@@ -304,7 +310,8 @@ fn boolean(raw: &RawInputs, name: &'static str) -> Result<Option<bool>, InputErr
     }
 }
 
-/// `PATTERN: VALUE`, split at the first colon followed by a space (`deploy:dags: dags/**`).
+/// `PATTERN: VALUE`, split at the first colon followed by a space outside quotes
+/// (`deploy:dags: dags/**`).
 fn split_line<'a>(
     input: &'static str,
     n: usize,
@@ -316,12 +323,11 @@ fn split_line<'a>(
         line: Some((n, line.to_string())),
         message,
     };
-    let (left, right) = line.split_once(": ").ok_or_else(|| {
+    let (left, right) = split_pair(line).ok_or_else(|| {
         bad(format!(
             "expected `{shape}` (a colon and a space between them)"
         ))
     })?;
-    let (left, right) = (left.trim(), right.trim());
     if left.is_empty() || right.is_empty() {
         return Err(bad(format!(
             "expected `{shape}`, with both sides filled in"
@@ -382,8 +388,9 @@ fn parse_paths(text: &str) -> Result<Option<PathFilter>, InputError> {
     let mut exclude = GlobSetBuilder::new();
     let (mut includes, mut patterns) = (0, Vec::new());
     for (n, line) in input_lines("paths", text)? {
+        let line = unquote(line);
         let (target, pattern) = match line.strip_prefix('!') {
-            Some(p) => (&mut exclude, p.trim()),
+            Some(p) => (&mut exclude, unquote(p)),
             None => {
                 includes += 1;
                 (&mut include, line)
@@ -446,6 +453,153 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// `step`: which of rollout's steps this run is.
+fn parse_step(raw: &RawInputs) -> Result<Step, InputError> {
+    Ok(match raw.get("step").unwrap_or("deploy") {
+        "deploy" => Step::Deploy,
+        "start" => Step::Start,
+        "finish" => Step::Finish,
+        "deactivate" => Step::Deactivate,
+        "plan" => Step::Plan,
+        "rollback" => Step::Rollback,
+        "lock" => Step::Lock,
+        "unlock" => Step::Unlock,
+        other => {
+            return Err(err(
+                "step",
+                format!(
+                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
+                ),
+            ))
+        }
+    })
+}
+
+/// `status`: `${{ job.status }}` for `step: finish`.
+fn parse_status(raw: &RawInputs) -> Result<Option<JobStatus>, InputError> {
+    Ok(match raw.get("status") {
+        None => None,
+        Some("success") => Some(JobStatus::Success),
+        Some("failure") => Some(JobStatus::Failure),
+        Some("cancelled") => Some(JobStatus::Cancelled),
+        Some(other) => {
+            return Err(err(
+                "status",
+                format!("{other:?} is not a job status; pass `${{{{ job.status }}}}` (success, failure or cancelled)"),
+            ))
+        }
+    })
+}
+
+fn parse_deployment_id(raw: &RawInputs) -> Result<Option<u64>, InputError> {
+    raw.get("deployment-id")
+        .map(|v| {
+            v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                err(
+                    "deployment-id",
+                    format!("{v:?} is not a deployment id (a positive number)"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn parse_payload(
+    raw: &RawInputs,
+) -> Result<serde_json::Map<String, serde_json::Value>, InputError> {
+    match raw.get("payload") {
+        None => Ok(serde_json::Map::new()),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            Ok(_) => Err(err(
+                "payload",
+                "must be a JSON object such as `{\"key\": \"value\"}`",
+            )),
+            Err(e) => Err(err(
+                "payload",
+                format!("is not valid JSON ({e}); write a JSON object"),
+            )),
+        },
+    }
+}
+
+fn parse_since(raw: &RawInputs) -> Result<Since, InputError> {
+    match raw.get("since").unwrap_or("event") {
+        "event" => Ok(Since::Event),
+        "last-deployment" => Ok(Since::LastDeployment),
+        other => Err(err(
+            "since",
+            format!("{other:?} is not a diff base; use `event` or `last-deployment`"),
+        )),
+    }
+}
+
+fn parse_skip_commit_pattern(raw: &RawInputs) -> Result<Option<Regex>, InputError> {
+    raw.raw("skip-commit-pattern")
+        .map(|p| {
+            Regex::new(p.trim()).map_err(|e| {
+                err(
+                    "skip-commit-pattern",
+                    format!("is not a valid regular expression: {e}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+fn parse_required_contexts(raw: &RawInputs) -> Result<Vec<String>, InputError> {
+    Ok(match raw.raw("required-contexts") {
+        Some(t) => input_lines("required-contexts", t)?
+            .into_iter()
+            .map(|(_, l)| unquote(l).to_string())
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+/// The longest `lock-expires`: ten years, so that the lock's end is always a time GitHub and
+/// rollout can write (`99999999d` would be past the year 9999).
+pub const LONGEST_LOCK: Duration = Duration::from_secs(3650 * 86_400);
+
+fn parse_lock_expires(raw: &RawInputs) -> Result<Option<Duration>, InputError> {
+    let expires = optional_duration(raw, "lock-expires")?;
+    match (expires, raw.get("lock-expires")) {
+        (Some(d), Some(written)) if d > LONGEST_LOCK => Err(err(
+            "lock-expires",
+            format!("{written:?} is longer than a lock can last; give at most `3650d` (ten years), or leave it empty for a lock that holds until `step: unlock`"),
+        )),
+        _ => Ok(expires),
+    }
+}
+
+/// A duration as a person writes it: the largest unit that divides it (`4h`, `90s`, `2d`).
+pub fn show_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".to_string(),
+        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        _ if s % 3600 == 0 => format!("{}h", s / 3600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+/// `{environment}`, `{branch}`, ...: the placeholders a sentence offers.
+fn placeholder_list() -> String {
+    let all: Vec<String> = crate::text::PLACEHOLDERS
+        .iter()
+        .map(|p| format!("`{{{p}}}`"))
+        .collect();
+    all.join(" ")
+}
+
+/// A duration input (`timeout`, `lock-expires`); empty is none.
+fn optional_duration(raw: &RawInputs, input: &'static str) -> Result<Option<Duration>, InputError> {
+    raw.get(input)
+        .map(|v| parse_duration(v).map_err(|message| err(input, message)))
+        .transpose()
+}
+
 impl Inputs {
     /// The token alone (the post step needs nothing else but the next).
     pub fn parse_token(raw: &RawInputs) -> Option<Token> {
@@ -466,86 +620,6 @@ impl Inputs {
 
     pub fn parse(raw: &RawInputs) -> Result<Inputs, InputError> {
         let template = |name: &str| raw.get(name).map(Template::new);
-        let step = match raw.get("step").unwrap_or("deploy") {
-            "deploy" => Step::Deploy,
-            "start" => Step::Start,
-            "finish" => Step::Finish,
-            "deactivate" => Step::Deactivate,
-            "plan" => Step::Plan,
-            "rollback" => Step::Rollback,
-            "lock" => Step::Lock,
-            "unlock" => Step::Unlock,
-            other => {
-                return Err(err(
-                    "step",
-                    format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
-                    ),
-                ))
-            }
-        };
-        let status = match raw.get("status") {
-            None => None,
-            Some("success") => Some(JobStatus::Success),
-            Some("failure") => Some(JobStatus::Failure),
-            Some("cancelled") => Some(JobStatus::Cancelled),
-            Some(other) => {
-                return Err(err(
-                    "status",
-                    format!("{other:?} is not a job status; pass `${{{{ job.status }}}}` (success, failure or cancelled)"),
-                ))
-            }
-        };
-        let deployment_id = match raw.get("deployment-id") {
-            None => None,
-            Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                err(
-                    "deployment-id",
-                    format!("{v:?} is not a deployment id (a positive number)"),
-                )
-            })?),
-        };
-        let payload = match raw.get("payload") {
-            None => serde_json::Map::new(),
-            Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(map)) => map,
-                Ok(_) => {
-                    return Err(err(
-                        "payload",
-                        "must be a JSON object such as `{\"key\": \"value\"}`",
-                    ))
-                }
-                Err(e) => {
-                    return Err(err(
-                        "payload",
-                        format!("is not valid JSON ({e}); write a JSON object"),
-                    ))
-                }
-            },
-        };
-        let since = match raw.get("since").unwrap_or("event") {
-            "event" => Since::Event,
-            "last-deployment" => Since::LastDeployment,
-            other => {
-                return Err(err(
-                    "since",
-                    format!("{other:?} is not a diff base; use `event` or `last-deployment`"),
-                ))
-            }
-        };
-        let skip_commit_pattern = match raw.raw("skip-commit-pattern") {
-            None => None,
-            Some(p) => Some(Regex::new(p.trim()).map_err(|e| {
-                err(
-                    "skip-commit-pattern",
-                    format!("is not a valid regular expression: {e}"),
-                )
-            })?),
-        };
-        let timeout = match raw.get("timeout") {
-            None => None,
-            Some(v) => Some(parse_duration(v).map_err(|message| err("timeout", message))?),
-        };
         let inputs = Inputs {
             token: Self::parse_token(raw),
             environments: raw
@@ -560,7 +634,7 @@ impl Inputs {
             working_directory: raw.get("working-directory").map(PathBuf::from),
             environment_url: template("environment-url"),
             description: template("description"),
-            payload,
+            payload: parse_payload(raw)?,
             task: raw.get("task").map(str::to_string),
             tasks: raw
                 .raw("tasks")
@@ -568,21 +642,15 @@ impl Inputs {
                 .transpose()?
                 .unwrap_or_default(),
             paths: raw.raw("paths").map(parse_paths).transpose()?.flatten(),
-            since,
-            skip_commit_pattern,
-            step,
-            status,
-            deployment_id,
-            required_contexts: match raw.raw("required-contexts") {
-                Some(t) => input_lines("required-contexts", t)?
-                    .into_iter()
-                    .map(|(_, l)| l.to_string())
-                    .collect(),
-                None => Vec::new(),
-            },
+            since: parse_since(raw)?,
+            skip_commit_pattern: parse_skip_commit_pattern(raw)?,
+            step: parse_step(raw)?,
+            status: parse_status(raw)?,
+            deployment_id: parse_deployment_id(raw)?,
+            required_contexts: parse_required_contexts(raw)?,
             production: boolean(raw, "production")?,
             transient: boolean(raw, "transient")?,
-            timeout,
+            timeout: optional_duration(raw, "timeout")?,
             comment: boolean(raw, "comment")?,
             delete_environment: boolean(raw, "delete-environment")?.unwrap_or(false),
             supersede: boolean(raw, "supersede")?.unwrap_or(true),
@@ -607,17 +675,93 @@ impl Inputs {
                 .map(str::trim)
                 .filter(|r| !r.is_empty())
                 .map(str::to_string),
-            lock_expires: match raw.get("lock-expires") {
-                None => None,
-                Some(v) => Some(parse_duration(v).map_err(|message| InputError {
-                    input: "lock-expires",
-                    line: None,
-                    message,
-                })?),
-            },
+            lock_expires: parse_lock_expires(raw)?,
         };
         inputs.check_step()?;
+        inputs.check_placeholders()?;
         Ok(inputs)
+    }
+
+    /// The templates by input name (with the line for `environments`).
+    fn templates(&self) -> Vec<(&'static str, Option<(usize, String)>, &Template)> {
+        let mut all: Vec<(&'static str, Option<(usize, String)>, &Template)> = Vec::new();
+        for (name, template) in [
+            ("environment", &self.environment),
+            ("preview-environment", &self.preview_environment),
+            ("environment-url", &self.environment_url),
+            ("description", &self.description),
+            ("target-environment", &self.target_environment),
+        ] {
+            if let Some(t) = template {
+                all.push((name, None, t));
+            }
+        }
+        for rule in &self.environments {
+            let text = format!("{}: {}", rule.pattern, rule.environment.as_str());
+            all.push(("environments", Some((rule.line, text)), &rule.environment));
+        }
+        all
+    }
+
+    /// Every template names only rollout's placeholders, and none that can never have a value
+    /// where it is written; `{number}` on a run without a pull request is
+    /// [`Inputs::check_run_placeholders`]'s.
+    fn check_placeholders(&self) -> Result<(), InputError> {
+        for (input, line, template) in self.templates() {
+            let names_environment = matches!(
+                input,
+                "environment" | "preview-environment" | "environments"
+            );
+            for name in template.placeholders() {
+                let no_value = match name {
+                    _ if !crate::text::PLACEHOLDERS.contains(&name) => Some(format!(
+                        "`{{{name}}}` is not a placeholder of rollout; use {}, or `{{{{` and `}}}}` for a literal brace",
+                        placeholder_list()
+                    )),
+                    "environment" if names_environment => Some(
+                        "`{environment}` has no value in the environment's own name; write the name out".to_string(),
+                    ),
+                    "target" if names_environment => Some(
+                        "`{target}` has no value here: the environment is decided before any target; name a target's environment in `target-environment` (default `{environment}-{target}`)".to_string(),
+                    ),
+                    "target" if self.targets.is_empty() => Some(
+                        "`{target}` has no value: `targets` is empty; list the targets there or remove the placeholder".to_string(),
+                    ),
+                    "number" if input == "environments" => Some(
+                        "`{number}` has no value here: a branch or a tag has no pull request number (a pull request's environment is `preview-environment`'s)".to_string(),
+                    ),
+                    _ => None,
+                };
+                if let Some(message) = no_value {
+                    return Err(InputError {
+                        input,
+                        line,
+                        message,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A run without a pull request has no `{number}`: a template this run uses that names it is
+    /// a bad input (`environment: pr-{number}` on a push would deploy to `pr-`).
+    pub fn check_run_placeholders(&self, pull_request: bool) -> Result<(), InputError> {
+        if pull_request {
+            return Ok(());
+        }
+        for (input, line, template) in self.templates() {
+            let used = !matches!(input, "preview-environment" | "environments")
+                && (input != "target-environment" || !self.targets.is_empty());
+            if used && template.uses("number") {
+                return Err(InputError {
+                    input,
+                    line,
+                    message: "`{number}` has no value in this run: it is a pull request's number, and this run has no pull request; use it in `preview-environment`, or name the environment otherwise".to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// What each step needs, checked before anything is written.
@@ -956,6 +1100,104 @@ mod tests {
         assert!(parse(&[("step", "unlock"), ("environment", "production")]).is_ok());
         let e = parse(&[("lock-expires", "soon")]).unwrap_err();
         assert_eq!(e.input, "lock-expires");
+    }
+
+    #[test]
+    fn lines_read_as_yaml_comments_and_quotes() {
+        let i = parse(&[(
+            "environments",
+            "main: production # prod\n\"release/*\": 'staging # eu'",
+        )])
+        .unwrap();
+        assert_eq!(i.environments[0].environment.as_str(), "production");
+        assert!(i.environments[1].matches("refs/heads/release/1", Some("release/1")));
+        assert_eq!(i.environments[1].environment.as_str(), "staging # eu");
+        let i = parse(&[
+            ("paths", "\"app/**\" # the app\n'!app/docs/**'"),
+            ("required-contexts", "\"ci: build\" # quoted"),
+        ])
+        .unwrap();
+        let p = i.paths.unwrap();
+        assert!(p.matches("app/x") && !p.matches("app/docs/x"));
+        assert_eq!(i.required_contexts, ["ci: build"]);
+    }
+
+    #[test]
+    fn unknown_placeholders_are_bad_input_naming_the_usable_ones() {
+        for (input, text) in [
+            ("environment", "prod-{env}"),
+            ("environment-url", "https://{actor}.example.com"),
+            ("description", "by {actor}"),
+            ("preview-environment", "pr-{pr}"),
+            ("environments", "main: {branch}-{Environment}"),
+        ] {
+            let e = parse(&[(input, text)]).unwrap_err();
+            assert_eq!(e.input, input, "{e}");
+            let s = e.to_string();
+            assert!(s.contains("is not a placeholder of rollout"), "{s}");
+            assert!(s.contains("`{short_sha}`") && s.contains("`{{`"), "{s}");
+        }
+        // Escaped braces and brace text that is no placeholder are fine.
+        parse(&[
+            ("environment-url", "https://x/{{env}}/{ not one }"),
+            ("description", "{\"json\": 1}"),
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn placeholders_that_never_have_a_value_where_written() {
+        for (pairs, said) in [
+            (
+                vec![("environments", "main: pr-{number}")],
+                "no pull request number",
+            ),
+            (vec![("environment", "{environment}")], "own name"),
+            (
+                vec![("environment-url", "https://{target}.x")],
+                "`targets` is empty",
+            ),
+            (
+                vec![("environment", "prod-{target}"), ("targets", "api: api/**")],
+                "before any target",
+            ),
+        ] {
+            let e = parse(&pairs).unwrap_err();
+            assert!(e.to_string().contains(said), "{e}");
+        }
+        let with_targets = parse(&[
+            ("targets", "api: api/**"),
+            ("environment-url", "https://{target}.{environment}.x"),
+        ]);
+        assert!(with_targets.is_ok());
+    }
+
+    #[test]
+    fn number_needs_a_pull_request_in_the_templates_a_run_uses() {
+        let i = parse(&[("environment", "pr-{number}")]).unwrap();
+        assert!(i.check_run_placeholders(true).is_ok());
+        let e = i.check_run_placeholders(false).unwrap_err();
+        assert_eq!(e.input, "environment");
+        assert!(e.to_string().contains("has no pull request"), "{e}");
+        // A preview's own template is used on pull requests only.
+        let i = parse(&[("preview-environment", "pr-{number}")]).unwrap();
+        assert!(i.check_run_placeholders(false).is_ok());
+    }
+
+    #[test]
+    fn a_lock_longer_than_ten_years_is_refused() {
+        let e = parse(&[("lock-expires", "99999999d")]).unwrap_err();
+        assert_eq!(e.input, "lock-expires");
+        assert!(e.to_string().contains("at most `3650d`"), "{e}");
+        assert!(parse(&[("lock-expires", "3650d")]).is_ok());
+    }
+
+    #[test]
+    fn durations_show_as_written() {
+        for text in ["4h", "90s", "2d", "15m", "1s"] {
+            assert_eq!(show_duration(parse_duration(text).unwrap()), text);
+        }
+        assert_eq!(show_duration(Duration::from_secs(14_400)), "4h");
     }
 
     #[test]

@@ -180,6 +180,36 @@ fn read_event(path: &Path, name: &str) -> Result<Event, BadInput> {
     })
 }
 
+/// Without an event file only `finish`, a `deactivate` of one deployment, `lock` and `unlock`
+/// can run: they decide nothing from the event.
+fn needs_event(inputs: &Inputs) -> bool {
+    match inputs.step {
+        Step::Finish | Step::Lock | Step::Unlock => false,
+        Step::Deactivate => inputs.deployment_id.is_none(),
+        Step::Deploy | Step::Start | Step::Plan | Step::Rollback => true,
+    }
+}
+
+fn no_event() -> Event {
+    Event {
+        name: String::new(),
+        trigger: event::Trigger::Unhandled,
+        head_commit: Default::default(),
+        sender: None,
+        default_branch: None,
+    }
+}
+
+/// The event, for a step that reads it; a step that decides nothing from it runs without one
+/// (an unlock is not stopped by an event that lacks what a deploy would need).
+fn read_event_for(inputs: &Inputs, path: &Path, name: &str) -> Result<Event, BadInput> {
+    match read_event(path, name) {
+        Err(e) if needs_event(inputs) => Err(e),
+        Err(_) => Ok(no_event()),
+        ok => ok,
+    }
+}
+
 /// The token, and the runner variables any API call needs; a missing one is bad input.
 fn required_token<'t>(
     context: &Context,
@@ -251,33 +281,23 @@ async fn main_step() -> Result<i32, BadInput> {
     let inputs = read_inputs(&[])?;
     let context = Context::from_env(env);
     let runtime_files = Runtime::from_env(env);
-    // Without an event file only `finish` and a `deactivate` of one deployment can run.
-    let needs_event = match inputs.step {
-        Step::Finish => false,
-        Step::Deactivate => inputs.deployment_id.is_none(),
-        Step::Lock | Step::Unlock => false,
-        Step::Deploy | Step::Start | Step::Plan | Step::Rollback => true,
-    };
     let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
-        (Some(path), Some(name)) => read_event(Path::new(&path), &name)?,
-        _ if needs_event => {
+        (Some(path), Some(name)) => read_event_for(&inputs, Path::new(&path), &name)?,
+        _ if needs_event(&inputs) => {
             return Err(BadInput(
                 "GITHUB_EVENT_PATH and GITHUB_EVENT_NAME are not set: rollout reads the event the runner provides".into(),
             ))
         }
-        _ => Event {
-            name: String::new(),
-            trigger: event::Trigger::Unhandled,
-            head_commit: Default::default(),
-            sender: None,
-            default_branch: None,
-        },
+        _ => no_event(),
     };
     let token = required_token(&context, inputs.token.as_ref())?;
     let now = jiff::Timestamp::now();
     let work = match decide(&event, &inputs, &context, now)? {
         Decided::Work(work) => work,
-        Decided::Done(report) => return Ok(conclude(&report, &runtime_files, inputs.step)),
+        Decided::Done(report) => {
+            created_nothing(&runtime_files, &inputs, &report);
+            return Ok(conclude(&report, &runtime_files, inputs.step));
+        }
     };
     let client = client(&context, token, inputs.final_status_timeout)?.with_cancel(cancel.clone());
     let rollout = Rollout {
@@ -313,7 +333,29 @@ async fn main_step() -> Result<i32, BadInput> {
     if inputs.step != Step::Plan {
         rollout.comment(&report).await;
     }
+    if rollout.created.borrow().is_empty() {
+        created_nothing(&runtime_files, &inputs, &report);
+    }
     Ok(conclude(&report, &runtime_files, inputs.step))
+}
+
+/// Tells the post step that this run made no deployment, so it says "nothing to finish" rather
+/// than wondering whether GITHUB_STATE could be written. A create whose answer was lost saved its
+/// key first, and the post step looks for that before this.
+fn created_nothing(files: &Runtime, inputs: &Inputs, report: &Report) {
+    let step = format!("{:?}", inputs.step).to_ascii_lowercase();
+    let what = if inputs.dry_run {
+        format!("a dry run of `step: {step}`")
+    } else if report.status == "skipped" {
+        format!("`step: {step}`, skipped")
+    } else if report.status == "inactive" && matches!(inputs.step, Step::Deploy | Step::Start) {
+        "a teardown".to_string()
+    } else {
+        format!("`step: {step}`")
+    };
+    if let Err(e) = files.save_state("deployment-none", &what) {
+        tracing::debug!("could not tell the post step that nothing was created: {e}");
+    }
 }
 
 /// What the main step does, or the report it ends with before any client exists.
@@ -339,6 +381,24 @@ fn decide(
         }
         report
     };
+    // A placeholder with no value in this run (`{number}` without a pull request) is bad input,
+    // in the templates this run uses.
+    // And a `working-directory` that does not exist, where commands would run.
+    let placeholders = |dest: &plan::Destination| {
+        inputs
+            .check_run_placeholders(dest.target().pr_number.is_some())
+            .map_err(|e| BadInput(e.to_string()))?;
+        if inputs.step == Step::Plan {
+            return Ok(());
+        }
+        steps::check_working_dir(inputs, context).map_err(BadInput)
+    };
+    if matches!(inputs.step, Step::Lock | Step::Unlock) {
+        // A lock names its environment without an event: no pull request.
+        inputs
+            .check_run_placeholders(false)
+            .map_err(|e| BadInput(e.to_string()))?;
+    }
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
@@ -348,14 +408,20 @@ fn decide(
         Step::Unlock => Work::Unlock,
         // A rollback checks its own commit out, and no freeze window blocks it.
         Step::Rollback => match plan::destination(event, inputs) {
-            Ok(dest) if !dest.is_teardown() => Work::Rollback(dest),
+            Ok(dest) if !dest.is_teardown() => {
+                placeholders(&dest)?;
+                Work::Rollback(dest)
+            }
             Ok(_) => return Err(BadInput(
                 "step: rollback runs on a closed pull request's event, which tears its preview down; run the rollback from workflow_dispatch".into(),
             )),
             Err(skip) => return Ok(Decided::Done(Box::new(steps::skip_report(inputs, skip)))),
         },
         Step::Plan => match plan::destination(event, inputs) {
-            Ok(dest) => Work::Plan(dest),
+            Ok(dest) => {
+                placeholders(&dest)?;
+                Work::Plan(dest)
+            }
             Err(skip) => return Ok(Decided::Done(Box::new(skipped(skip)))),
         },
         step @ (Step::Deploy | Step::Start) => {
@@ -363,6 +429,7 @@ fn decide(
                 Ok(dest) => dest,
                 Err(skip) => return Ok(Decided::Done(Box::new(skipped(skip)))),
             };
+            placeholders(&dest)?;
             // A freeze window that blocks every environment: decided before any request. A
             // preview's sticky comment says why; that alone needs a client.
             if let Some(skip) = plan::frozen(&dest, inputs, now) {
@@ -477,7 +544,7 @@ async fn plan_command(
             BadInput("give the event name with --event-name (or GITHUB_EVENT_NAME)".into())
         })?;
     let inputs = read_inputs(overrides)?;
-    let event = read_event(event_path, &name)?;
+    let event = read_event_for(&inputs, event_path, &name)?;
     let workspace = workspace
         .or_else(|| env("GITHUB_WORKSPACE").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));

@@ -358,8 +358,17 @@ impl PhaseLog {
 /// (with an ellipsis) so that the whole fits GitHub's 140 characters; `exit` is kept whole when
 /// it leaves room for a phase at all.
 pub fn failed_in(phase: &str, exit: &str) -> String {
+    in_phase("Failed in", phase, exit)
+}
+
+/// `Cancelled in migrate: SIGINT after 12s`, within the 140 characters as [`failed_in`].
+pub fn cancelled_in(phase: &str, how: &str) -> String {
+    in_phase("Cancelled in", phase, how)
+}
+
+fn in_phase(what: &str, phase: &str, exit: &str) -> String {
     let phase = phase.trim();
-    let whole = format!("Failed in {phase}: {exit}");
+    let whole = format!("{what} {phase}: {exit}");
     let length = whole.chars().count();
     if length <= Description::MAX_CHARS {
         return whole;
@@ -370,7 +379,7 @@ pub fn failed_in(phase: &str, exit: &str) -> String {
         return Description::new(&whole).as_str().to_string();
     }
     let cut: String = phase.chars().take(room as usize).collect();
-    format!("Failed in {cut}…: {exit}")
+    format!("{what} {cut}…: {exit}")
 }
 
 /// A command's outcome in the few words [`failed_in`] puts after the phase.
@@ -398,10 +407,15 @@ pub fn phase_rows(record: &PhaseRecord) -> Vec<PhaseRow> {
     let mut rows: Vec<PhaseRow> = record
         .phases
         .iter()
-        .map(|p| PhaseRow {
-            phase: p.text.clone(),
-            start: format!("+{}", span(p.start)),
-            duration: span(p.duration),
+        .map(|p| {
+            // Rounded at both ends, so that the durations add up to the run's.
+            let from = crate::text::round_secs(p.start);
+            let to = crate::text::round_secs(p.start + p.duration);
+            PhaseRow {
+                phase: p.text.clone(),
+                start: format!("+{}", span(Duration::from_secs(from))),
+                duration: span(Duration::from_secs(to.saturating_sub(from))),
+            }
         })
         .collect();
     if record.omitted > 0 {

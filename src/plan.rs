@@ -317,6 +317,21 @@ fn branch_target(git_ref: GitRef, sha: Sha, inputs: &Inputs) -> Result<Target, S
         return Err(skip(
             "no environment is mapped: set `environments` (e.g. `main: production`) or `environment`",
         ));
+    } else if let Some(rule) = git_ref.tag_name().and_then(|tag| {
+        inputs
+            .environments
+            .iter()
+            .find(|r| r.matches_branch_name(tag))
+    }) {
+        // `v*: production` on the tag `v1.2.3`: a pattern without `refs/` matches branches only.
+        return Err(skip(format!(
+            "`{}` is a tag, and `environments` line {} (`{}`) matches branch names only; to deploy tags, write `refs/tags/{}: {}`",
+            git_ref.full(),
+            rule.line,
+            rule.pattern,
+            rule.pattern,
+            rule.environment.as_str()
+        )));
     } else {
         return Err(skip(format!(
             "`{}` matches no line of `environments`, so nothing deploys",
@@ -536,14 +551,16 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         sha: target.sha.as_str(),
         number: target.pr_number,
     };
+    // With `targets`, `{target}` is the target's name here too.
+    let unit = target.unit.as_deref();
     let description = match &inputs.description {
-        Some(t) => Description::new(&t.render(&vars)),
+        Some(t) => Description::new(&t.render_with(&vars, unit)),
         None => Description::new(&event.head_commit.message),
     };
     let environment_url = inputs
         .environment_url
         .as_ref()
-        .map(|t| t.render(&vars))
+        .map(|t| t.render_with(&vars, unit))
         .filter(|u| !u.is_empty());
     Plan::Deploy(Deploy {
         locks: vec![target.environment.clone()],

@@ -413,7 +413,7 @@ pub fn phase_table(rows: &[crate::phases::PhaseRow]) -> String {
 // output, which may hold credentials), and the job log's fuller sentence.
 
 pub fn describe_outcome(outcome: &Outcome, took: Duration) -> (State, String) {
-    let secs = took.as_secs();
+    let secs = crate::text::round_secs(took);
     match outcome {
         Outcome::Exited(0) => (State::Success, format!("Deployed in {secs}s")),
         // HANDBOOK: the shell's codes for a command it could not find or could not execute.
@@ -467,7 +467,7 @@ pub fn describe_run(finished: &Finished, missing: Option<&Missing>) -> (State, S
             state,
             format!(
                 "The command exited with code {code} after {}s: {} (see the log)",
-                finished.took.as_secs(),
+                crate::text::round_secs(finished.took),
                 m.summary()
             ),
         ),
@@ -625,7 +625,7 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
             )),
             Untrusted(inputs.reason.as_deref().unwrap_or("")),
             match inputs.lock_expires {
-                Some(d) => format!("ending by itself after {} s", d.as_secs()),
+                Some(d) => format!("ending by itself after {}", crate::inputs::show_duration(d)),
                 None => "until `step: unlock`".to_string(),
             }
         )),

@@ -366,7 +366,7 @@ pub fn deploy(base: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
     let environment_url = inputs
         .environment_url
         .as_ref()
-        .map(|t| t.render(&vars))
+        .map(|t| t.render_with(&vars, target.unit.as_deref()))
         .filter(|u| !u.is_empty());
     Deploy {
         task: choice.to.task.clone(),

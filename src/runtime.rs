@@ -76,6 +76,9 @@ pub struct Runtime {
     pub output: Option<PathBuf>,
     pub state: Option<PathBuf>,
     pub summary: Option<PathBuf>,
+    /// The outputs written so far and their values: each is written once (the `deployment-id`
+    /// written early, so that a killed run still leaves it, is not written again at the end).
+    written: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
 }
 
 /// GitHub caps a step summary at 1 MiB; rollout stays well below.
@@ -88,11 +91,20 @@ impl Runtime {
             output: path("GITHUB_OUTPUT"),
             state: path("GITHUB_STATE"),
             summary: path("GITHUB_STEP_SUMMARY"),
+            written: Default::default(),
         }
     }
 
+    /// Writes an output, unless this run already wrote it with this value.
     pub fn set_output(&self, name: &str, value: &str) -> io::Result<()> {
-        append(self.output.as_deref(), &key_value(name, value))
+        if self.written.borrow().get(name).map(String::as_str) == Some(value) {
+            return Ok(());
+        }
+        append(self.output.as_deref(), &key_value(name, value))?;
+        self.written
+            .borrow_mut()
+            .insert(name.to_string(), value.to_string());
+        Ok(())
     }
 
     /// Saved for the post step, which reads it back as `STATE_<name>`.
@@ -396,9 +408,21 @@ mod tests {
         };
         rt.set_output("a", "1").unwrap();
         rt.set_output("b", "2").unwrap();
+        rt.set_output("a", "1").unwrap();
         rt.save_state("x", "y").unwrap();
         let text = std::fs::read_to_string(dir.path().join("out")).unwrap();
-        assert_eq!(text.matches("<<ghadelimiter_").count(), 2);
+        assert_eq!(
+            text.matches("<<ghadelimiter_").count(),
+            2,
+            "each output once"
+        );
+        rt.set_output("a", "3").unwrap();
+        let text = std::fs::read_to_string(dir.path().join("out")).unwrap();
+        assert_eq!(
+            text.matches("<<ghadelimiter_").count(),
+            3,
+            "a new value is written"
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ fn line_error(number: usize, line: &str, message: impl Into<String>) -> InputErr
 
 /// The shape of one line; what the name and the globs say is [`check_spec`]'s.
 fn parse_line(number: usize, line: &str) -> Result<TargetSpec, InputError> {
-    let Some((name, globs)) = line.split_once(": ") else {
+    let Some((name, globs)) = crate::lines::split_pair(line) else {
         // The line is trimmed, so `api: ` with nothing after it arrives as `api:`.
         if let Some(name) = line.strip_suffix(':') {
             return Ok(TargetSpec {

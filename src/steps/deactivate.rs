@@ -32,6 +32,19 @@ impl Rollout<'_> {
                 }
             }
         };
+        // Without `deployment-id`, a deployment that is inactive already is left as it is.
+        let mut already = 0;
+        let mut ids = ids;
+        if self.inputs.deployment_id.is_none() {
+            let mut live = Vec::new();
+            for id in ids {
+                match self.client.latest_status(id).await {
+                    Ok(Some(s)) if s.state == State::Inactive => already += 1,
+                    _ => live.push(id),
+                }
+            }
+            ids = live;
+        }
         for id in &ids {
             let status = NewStatus::new(State::Inactive, "Deactivated", &log_url);
             if let Err(e) = self.client.create_status(*id, &status).await {
@@ -44,7 +57,14 @@ impl Rollout<'_> {
         }
         Report {
             status: "inactive".into(),
-            detail: format!("{} deployment(s) marked inactive", ids.len()),
+            detail: if already > 0 {
+                format!(
+                    "{} deployment(s) marked inactive; {already} already were",
+                    ids.len()
+                )
+            } else {
+                format!("{} deployment(s) marked inactive", ids.len())
+            },
             environment,
             deployment_id: (ids.len() == 1).then(|| ids[0]),
             log_url,

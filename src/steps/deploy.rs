@@ -293,9 +293,9 @@ impl Rollout<'_> {
                 report.status = "failure".into();
                 report.detail = e.explain("Creating the deployment", DEPLOY_PERMISSION);
                 if matches!(e.status(), Some(403 | 404)) {
-                    report.detail.push_str(
-                        "\n  permissions:\n    deployments: write\n    contents: read\n    pull-requests: write",
-                    );
+                    report
+                        .detail
+                        .push_str(&permissions_block(d.target.pr_number.is_some()));
                 }
                 return Err(report);
             }
@@ -567,16 +567,26 @@ impl Rollout<'_> {
             None => (PhaseRecord::default(), None),
         };
         report.phases = phase_rows(&record);
-        report.duration_secs = Some(finished.took.as_secs());
+        report.duration_secs = Some(crate::text::round_secs(finished.took));
         let url = read_url(&files.url).or_else(|| d.environment_url.clone());
         let missing = finished.missing(&self.working_dir());
         let (state, said) = describe_run(&finished, missing.as_ref());
         // A failure names the phase it happened in; a cancel or a command that never started
         // did not fail in one.
         let failed_phase = record.ended_in().filter(|_| state == State::Failure);
-        let detail = match failed_phase {
-            Some(phase) => failed_in(phase, &outcome_words(&finished.outcome)),
-            None => said.clone(),
+        let detail = match (record.ended_in(), &finished.outcome) {
+            (Some(phase), _) if state == State::Failure => {
+                failed_in(phase, &outcome_words(&finished.outcome))
+            }
+            (Some(phase), Outcome::Cancelled(sig)) => crate::phases::cancelled_in(
+                phase,
+                &format!(
+                    "{} after {}s",
+                    command::signal_name(*sig),
+                    crate::text::round_secs(finished.took)
+                ),
+            ),
+            _ => said.clone(),
         };
         match finished.outcome {
             Outcome::Cancelled(sig) => {
@@ -859,4 +869,16 @@ impl CommandFiles {
             phase_file: self.phases.as_ref().map(PhaseFile::path),
         }
     }
+}
+
+/// The `permissions:` a deploy job grants, for the run's own event: `pull-requests: write` only
+/// where a pull request's sticky comment is written, and `actions: read` for the post step,
+/// which reads the job's outcome.
+pub fn permissions_block(pull_request: bool) -> String {
+    let mut block = String::from("\n  permissions:\n    deployments: write\n    contents: read");
+    if pull_request {
+        block.push_str("\n    pull-requests: write");
+    }
+    block.push_str("\n    actions: read");
+    block
 }

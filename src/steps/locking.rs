@@ -252,6 +252,17 @@ impl Rollout<'_> {
         }
         let taken = match self.client.take_lock(&record, tree_of).await {
             Ok(taken) => taken,
+            // Reading the run's commit, whose tree the lock commit takes: no permission is missing.
+            Err(crate::github::ApiError::Status {
+                status: 404 | 422,
+                path,
+                ..
+            }) if path.ends_with(&format!("/git/commits/{tree_of}")) => {
+                return failed(
+                    report,
+                    format!("Locking `{environment}`: GitHub does not know the run's commit {tree_of} (GITHUB_SHA), whose tree the lock commit takes; run `step: lock` in a job of this repository, on a commit pushed to it"),
+                );
+            }
             Err(e) => {
                 let doing = format!("Locking `{environment}`");
                 return failed(report, e.explain(&doing, WRITE_PERMISSION));

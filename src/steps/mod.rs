@@ -426,6 +426,28 @@ pub fn working_dir(inputs: &Inputs, context: &Context) -> PathBuf {
     }
 }
 
+/// `working-directory` names a folder that exists, checked before any request: a deploy that
+/// cannot start its command must not create a deployment first.
+pub fn check_working_dir(inputs: &Inputs, context: &Context) -> Result<(), String> {
+    let Some(written) = &inputs.working_directory else {
+        return Ok(());
+    };
+    let dir = working_dir(inputs, context);
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(format!(
+            "input `working-directory` ({}) is {}, which is a file, not a folder; name the folder the command runs in, relative to the workspace",
+            written.display(),
+            dir.display()
+        )),
+        Err(_) => Err(format!(
+            "input `working-directory` ({}) names {}, which does not exist; name a folder of the checkout, relative to the workspace (check the checkout step's `path:`)",
+            written.display(),
+            dir.display()
+        )),
+    }
+}
+
 /// A skip as a report: a notice (a warning when refused for safety), or a failure when the token
 /// is read-only and `fail-on-read-only` is set.
 pub fn skip_report(inputs: &Inputs, skip: plan::Skip) -> Report {

@@ -68,6 +68,7 @@ pub async fn plan_text(
             "a lock on {whose}; whether one is held needs the API (it is read beside the create)"
         ));
     }
+    notes.extend(preview_notes(&dest, inputs));
     if with_targets {
         let mut text = report::targets_plan_text(&plans, changes.as_ref(), &notes);
         if deploys {
@@ -101,4 +102,37 @@ fn has_deploy(plans: &plan::Plans) -> bool {
         .each
         .iter()
         .any(|p| matches!(p.decision, plan::Decision::Plan(Plan::Deploy(_))))
+}
+
+/// What a pull request's run writes besides its deployment: the sticky comment, and on close the
+/// `teardown-command` it runs.
+fn preview_notes(dest: &Destination, inputs: &Inputs) -> Vec<String> {
+    let target = dest.target();
+    let Some(number) = target.pr_number else {
+        return Vec::new();
+    };
+    let mut notes = Vec::new();
+    if dest.is_teardown() {
+        match &inputs.teardown_command {
+            Some(command) => notes.push(format!(
+                "teardown-command would run first: {}",
+                command.trim()
+            )),
+            None => notes.push(
+                "no `teardown-command` is set: the preview's deployments are only marked inactive"
+                    .to_string(),
+            ),
+        }
+    }
+    if inputs.comment.unwrap_or(true) && inputs.step != Step::Plan {
+        notes.push(format!(
+            "the sticky comment on pull request #{number} would be {} (`comment`)",
+            if dest.is_teardown() {
+                "updated to say the preview is gone"
+            } else {
+                "created or updated with the preview's status and link"
+            }
+        ));
+    }
+    notes
 }

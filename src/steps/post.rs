@@ -41,6 +41,13 @@ impl Saved {
                 })?,
         };
         if ids.is_empty() && key.is_none() {
+            // The main step says so when it made no create (a lock, a skip, a dry run...).
+            if let Some(what) = get("STATE_deployment-none") {
+                return Err(format!(
+                    "the main step ({}) created no deployment",
+                    crate::runtime::Untrusted(&what)
+                ));
+            }
             // An unwritable GITHUB_STATE looks the same as a run that never created: say both.
             return Err(
                 "the main step saved no deployment id and no create key (no STATE_deployment-id or STATE_deployment-key): either it sent no create, or it could not write GITHUB_STATE (its log says which); the post step cannot know which deployment to finish"

@@ -20,7 +20,7 @@ fn node() -> String {
         .is_ok_and(|o| o.status.success());
     assert!(
         works,
-        "`{node}` does not run: the host form's tests need node (apt-get install nodejs; .ci/run does)"
+        "`{node}` does not run: the host form's tests need node (scripts/test.sh installs it: scripts/install-test-tools.sh)"
     );
     node
 }
@@ -356,4 +356,76 @@ fn rollout_started_by_a_launcher_that_is_already_gone_does_nothing() {
         c.env("ROLLOUT_LAUNCHER_PID", std::process::id().to_string());
     });
     assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn an_empty_truncated_or_foreign_binary_is_one_sentence_and_nothing_runs() {
+    let mut h = Harness::new();
+    pushed(&h);
+    h.input("command", "touch \"$HOME/ran\"");
+    let real = std::fs::read(bin()).expect("the built binary");
+    let mut foreign = real.clone();
+    // The ELF header's e_machine: the other architecture's.
+    let other: u16 = if runner_arch() == "X64" { 183 } else { 62 };
+    foreign[18..20].copy_from_slice(&other.to_le_bytes());
+    let half = real[..real.len() / 2].to_vec();
+    for (what, bytes, needle) in [
+        ("empty", Vec::new(), "is empty"),
+        ("truncated", half, "is truncated"),
+        ("foreign", foreign, "is built for"),
+        (
+            "a script",
+            b"#!/bin/sh\necho hi\n".to_vec(),
+            "is not a Linux program",
+        ),
+    ] {
+        let root = action(&h, true);
+        let arch = if runner_arch() == "X64" {
+            "amd64"
+        } else {
+            "arm64"
+        };
+        let file = root
+            .join("bin")
+            .join(format!("linux-{arch}"))
+            .join("rollout");
+        std::fs::remove_file(&file).expect("unlink");
+        std::fs::write(&file, &bytes).expect("write the damaged binary");
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let node = launcher(&h, &root, "launcher.js", &h.command(&[]))
+            .spawn()
+            .expect("node starts");
+        let run = finish(&h, node);
+        assert_eq!(run.code, 1, "{what}: {}{}", run.stdout, run.stderr);
+        let error = run.the_error();
+        assert!(error.contains(needle), "{what}: {error}");
+        assert!(
+            error.ends_with('.') && !error.contains(". "),
+            "{what}: one sentence: {error}"
+        );
+        assert!(
+            run.stderr.trim().is_empty(),
+            "{what}: no shell noise: {}",
+            run.stderr
+        );
+        assert!(!h.file("ran").exists(), "{what}: the command ran");
+        std::fs::remove_dir_all(&root).expect("clean the tree");
+    }
+    assert!(h.state().requests.is_empty(), "the API was called");
+}
+
+#[test]
+fn runner_arch_in_lower_case_is_read_as_the_runner_writes_it() {
+    let h = Harness::new();
+    pushed(&h);
+    let root = action(&h, true);
+    let node = launcher(&h, &root, "launcher.js", &h.command(&[]))
+        .env("RUNNER_ARCH", runner_arch().to_lowercase())
+        .env("RUNNER_OS", "linux")
+        .spawn()
+        .expect("node starts");
+    let run = finish(&h, node);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod api_faults;
+mod bad_input;
 mod changes;
 mod checkout;
 mod command;
@@ -28,4 +29,5 @@ mod preview;
 mod readme_workflows;
 mod rollback;
 mod round_trips;
+mod sentences;
 mod targets;

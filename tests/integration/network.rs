@@ -405,7 +405,7 @@ impl Squid {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("squid runs (apt-get install squid; .ci/run installs it)");
+            .expect("squid runs (scripts/test.sh installs it: scripts/install-test-tools.sh)");
         wait_until("squid to listen", Duration::from_secs(20), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
         });
