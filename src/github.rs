@@ -17,8 +17,9 @@ mod graphql;
 mod history;
 mod locks;
 mod retry;
+pub use crate::runtime::graphql_url;
 pub use error::{ApiError, QueryFault};
-pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
+pub use graphql::{DeploymentState, DeploymentStates, StateNode};
 pub use history::History;
 pub use retry::{Budget, RetryPolicy};
 

@@ -5,7 +5,7 @@
 pub use crate::changes::Changes;
 use crate::event::{Event, GitRef, PullRequestKind, Sha, Trigger};
 use crate::inputs::Inputs;
-use crate::runtime::Untrusted;
+use crate::text::Untrusted;
 use crate::text::{safe_name, Description, TemplateVars};
 
 /// Pull request actions that (re)deploy a preview.

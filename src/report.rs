@@ -4,7 +4,7 @@ use crate::command::{self, Finished, Missing, Outcome};
 use crate::github::State;
 use crate::inputs::{Inputs, JobStatus, Step};
 use crate::plan::{Changes, Decision, Plan, Plans};
-use crate::runtime::Untrusted;
+use crate::text::Untrusted;
 use std::time::Duration;
 
 /// What a run ended as: the source of outputs, the summary, the comment and the exit code.

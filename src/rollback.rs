@@ -15,7 +15,7 @@ use crate::history::{last_good_before, newest_that_ran, HistoryEntry, HISTORY_LI
 use crate::inputs::Inputs;
 use crate::lines::{err, InputError};
 use crate::plan::{Deploy, Target};
-use crate::runtime::Untrusted;
+use crate::text::Untrusted;
 use crate::text::{Description, TemplateVars};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;

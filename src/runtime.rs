@@ -2,13 +2,23 @@
 //! escaping that keeps untrusted text (commit messages, PR titles, branch names) from acting as a
 //! workflow command when rollout prints it.
 
+pub use crate::text::Untrusted;
 use rand::Rng;
-use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+
+/// `GITHUB_GRAPHQL_URL` when the runner does not set it: github.com's API answers GraphQL at
+/// `/graphql`; GitHub Enterprise Server at `/api/graphql`, beside (not under) `/api/v3`.
+pub fn graphql_url(api_url: &str) -> String {
+    let base = api_url.trim().trim_end_matches('/');
+    match base.strip_suffix("/api/v3") {
+        Some(host) => format!("{host}/api/graphql"),
+        None => format!("{base}/graphql"),
+    }
+}
 
 /// What the runner tells about the run, read once from `GITHUB_*` and `RUNNER_*`.
 #[derive(Clone, Debug, Default)]
@@ -39,7 +49,7 @@ impl Context {
             server_url: var("GITHUB_SERVER_URL"),
             api_url: var("GITHUB_API_URL"),
             graphql_url: get("GITHUB_GRAPHQL_URL")
-                .unwrap_or_else(|| crate::github::graphql_url(&var("GITHUB_API_URL"))),
+                .unwrap_or_else(|| graphql_url(&var("GITHUB_API_URL"))),
             run_id: var("GITHUB_RUN_ID"),
             run_attempt: get("GITHUB_RUN_ATTEMPT").unwrap_or_else(|| "1".into()),
             job: var("GITHUB_JOB"),
@@ -321,25 +331,6 @@ pub fn group(title: &str) {
 
 pub fn end_group() {
     say("::endgroup::");
-}
-
-/// Untrusted text for one log line: line breaks are shown as `\n`, and the two command markers
-/// (`::` at a line start, `##[` anywhere) are broken with a zero-width space, so the runner never
-/// reads the text as a command. Use it for every value that comes from an event.
-pub struct Untrusted<'a>(pub &'a str);
-
-impl fmt::Display for Untrusted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self
-            .0
-            .replace('\r', "\\r")
-            .replace('\n', "\\n")
-            .replace("##[", "##\u{200b}[");
-        match text.strip_prefix("::") {
-            Some(rest) => write!(f, ":\u{200b}:{rest}"),
-            None => f.write_str(&text),
-        }
-    }
 }
 
 /// A multi-line block of untrusted text, printed as-is between `::stop-commands::` and its

@@ -213,6 +213,25 @@ fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
     })
 }
 
+/// Untrusted text for one log line: line breaks are shown as `\n`, and the two command markers
+/// (`::` at a line start, `##[` anywhere) are broken with a zero-width space, so the runner never
+/// reads the text as a command. Use it for every value that comes from an event.
+pub struct Untrusted<'a>(pub &'a str);
+
+impl fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self
+            .0
+            .replace('\r', "\\r")
+            .replace('\n', "\\n")
+            .replace("##[", "##\u{200b}[");
+        match text.strip_prefix("::") {
+            Some(rest) => write!(f, ":\u{200b}:{rest}"),
+            None => f.write_str(&text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

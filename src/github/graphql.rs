@@ -11,16 +11,6 @@ use serde_json::{json, Value};
 /// each deployment's state and commit. The fake checks this very file against GitHub's schema.
 const QUERY: &str = include_str!("deployments.graphql");
 
-/// `GITHUB_GRAPHQL_URL` when the runner does not set it: github.com's API answers GraphQL at
-/// `/graphql`; GitHub Enterprise Server at `/api/graphql`, beside (not under) `/api/v3`.
-pub fn graphql_url(api_url: &str) -> String {
-    let base = api_url.trim().trim_end_matches('/');
-    match base.strip_suffix("/api/v3") {
-        Some(host) => format!("{host}/api/graphql"),
-        None => format!("{base}/graphql"),
-    }
-}
-
 /// `https://HOST/api/v3` as (`https://HOST`, `/api/v3`); `None` when it is not an absolute URL.
 pub(super) fn split_api_url(url: &str) -> Option<(String, String)> {
     let uri: Uri = url.trim().parse().ok()?;
@@ -338,6 +328,7 @@ impl DeploymentClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::graphql_url;
     use http::{HeaderMap, StatusCode};
 
     #[test]

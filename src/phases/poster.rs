@@ -5,8 +5,8 @@
 
 use super::{PhaseFile, PhaseLog, PhaseRecord, PhaseTail, Scheduler, StatusBudget, Take};
 use crate::github::{ApiError, DeploymentClient, NewStatus, State};
-use crate::runtime::Untrusted;
 use crate::signals::Cancel;
+use crate::text::Untrusted;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
