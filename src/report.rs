@@ -576,9 +576,12 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
             }
             s
         }
-        Step::Finish | Step::Deactivate | Step::Rollback | Step::Lock | Step::Unlock => {
-            String::new()
-        }
+        Step::Finish
+        | Step::Deactivate
+        | Step::Rollback
+        | Step::Lock
+        | Step::Unlock
+        | Step::Sweep => String::new(),
     }
 }
 
@@ -629,6 +632,14 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
             Untrusted(&crate::lock::ref_name(
                 inputs.environment.as_ref().map_or("", |e| e.as_str())
             )),
+        )),
+        Step::Sweep => Some(format!(
+            "sweep: would tear down the previews {} could have made whose pull request is closed{}; which ones needs the API (the environments, their deployments and their pull requests)\n",
+            Untrusted(inputs.preview_environment.as_ref().map_or("", |e| e.as_str())),
+            match inputs.preview_expires {
+                Some(d) => format!(", or whose newest deployment is older than {}", crate::sweep::span(d)),
+                None => String::new(),
+            }
         )),
         _ => None,
     }
