@@ -17,10 +17,12 @@ mod graphql;
 mod history;
 mod locks;
 mod retry;
+mod sweep;
 pub use error::{ApiError, QueryFault};
 pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
 pub use history::History;
 pub use retry::{Budget, RetryPolicy};
+pub use sweep::{PreviewRead, SweepRead, BATCH as SWEEP_BATCH};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct NewDeployment {
