@@ -3,6 +3,7 @@
 //! each preview, from its deployments and its pull request's state (CONTRACT.md, "Sweeping
 //! previews: `step: sweep`"). No I/O: `steps/sweep.rs` reads and writes.
 
+use crate::event::{Event, Trigger};
 use crate::lines::InputError;
 use crate::targets::{Targets, DEFAULT_ENVIRONMENT_TEMPLATE};
 use crate::text::Template;
@@ -316,6 +317,34 @@ pub fn span(d: Duration) -> String {
         (s, "second")
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `rollback`, `promote`, `sweep`, `lock` and `unlock` refuse an event from a fork
+/// (`pull_request_target` of a fork's pull request, `workflow_run` of a fork's run), whatever
+/// `allow-fork-code` says: they act on environments a fork must not steer. The sentence, or
+/// `None` when the event is not a fork's.
+pub fn refuse_fork(event: &Event, step: &str) -> Option<String> {
+    let fork = match &event.trigger {
+        Trigger::PullRequest(pr) => pr.from_fork,
+        Trigger::WorkflowRun { from_fork, .. } => *from_fork,
+        _ => false,
+    };
+    fork.then(|| {
+        format!(
+            "step: {step} refuses this {} event: it comes from a fork, and `step: {step}` acts on environments a fork must not steer (whatever `allow-fork-code` says); run it from `workflow_dispatch` or a `schedule`",
+            event.name
+        )
+    })
+}
+
+/// A sweep runs from a `schedule` or a `workflow_dispatch`; any other event is bad input.
+pub fn check_event(event: &Event) -> Result<(), String> {
+    match event.name.as_str() {
+        "schedule" | "workflow_dispatch" => Ok(()),
+        other => Err(format!(
+            "step: sweep runs from a `schedule` or `workflow_dispatch` event, not {other:?}: give it a workflow of its own (`on: schedule: - cron: \"0 3 * * *\"` and `workflow_dispatch:`)"
+        )),
+    }
 }
 
 /// One preview's line in the summary.

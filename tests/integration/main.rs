@@ -28,4 +28,5 @@ mod preview;
 mod readme_workflows;
 mod rollback;
 mod round_trips;
+mod sweep;
 mod targets;
