@@ -451,6 +451,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// A duration input (`14d`), `None` when empty.
+fn optional_duration(raw: &RawInputs, name: &'static str) -> Result<Option<Duration>, InputError> {
+    raw.get(name)
+        .map(|v| parse_duration(v).map_err(|message| err(name, message)))
+        .transpose()
+}
+
 impl Inputs {
     /// The token alone (the post step needs nothing else but the next).
     pub fn parse_token(raw: &RawInputs) -> Option<Token> {
@@ -621,14 +628,7 @@ impl Inputs {
                     message,
                 })?),
             },
-            preview_expires: match raw.get("preview-expires") {
-                None => None,
-                Some(v) => Some(parse_duration(v).map_err(|message| InputError {
-                    input: "preview-expires",
-                    line: None,
-                    message,
-                })?),
-            },
+            preview_expires: optional_duration(raw, "preview-expires")?,
         };
         inputs.check_step()?;
         Ok(inputs)

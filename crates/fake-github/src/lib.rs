@@ -711,6 +711,18 @@ async fn handle(
                     None => StatusCode::BAD_REQUEST.into_response(),
                 }
             }
+            // A pull request's state, as GraphQL's `pullRequest(number:)` answers it:
+            // `{"number": 7, "state": "CLOSED"}`.
+            ("POST", "pulls") => {
+                let b = json_body.unwrap_or(Value::Null);
+                match (b["number"].as_u64(), b["state"].as_str()) {
+                    (Some(n), Some(st @ ("OPEN" | "CLOSED" | "MERGED"))) => {
+                        s.pull_requests.insert(n, st.to_string());
+                        StatusCode::NO_CONTENT.into_response()
+                    }
+                    _ => StatusCode::BAD_REQUEST.into_response(),
+                }
+            }
             ("POST", "latency") => match json_body.as_ref().and_then(|b| b["ms"].as_u64()) {
                 Some(ms) => {
                     s.latency_ms = ms;
