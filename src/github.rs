@@ -18,10 +18,12 @@ mod history;
 mod locks;
 mod retry;
 pub use crate::runtime::graphql_url;
+mod sweep;
 pub use error::{ApiError, QueryFault};
 pub use graphql::{DeploymentState, DeploymentStates, StateNode};
 pub use history::History;
 pub use retry::{Budget, RetryPolicy};
+pub use sweep::{PreviewRead, SweepRead, BATCH as SWEEP_BATCH};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct NewDeployment {

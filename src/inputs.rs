@@ -43,6 +43,8 @@ pub enum Step {
     Lock,
     /// Release the lock of `environment`.
     Unlock,
+    /// Tear down the previews whose pull request closed (and, with `preview-expires`, idle ones).
+    Sweep,
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -197,6 +199,8 @@ pub struct Inputs {
     pub reason: Option<String>,
     /// `lock-expires`: the lock ends by itself after this long.
     pub lock_expires: Option<Duration>,
+    /// `preview-expires`: `step: sweep` tears down a preview idle this long.
+    pub preview_expires: Option<Duration>,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -240,6 +244,7 @@ pub const KNOWN: &[&str] = &[
     "override-freeze",
     "reason",
     "lock-expires",
+    "preview-expires",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -464,11 +469,12 @@ fn parse_step(raw: &RawInputs) -> Result<Step, InputError> {
         "rollback" => Step::Rollback,
         "lock" => Step::Lock,
         "unlock" => Step::Unlock,
+        "sweep" => Step::Sweep,
         other => {
             return Err(err(
                 "step",
                 format!(
-                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
+                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock`, `unlock` or `sweep`"
                 ),
             ))
         }
@@ -676,6 +682,7 @@ impl Inputs {
                 .filter(|r| !r.is_empty())
                 .map(str::to_string),
             lock_expires: parse_lock_expires(raw)?,
+            preview_expires: optional_duration(raw, "preview-expires")?,
         };
         inputs.check_step()?;
         inputs.check_placeholders()?;
@@ -814,6 +821,12 @@ impl Inputs {
                     if self.step == Step::Lock { "lock" } else { "unlock" }
                 ),
             )),
+            Step::Sweep => crate::sweep::PreviewNames::new(
+                self.preview_environment.as_ref(),
+                &self.targets,
+                self.target_environment.as_ref(),
+            )
+            .map(drop),
             Step::Lock if self.reason.is_none() => Err(err(
                 "reason",
                 "is required for `step: lock`: say why the environment is held; every deploy it stops shows it",

@@ -26,6 +26,7 @@ pub mod rollback;
 pub mod runtime;
 pub mod signals;
 pub mod steps;
+pub mod sweep;
 pub mod targets;
 pub mod text;
 pub mod transport;

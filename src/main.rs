@@ -64,6 +64,8 @@ enum Work {
     /// `step: lock`, its commit's tree taken from `GITHUB_SHA`.
     Lock(rollout::event::Sha),
     Unlock,
+    /// `step: sweep`: the previews a teardown missed.
+    Sweep,
     /// A preview a freeze window blocked: only its sticky comment is written.
     Frozen(Box<Report>),
 }
@@ -186,7 +188,7 @@ fn needs_event(inputs: &Inputs) -> bool {
     match inputs.step {
         Step::Finish | Step::Lock | Step::Unlock => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
-        Step::Deploy | Step::Start | Step::Plan | Step::Rollback => true,
+        Step::Deploy | Step::Start | Step::Plan | Step::Rollback | Step::Sweep => true,
     }
 }
 
@@ -328,9 +330,10 @@ async fn main_step() -> Result<i32, BadInput> {
         Work::Deactivate => rollout.deactivate().await,
         Work::Lock(tree_of) => rollout.lock(&tree_of).await,
         Work::Unlock => rollout.unlock().await,
+        Work::Sweep => rollout.sweep().await,
         Work::Frozen(report) => *report,
     };
-    if inputs.step != Step::Plan {
+    if !matches!(inputs.step, Step::Plan | Step::Sweep) {
         rollout.comment(&report).await;
     }
     if rollout.created.borrow().is_empty() {
@@ -406,6 +409,11 @@ fn decide(
             BadInput("GITHUB_SHA is not a commit sha: `step: lock` makes its lock commit with the tree of the run's commit, so it must run inside a GitHub Actions job".into())
         })?),
         Step::Unlock => Work::Unlock,
+        Step::Sweep => {
+            rollout::sweep::refuse_fork(event, "sweep").map_or(Ok(()), |s| Err(BadInput(s)))?;
+            rollout::sweep::check_event(event).map_err(BadInput)?;
+            Work::Sweep
+        }
         // A rollback checks its own commit out, and no freeze window blocks it.
         Step::Rollback => match plan::destination(event, inputs) {
             Ok(dest) if !dest.is_teardown() => {

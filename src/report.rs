@@ -51,6 +51,10 @@ pub struct Report {
     /// The run's own actor holds the lock it went through: "production is locked by you
     /// (@mona: incident 42); deploying".
     pub lock_holder: Option<String>,
+    /// A preview a sweep tore down: why (the sticky comment's headline).
+    pub removed_because: Option<String>,
+    /// `step: sweep`: each preview, why, and what was done (output `swept`).
+    pub sweep: Option<crate::sweep::Swept>,
 }
 
 /// One target's line of a run with `targets`.
@@ -124,6 +128,12 @@ impl Report {
         }
         if let Some((of, _)) = &self.rollback {
             out.push(("rollback-of", of.to_string()));
+        }
+        if let Some(sweep) = &self.sweep {
+            out.push((
+                "swept",
+                serde_json::Value::from(sweep.swept.clone()).to_string(),
+            ));
         }
         if let Some(targets) = &self.targets {
             out.push((
@@ -285,6 +295,34 @@ pub fn summary(report: &Report) -> String {
     s.push('\n');
     s.push_str(&phase_table(&report.phases));
     s.push_str(&target_rows(&report.rows));
+    if let Some(sweep) = &report.sweep {
+        s.push_str(&sweep_rows(sweep));
+    }
+    s
+}
+
+/// `step: sweep`: one row per preview listed: why it was swept or left alone, and what was done.
+fn sweep_rows(sweep: &crate::sweep::Swept) -> String {
+    let mut s = String::new();
+    if !sweep.rows.is_empty() {
+        s.push_str("| Preview | Pull request | Why | Done |\n|---|---|---|---|\n");
+        for row in &sweep.rows {
+            s.push_str(&format!(
+                "| {} | #{} | {} | {} |\n",
+                code(&row.environment, true),
+                row.number,
+                rich(&row.why, true),
+                rich(&row.done, true),
+            ));
+        }
+        s.push('\n');
+    }
+    if sweep.done > 0 {
+        s.push_str(&format!(
+            "{} more preview(s) had every deployment inactive already: done, not touched.\n\n",
+            sweep.done
+        ));
+    }
     s
 }
 
@@ -347,7 +385,10 @@ pub fn comment(report: &Report, when: &str) -> String {
     let headline = match report.status.as_str() {
         "success" => "deployed".to_string(),
         "started" => "deploying".to_string(),
-        "inactive" => "removed: the pull request is closed".to_string(),
+        "inactive" => match &report.removed_because {
+            Some(why) => format!("removed: {why}"),
+            None => "removed: the pull request is closed".to_string(),
+        },
         "blocked" => match &report.blocked_by {
             Some(by) => format!("blocked by {by}"),
             None => "blocked".to_string(),
@@ -582,9 +623,12 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
             }
             s
         }
-        Step::Finish | Step::Deactivate | Step::Rollback | Step::Lock | Step::Unlock => {
-            String::new()
-        }
+        Step::Finish
+        | Step::Deactivate
+        | Step::Rollback
+        | Step::Lock
+        | Step::Unlock
+        | Step::Sweep => String::new(),
     }
 }
 
@@ -635,6 +679,14 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
             Untrusted(&crate::lock::ref_name(
                 inputs.environment.as_ref().map_or("", |e| e.as_str())
             )),
+        )),
+        Step::Sweep => Some(format!(
+            "sweep: would tear down the previews {} could have made whose pull request is closed{}; which ones needs the API (the environments, their deployments and their pull requests)\n",
+            Untrusted(inputs.preview_environment.as_ref().map_or("", |e| e.as_str())),
+            match inputs.preview_expires {
+                Some(d) => format!(", or whose newest deployment is older than {}", crate::sweep::span(d)),
+                None => String::new(),
+            }
         )),
         _ => None,
     }

@@ -7,6 +7,7 @@
 //! - `comment`: the sticky pull request comment
 //! - `plan`: what a deploy would do, as outputs, writing nothing
 //! - `locking`: `step: lock` and `step: unlock`, and a deploy's read of its environment's lock
+//! - `sweep`: `step: sweep`, the previews a teardown missed (reusing `teardown`'s parts)
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
 //!
@@ -23,6 +24,7 @@ pub mod offline;
 mod planning;
 mod post;
 mod rollback;
+mod sweep;
 mod teardown;
 
 pub use abandoned::finish_abandoned;

@@ -30,4 +30,5 @@ mod readme_workflows;
 mod rollback;
 mod round_trips;
 mod sentences;
+mod sweep;
 mod targets;

@@ -782,6 +782,42 @@ def case_rollback(env):
     no_violations(env, log)
 
 
+def case_sweep(env):
+    """examples/workflows/sweep.yml: pr-7's pull request closed while its preview was live (the
+    teardown never ran); pr-8's is open. A manual run sweeps pr-7 with the teardown script of the
+    default branch and leaves pr-8 and production alone."""
+    repo = Repo(env, "examples/workflows/sweep.yml", {"scripts/preview.sh": PREVIEW_SH})
+    ids = {}
+    for environment in ("pr-7", "pr-8", "production"):
+        d = api(env, "POST", "/repos/octo-org/app/deployments",
+                {"ref": repo.base, "environment": environment, "task": "deploy", "auto_merge": False,
+                 "required_contexts": [], "transient_environment": environment != "production"})
+        api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": "success"})
+        ids[environment] = d["id"]
+    for number, state in ((7, "CLOSED"), (8, "OPEN")):
+        req = urllib.request.Request(f"{env.api}/_fake/pulls", method="POST",
+                                     data=json.dumps({"number": number, "state": state}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req).close()
+    event = {"inputs": {"dry-run": False}, "ref": "refs/heads/main",
+             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+                            "default_branch": "main"},
+             "sender": {"login": "mona", "type": "User"}}
+    code, log = repo.act("workflow_dispatch", event, ["--input", "dry-run=false"])
+    check(code == 0, f"act exited {code}", log)
+    check(states(deployments(env, "pr-7")[0]) == ["success", "inactive"],
+          f"pr-7: {states(deployments(env, 'pr-7')[0])}", log)
+    for environment in ("pr-8", "production"):
+        check(states(deployments(env, environment)[0]) == ["success"], f"{environment} was touched", log)
+    check(repo.seen("preview") == f"down pr-7 {repo.base}\n", f"the teardown ran as {repo.seen('preview')!r}", log)
+    comments = env.state()["comments"]
+    check([c["issue"] for c in comments] == [7] and "closed without a teardown" in comments[0]["body"],
+          f"comments {comments}", log)
+    check("swept 1 preview(s): pr-7" in log, "the log does not say what was swept", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
 CASES = {
     "quickstart": case_quickstart,
     "push-deploy": case_push_deploy,
@@ -798,6 +834,7 @@ CASES = {
     "host-tool": case_host_tool,
     "rollback": case_rollback,
     "lock": case_lock,
+    "sweep": case_sweep,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).

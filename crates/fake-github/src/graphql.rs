@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
+mod environments;
 mod history;
 
 const SCHEMA: &str = include_str!("../schema/github.graphql");
@@ -457,7 +458,13 @@ fn not_implemented(what: &str) -> Refusal {
 }
 
 pub(crate) fn respond(s: &mut State, body: &Value, grant: Grant) -> Answer {
-    match answer(s, body, grant) {
+    let mut partial = Vec::new();
+    match answer(s, body, grant, &mut partial) {
+        // A field that could not be resolved (a pull request number that names none) is null
+        // in `data`, and its error in `errors` names its path, as GitHub answers it.
+        Ok(data) if !partial.is_empty() => {
+            (200, json!({ "data": data, "errors": partial }), Vec::new())
+        }
         Ok(data) => (200, json!({ "data": data }), Vec::new()),
         Err(r) => {
             if r.violation {
@@ -474,7 +481,12 @@ pub(crate) fn respond(s: &mut State, body: &Value, grant: Grant) -> Answer {
     }
 }
 
-fn answer(s: &State, body: &Value, grant: Grant) -> Result<Value, Refusal> {
+fn answer(
+    s: &State,
+    body: &Value,
+    grant: Grant,
+    partial: &mut Vec<Value>,
+) -> Result<Value, Refusal> {
     let invalid = |messages: Vec<String>| Refusal {
         errors: messages
             .into_iter()
@@ -523,7 +535,7 @@ fn answer(s: &State, body: &Value, grant: Grant) -> Result<Value, Refusal> {
     let mut data = Map::new();
     for field in fields(set)? {
         let value = match field.name.as_str() {
-            "repository" => repository(s, field, &vars, grant)?,
+            "repository" => repository(s, field, &vars, grant, partial)?,
             "__typename" => json!("Query"),
             other => return Err(not_implemented(&format!("`Query.{other}`"))),
         };
@@ -583,6 +595,7 @@ fn repository(
     field: &Field,
     vars: &Map<String, Value>,
     grant: Grant,
+    partial: &mut Vec<Value>,
 ) -> Result<Value, Refusal> {
     let owner = argument(field, "owner", vars);
     let name = argument(field, "name", vars);
@@ -608,6 +621,8 @@ fn repository(
                 ))
             }
             "ref" => git_ref(s, f, vars)?,
+            "environments" => environments::environments(s, f, vars)?,
+            "pullRequest" => environments::pull_request(s, f, vars, partial)?,
             "nameWithOwner" => json!(OWNER_REPO),
             "name" => json!(name),
             "__typename" => json!("Repository"),
@@ -850,7 +865,7 @@ fn node(
             "commitOid" => json!(d.sha),
             "payload" => json!(d.payload.to_string()),
             "statuses" => history::statuses(d, f, vars)?,
-            "createdAt" | "updatedAt" => json!("2026-11-21T00:00:00Z"),
+            "createdAt" | "updatedAt" => json!(d.created_at),
             "__typename" => json!("Deployment"),
             other => return Err(not_implemented(&format!("`Deployment.{other}`"))),
         };

@@ -48,6 +48,9 @@ pub struct Deployment {
     pub auto_merge: Option<bool>,
     /// Oldest first.
     pub statuses: Vec<Status>,
+    /// When it was created (RFC 3339), as GraphQL's `createdAt` answers it.
+    #[serde(default = "rfc3339_now")]
+    pub created_at: String,
 }
 
 impl Deployment {
@@ -206,6 +209,14 @@ pub struct State {
     /// Refs by full name (`refs/heads/main`) -> commit sha.
     #[serde(default)]
     pub git_refs: BTreeMap<String, String>,
+    /// Environments made without a deployment (by hand, in the settings); GraphQL's
+    /// `environments` lists these and every deployment's, less the deleted ones.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Pull requests by number: `OPEN`, `CLOSED` or `MERGED` (GraphQL's `PullRequestState`).
+    /// A number not here names no pull request.
+    #[serde(default)]
+    pub pull_requests: BTreeMap<u64, String>,
 }
 
 /// A commit of the fake's git database.
@@ -333,6 +344,7 @@ impl State {
                 required_contexts: Some(Vec::new()),
                 auto_merge: Some(false),
                 statuses,
+                created_at: rfc3339_now(),
             });
             ids.push(id);
         }
@@ -391,6 +403,29 @@ impl State {
         false
     }
 
+    /// The environments GraphQL lists: every deployment's and the ones made by hand, once each
+    /// (GitHub compares names without case), less the deleted ones, by name.
+    pub fn environment_names(&self) -> Vec<String> {
+        let mut seen = std::collections::BTreeMap::new();
+        for name in self
+            .environments
+            .iter()
+            .chain(self.deployments.iter().map(|d| &d.environment))
+        {
+            let key = name.to_lowercase();
+            if !self
+                .deleted_environments
+                .iter()
+                .any(|d| d.to_lowercase() == key)
+            {
+                seen.entry(key).or_insert_with(|| name.clone());
+            }
+        }
+        let mut names: Vec<String> = seen.into_values().collect();
+        names.sort();
+        names
+    }
+
     pub fn requests_to(&self, method: &str, path_part: &str) -> usize {
         self.requests
             .iter()
@@ -405,6 +440,36 @@ fn lock(state: &Shared) -> MutexGuard<'_, State> {
     state
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Now as RFC 3339 (`2026-12-07T12:00:00Z`).
+pub fn rfc3339_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    rfc3339(secs as i64)
+}
+
+/// Seconds since the Unix epoch as RFC 3339, in UTC.
+pub fn rfc3339(secs: i64) -> String {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn now() -> String {
@@ -669,6 +734,18 @@ async fn handle(
                         axum::Json(json!({ "ids": ids })).into_response()
                     }
                     None => StatusCode::BAD_REQUEST.into_response(),
+                }
+            }
+            // A pull request's state, as GraphQL's `pullRequest(number:)` answers it:
+            // `{"number": 7, "state": "CLOSED"}`.
+            ("POST", "pulls") => {
+                let b = json_body.unwrap_or(Value::Null);
+                match (b["number"].as_u64(), b["state"].as_str()) {
+                    (Some(n), Some(st @ ("OPEN" | "CLOSED" | "MERGED"))) => {
+                        s.pull_requests.insert(n, st.to_string());
+                        StatusCode::NO_CONTENT.into_response()
+                    }
+                    _ => StatusCode::BAD_REQUEST.into_response(),
                 }
             }
             ("POST", "latency") => match json_body.as_ref().and_then(|b| b["ms"].as_u64()) {
@@ -1078,6 +1155,7 @@ fn respond(
                 ),
                 auto_merge: body.get("auto_merge").and_then(Value::as_bool),
                 statuses: Vec::new(),
+                created_at: rfc3339_now(),
             };
             let json = deployment_json(&d);
             s.deployments.push(d);
