@@ -597,18 +597,15 @@ impl DeploymentClient {
                 Err(e) if e.is_ambiguous() && !matches!(e, ApiError::Cancelled { .. }) => e,
                 Err(e) => return Err(e),
             };
-            match self.landed(id, status).await {
-                Some(true) => {
-                    tracing::info!(
-                        "deployment {id}: the {} status's answer was lost ({}), but GitHub shows it posted",
-                        status.state.as_str(),
-                        error.cause()
-                    );
-                    return Ok(());
-                }
-                // Not there, or unknown: sending it again risks at worst a copy, where not
-                // sending it could leave the deployment without it.
-                Some(false) | None => {}
+            // Not there, or unknown (`None`): sending it again risks at worst a copy, where not
+            // sending it could leave the deployment without it.
+            if self.landed(id, status).await == Some(true) {
+                tracing::info!(
+                    "deployment {id}: the {} status's answer was lost ({}), but GitHub shows it posted",
+                    status.state.as_str(),
+                    error.cause()
+                );
+                return Ok(());
             }
             let mut wait = retry::backoff(&self.policy, attempt);
             if self.cancelled() {
