@@ -204,22 +204,60 @@ pub fn detach(dir: &Path, sha: &Sha) -> Result<Detached, String> {
         ));
     }
     let previous_head = git_line(&repository, &["rev-parse", "HEAD"]).unwrap_or_default();
-    git_line(
-        &repository,
-        &["checkout", "--quiet", "--detach", sha.as_str()],
-    )
-    .map_err(|why| {
-        format!(
-            "git could not check out {sha} at {} ({why})",
-            repository.display()
-        )
-    })?;
+    check_out(&repository, sha)?;
     let owner_restored = restore_owner(&repository);
     Ok(Detached {
         repository,
         previous_head,
         owner_restored,
     })
+}
+
+/// `git checkout --detach sha`; an untracked file in the way is named with the fix, since git's
+/// own last line ("Aborting") says nothing.
+fn check_out(repository: &Path, sha: &Sha) -> Result<(), String> {
+    let out = std::process::Command::new("git")
+        .args(["-c", "safe.directory=*", "-C"])
+        .arg(repository)
+        .args(["checkout", "--quiet", "--detach", sha.as_str()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("git could not be started: {e}"))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let in_the_way = untracked_in_the_way(&stderr);
+    if let Some(first) = in_the_way.first() {
+        return Err(format!(
+            "git could not check out {sha} at {}: {} untracked file(s) of the job's own would be overwritten by the commit's (first: `{first}`); remove them in a step before rollout (`git clean -fd`, or `rm {first}`), or run the rollback in a job that does not make them",
+            repository.display(),
+            in_the_way.len()
+        ));
+    }
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    Err(format!(
+        "git could not check out {sha} at {} ({last})",
+        repository.display()
+    ))
+}
+
+/// The files git lists after "untracked working tree files would be overwritten by checkout".
+fn untracked_in_the_way(stderr: &str) -> Vec<String> {
+    let mut lines = stderr.lines();
+    if !lines.any(|l| l.contains("untracked working tree files would be overwritten")) {
+        return Vec::new();
+    }
+    lines
+        .take_while(|l| l.starts_with('\t') || l.starts_with("    "))
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Runs git in `dir`; its stdout without the trailing newline (a porcelain line starts with a
@@ -391,6 +429,40 @@ mod tests {
         git(dir, &["rm", "-q", "gone.txt"]);
         git(dir, &["commit", "-q", "-am", "two"]);
         (one, git(dir, &["rev-parse", "HEAD"]))
+    }
+
+    #[test]
+    fn an_untracked_file_in_the_way_of_the_checkout_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@e", "-C"])
+                .arg(repo)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{:?}", ok);
+            String::from_utf8_lossy(&ok.stdout).trim().to_string()
+        };
+        git(&["init", "-q"]);
+        std::fs::write(repo.join("a"), "1").unwrap();
+        git(&["add", "a"]);
+        git(&["commit", "-qm", "one"]);
+        std::fs::write(repo.join("config.env"), "old").unwrap();
+        git(&["add", "config.env"]);
+        git(&["commit", "-qm", "two"]);
+        let two = git(&["rev-parse", "HEAD"]);
+        git(&["rm", "-q", "config.env"]);
+        git(&["commit", "-qm", "three"]);
+        std::fs::write(repo.join("config.env"), "made by the job").unwrap();
+        let e = detach(repo, &Sha::parse(&two).unwrap()).unwrap_err();
+        assert!(
+            e.contains("untracked file(s)")
+                && e.contains("`config.env`")
+                && e.contains("git clean"),
+            "{e}"
+        );
     }
 
     #[test]

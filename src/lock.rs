@@ -266,8 +266,17 @@ impl LockRecord {
         let json: RecordJson = serde_json::from_str(last.trim())
             .map_err(|e| format!("its commit message does not end in the lock's JSON ({e})"))?;
         let time = |field: &str, text: &str| {
-            text.parse::<Timestamp>()
-                .map_err(|_| format!("its `{field}` ({text:?}) is not an RFC 3339 time"))
+            text.parse::<Timestamp>().map_err(|e| {
+                // `+99999-01-01T00:00:00Z` or a year 9999 past the end: a time, just not one
+                // that can be read.
+                let year = text.trim_start_matches(['+', '-']).split('-').next().unwrap_or("");
+                let long_year = year.len() > 4 && year.bytes().all(|b| b.is_ascii_digit());
+                if long_year || e.to_string().to_ascii_lowercase().contains("range") {
+                    format!("its `{field}` ({text:?}) is out of the range of times rollout reads (the years 0001 to 9999)")
+                } else {
+                    format!("its `{field}` ({text:?}) is not an RFC 3339 time")
+                }
+            })
         };
         Ok(LockRecord {
             created_at: time("created_at", &json.created_at)?,
@@ -591,6 +600,17 @@ mod tests {
             .replace("2026-12-24T14:00:00Z", "tomorrow");
         let e = LockRecord::from_message(&m).unwrap_err();
         assert!(e.contains("`expires_at` (\"tomorrow\")"), "{e}");
+        assert!(e.contains("not an RFC 3339 time"), "{e}");
+        for past_the_end in ["+99999-01-01T00:00:00Z", "99999-01-01T00:00:00Z"] {
+            let m = record()
+                .message()
+                .replace("2026-12-24T14:00:00Z", past_the_end);
+            let e = LockRecord::from_message(&m).unwrap_err();
+            assert!(
+                e.contains("is out of the range of times") && !e.contains("RFC 3339"),
+                "{e}"
+            );
+        }
         let e =
             LockRecord::from_message("rollout lock: production\n\n{\"reason\":\"x\"}").unwrap_err();
         assert!(e.contains("missing field"), "{e}");

@@ -261,7 +261,8 @@ fn by_prefix<'h>(
     if commits.len() > 1 {
         return Err(Refusal::AmbiguousPrefix {
             prefix: prefix.to_string(),
-            shas: commits.into_iter().map(|s| short(s).to_string()).collect(),
+            // In full: their short forms may be the same seven digits.
+            shas: commits.into_iter().map(str::to_string).collect(),
         });
     }
     Ok(matches
@@ -765,7 +766,7 @@ mod tests {
             target(&history, &RollbackTo::Sha("aaaaaaa1".into())),
             Err(Refusal::AmbiguousPrefix {
                 prefix: "aaaaaaa1".into(),
-                shas: vec!["aaaaaaa".into(), "aaaaaaa".into()]
+                shas: vec![A.into(), a2.into()]
             })
         );
         assert_eq!(

@@ -574,20 +574,7 @@ impl Rollout<'_> {
         // A failure names the phase it happened in; a cancel or a command that never started
         // did not fail in one.
         let failed_phase = record.ended_in().filter(|_| state == State::Failure);
-        let detail = match (record.ended_in(), &finished.outcome) {
-            (Some(phase), _) if state == State::Failure => {
-                failed_in(phase, &outcome_words(&finished.outcome))
-            }
-            (Some(phase), Outcome::Cancelled(sig)) => crate::phases::cancelled_in(
-                phase,
-                &format!(
-                    "{} after {}s",
-                    command::signal_name(*sig),
-                    crate::text::round_secs(finished.took)
-                ),
-            ),
-            _ => said.clone(),
-        };
+        let detail = phase_detail(&record, &finished, state, &said);
         match finished.outcome {
             Outcome::Cancelled(sig) => {
                 report.status = "cancelled".into();
@@ -881,4 +868,28 @@ pub fn permissions_block(pull_request: bool) -> String {
     }
     block.push_str("\n    actions: read");
     block
+}
+
+/// The final status's sentence: a failure names the phase it happened in, and so does a cancel
+/// (`Cancelled in migrate: SIGINT after 12s`); a command that never started was in none.
+fn phase_detail(
+    record: &PhaseRecord,
+    finished: &command::Finished,
+    state: State,
+    said: &str,
+) -> String {
+    match (record.ended_in(), &finished.outcome) {
+        (Some(phase), _) if state == State::Failure => {
+            failed_in(phase, &outcome_words(&finished.outcome))
+        }
+        (Some(phase), Outcome::Cancelled(sig)) => crate::phases::cancelled_in(
+            phase,
+            &format!(
+                "{} after {}s",
+                command::signal_name(*sig),
+                crate::text::round_secs(finished.took)
+            ),
+        ),
+        _ => said.to_string(),
+    }
 }

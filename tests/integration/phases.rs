@@ -517,8 +517,8 @@ fn deploy_cancelled_with_a_phase_on_the_wire_posts_its_final_status_in_time() {
     let (state, description) = statuses.last().unwrap();
     assert_eq!(state, "error");
     assert!(
-        description.starts_with("Cancelled by SIGINT"),
-        "{description}"
+        description.starts_with("Cancelled in Building image: SIGINT after "),
+        "a cancel names its phase: {description}"
     );
 }
 

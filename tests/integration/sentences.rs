@@ -72,7 +72,7 @@ fn the_post_step_after_a_run_that_created_nothing_says_nothing_to_finish() {
 
 #[test]
 fn a_refused_push_deploy_names_the_permissions_of_a_push() {
-    let mut h = Harness::new();
+    let h = Harness::new();
     pushed(&h);
     h.fake.grant(TOKEN, Grant::NoDeployments);
     let run = h.run();
