@@ -430,4 +430,26 @@ mod tests {
             "https://ghe.example.com/o/r/actions/runs/9/attempts/2"
         );
     }
+
+    #[test]
+    fn the_actor_is_the_triggering_one_when_the_runner_names_it() {
+        fn actor(pairs: &[(&str, &str)]) -> String {
+            Context::from_env(|name| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+            .actor
+        }
+        let rerun = [
+            ("GITHUB_ACTOR", "mona"),
+            ("GITHUB_TRIGGERING_ACTOR", "hubot"),
+        ];
+        assert_eq!(actor(&rerun), "hubot");
+        let first = [("GITHUB_ACTOR", "mona")];
+        assert_eq!(actor(&first), "mona");
+        let empty = [("GITHUB_ACTOR", "mona"), ("GITHUB_TRIGGERING_ACTOR", " ")];
+        assert_eq!(actor(&empty), "mona");
+    }
 }
