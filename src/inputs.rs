@@ -191,6 +191,8 @@ pub struct Inputs {
     pub reason: Option<String>,
     /// `lock-expires`: the lock ends by itself after this long.
     pub lock_expires: Option<Duration>,
+    /// `verify`, `verify-timeout` and `on-failure`.
+    pub verify: crate::verify::VerifyInputs,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -234,6 +236,9 @@ pub const KNOWN: &[&str] = &[
     "override-freeze",
     "reason",
     "lock-expires",
+    "verify",
+    "verify-timeout",
+    "on-failure",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -281,10 +286,10 @@ impl RawInputs {
         self.0.insert(name.to_ascii_lowercase(), value.into());
     }
     /// The trimmed value, `None` when empty: the runner passes every declared input, empty or not.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
-    fn raw(&self, name: &str) -> Option<&str> {
+    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -615,6 +620,7 @@ impl Inputs {
                     message,
                 })?),
             },
+            verify: crate::verify::VerifyInputs::parse(raw, step)?,
         };
         inputs.check_step()?;
         Ok(inputs)

@@ -26,3 +26,4 @@ pub mod steps;
 pub mod targets;
 pub mod text;
 pub mod transport;
+pub mod verify;
