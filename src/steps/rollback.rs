@@ -3,6 +3,7 @@
 
 use super::Rollout;
 use crate::checkout;
+use crate::github::History;
 use crate::lock::{self, HeldLock, LockState};
 use crate::plan::{self, Destination, SkipKind};
 use crate::report::Report;
@@ -10,7 +11,7 @@ use crate::rollback::{self, choose_within};
 use crate::runtime::Untrusted;
 
 /// What reading a deployment history needs of the token.
-const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
+pub(super) const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
 
 /// Why a rollback stopped before anything was written.
 pub enum Stopped {
@@ -62,29 +63,15 @@ impl Rollout<'_> {
             }
         );
         // The lock came with the history: the deploy below takes this answer, not a second read.
-        let lock = match &history.lock {
-            None => LockState::Free,
-            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
-                Some(held) => LockState::Branch(held),
-                None => LockState::Unknown(format!(
-                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
-                    lock::ref_name(&environment)
-                )),
-            },
-        };
-        let stopped = match &lock {
-            LockState::Branch(held) if held.holds(self.now) => {
-                Some(held.sentence(&environment, self.now))
+        let lock = match self.history_lock(&environment, &history) {
+            Ok(lock) => lock,
+            Err(sentence) => {
+                let mut report = self.skip(SkipKind::Blocked, sentence);
+                report.environment = environment;
+                report.blocked_by = Some(super::locking::BY_LOCK.into());
+                return Err(Stopped::Report(Box::new(report)));
             }
-            LockState::Unknown(why) => Some(why.clone()),
-            _ => None,
         };
-        if let Some(sentence) = stopped {
-            let mut report = self.skip(SkipKind::Blocked, sentence);
-            report.environment = environment;
-            report.blocked_by = Some(super::locking::BY_LOCK.into());
-            return Err(Stopped::Report(Box::new(report)));
-        }
         self.know_lock(&environment, lock);
         let choice = choose_within(&history.entries, history.truncated, to)
             .map_err(|refusal| Stopped::BadInput(refusal.sentence(&environment)))?;
@@ -125,5 +112,33 @@ impl Rollout<'_> {
             }
         }
         Ok(report)
+    }
+}
+
+impl Rollout<'_> {
+    /// The environment's lock as the history's read saw it; `Err`: the sentence of a lock that
+    /// stops this run (held and not expired, or unreadable).
+    pub(super) fn history_lock(
+        &self,
+        environment: &str,
+        history: &History,
+    ) -> Result<LockState, String> {
+        let lock = match &history.lock {
+            None => LockState::Free,
+            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
+                Some(held) => LockState::Branch(held),
+                None => LockState::Unknown(format!(
+                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
+                    lock::ref_name(environment)
+                )),
+            },
+        };
+        match &lock {
+            LockState::Branch(held) if held.holds(self.now) => {
+                Err(held.sentence(environment, self.now))
+            }
+            LockState::Unknown(why) => Err(why.clone()),
+            _ => Ok(lock),
+        }
     }
 }

@@ -29,3 +29,4 @@ mod readme_workflows;
 mod rollback;
 mod round_trips;
 mod targets;
+mod verify;
