@@ -649,6 +649,10 @@ impl Rollout<'_> {
         if judged.told != judged.detail {
             report.log_detail = Some(report.detail.replacen(&judged.detail, &judged.told, 1));
         }
+        // Why `on-failure: rollback` did not roll back: after the failure, in the same sentence.
+        if let Some(why) = report.rolled_back.take() {
+            super::verify::note(&mut report, None, why.sentence);
+        }
         report
     }
 

@@ -201,7 +201,7 @@ impl Rollout<'_> {
                 verify::then(phase, words, &judged.detail, &next)
             }
             Err(why) => {
-                runtime::warning(&format!("deployment {id}: {why}"));
+                tracing::info!("deployment {id}: {}", Untrusted(&why));
                 report.rolled_back = Some(RolledBack {
                     deployment_id: None,
                     sentence: why,
@@ -343,7 +343,7 @@ impl PendingRollback {
 
 /// The failed deployment's report with its rollback (or why there was none) beside it: the
 /// detail and the log say what failed and what was put back.
-fn note(report: &mut Report, deployment_id: Option<u64>, sentence: String) {
+pub(super) fn note(report: &mut Report, deployment_id: Option<u64>, sentence: String) {
     report.detail = format!("{}; {sentence}", failure_part(&report.detail));
     if let Some(log) = report.log_detail.as_mut() {
         *log = format!("{}; {sentence}", failure_part(log));

@@ -153,10 +153,8 @@ fn a_verify_that_fails_fails_the_deploy_in_verifying() {
     // `on-failure` is `stop` by default: one deployment, no history read.
     assert_eq!(h.state().deployments.len(), 1);
     // A failing command never starts the verify.
-    h.input("command", "exit 2").input(
-        "verify",
-        &format!("touch '{}'", h.file("verified").display()),
-    );
+    let verified = format!("touch '{}'", h.file("verified").display());
+    h.input("command", "exit 2").input("verify", &verified);
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(!h.file("verified").exists());
@@ -446,7 +444,7 @@ fn a_cancel_during_the_rollback_leaves_both_deployments_final() {
         &format!("if grep -q '^B$' version.txt; then touch '{started}'; sleep 30; else exit 1; fi"),
     )
     .input("on-failure", "rollback");
-    let mut child = h.command(&[]).spawn().unwrap();
+    let child = h.command(&[]).spawn().unwrap();
     wait_until("the rollback's command", Duration::from_secs(30), || {
         h.file("rollback-started").exists()
     });
