@@ -192,7 +192,7 @@ pub struct Inputs {
     /// `lock-expires`: the lock ends by itself after this long.
     pub lock_expires: Option<Duration>,
     /// `verify`, `verify-timeout` and `on-failure`.
-    pub verify: crate::verify::VerifyInputs,
+    pub verify: VerifyInputs,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -620,7 +620,7 @@ impl Inputs {
                     message,
                 })?),
             },
-            verify: crate::verify::VerifyInputs::parse(raw, step)?,
+            verify: VerifyInputs::parse(raw, step)?,
         };
         inputs.check_step()?;
         Ok(inputs)
@@ -682,6 +682,87 @@ impl Inputs {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// `verify-timeout`'s default.
+pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
+/// `on-failure`: what a failed `command` or `verify` leads to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The deployment ends `failure`; a person decides what comes next.
+    #[default]
+    Stop,
+    /// The same run rolls the environment back to its last good deployment.
+    Rollback,
+}
+
+/// The three inputs, parsed on their own so that `Inputs::parse` stays as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyInputs {
+    /// `verify`: the check run after `command` exits 0.
+    pub command: Option<String>,
+    /// `verify-timeout`.
+    pub timeout: Duration,
+    pub on_failure: OnFailure,
+}
+
+impl Default for VerifyInputs {
+    fn default() -> Self {
+        VerifyInputs {
+            command: None,
+            timeout: DEFAULT_VERIFY_TIMEOUT,
+            on_failure: OnFailure::Stop,
+        }
+    }
+}
+
+impl VerifyInputs {
+    /// `verify`, `verify-timeout` and `on-failure`; with `step: start` or `finish` (where rollout
+    /// runs no command) `verify` and `on-failure: rollback` are bad input.
+    pub fn parse(raw: &RawInputs, step: Step) -> Result<VerifyInputs, InputError> {
+        let command = raw
+            .raw("verify")
+            .filter(|c| !c.trim().is_empty())
+            .map(str::to_string);
+        let timeout = match raw.get("verify-timeout") {
+            None => DEFAULT_VERIFY_TIMEOUT,
+            Some(v) => parse_duration(v).map_err(|message| err("verify-timeout", message))?,
+        };
+        let on_failure = match raw.get("on-failure").map(str::trim) {
+            None | Some("") | Some("stop") => OnFailure::Stop,
+            Some("rollback") => OnFailure::Rollback,
+            Some(other) => {
+                return Err(err(
+                    "on-failure",
+                    format!("{other:?} is not what a failed deploy can lead to; use `stop` (the default) or `rollback`"),
+                ))
+            }
+        };
+        if matches!(step, Step::Start | Step::Finish) {
+            let name = if step == Step::Start {
+                "start"
+            } else {
+                "finish"
+            };
+            if command.is_some() {
+                return Err(err(
+                    "verify",
+                    format!("is not used with `step: {name}`: rollout runs no command there; run the check as a step of the job before `step: finish`, or use `step: deploy`"),
+                ));
+            }
+            if on_failure == OnFailure::Rollback {
+                return Err(err(
+                    "on-failure",
+                    format!("`rollback` is not used with `step: {name}`: rollout runs no command there; use `step: deploy`, or a `step: rollback` job when the split deploy fails"),
+                ));
+            }
+        }
+        Ok(VerifyInputs {
+            command,
+            timeout,
+            on_failure,
+        })
     }
 }
 

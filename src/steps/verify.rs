@@ -13,12 +13,13 @@ use super::{read_url, working_dir, CommandVars, Rollout};
 use crate::checkout;
 use crate::command::{Finished, Outcome};
 use crate::github::State;
+use crate::inputs::OnFailure;
 use crate::phases::{self, PhaseRecord};
 use crate::plan::Deploy;
 use crate::report::{describe_run, explain_run, Report, RolledBack};
 use crate::rollback::{self, Choice, HistoryEntry, RollbackTo};
 use crate::runtime::{self, Untrusted};
-use crate::verify::{self, OnFailure, PHASE};
+use crate::verify::{self, PHASE};
 use serde_json::json;
 use std::path::Path;
 

@@ -479,7 +479,11 @@ fn failing_while(h: &mut Harness, during: impl FnOnce(&Harness)) -> Run {
         &format!("touch '{started}'; while [ ! -e '{go}' ]; do sleep 0.1; done; exit 1"),
     )
     .input("on-failure", "rollback");
-    let child = h.command(&[]).spawn().unwrap();
+    let child = h
+        .command(&[])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     wait_until("the command", Duration::from_secs(30), || {
         h.file("started").exists()
     });
