@@ -22,6 +22,9 @@ CRITICAL = {
     "push-deploy": (1, 1),
     # Phases go beside the command: none of them may add a call before it or after it.
     "push-deploy+phases": (1, 1),
+    # A verify that passes: `Verifying` is posted beside it, so nothing is added before or after
+    # (the timed window runs from the command's start to the verify's end).
+    "push-deploy+verify": (1, 1),
     "pr-preview": (1, 2),
     # Two processes: start must see its in-progress status land before it exits (create, then
     # in_progress beside the supersede read); finish reads the deployment and its statuses at
@@ -104,6 +107,11 @@ class Bench:
         if path == "push-deploy+phases":
             cmd = PHASED.format(cmd=cmd)
         wrapped = timed(cmd, self.times)
+        verify = {}
+        if path == "push-deploy+verify":
+            # The command's start stamp, then the verify's end stamp: the window is both.
+            wrapped = f'date +%s%N >> "{self.times}"; {cmd}'
+            verify = {"INPUT_VERIFY": f'sleep 0.5; date +%s%N >> "{self.times}"'}
         preview = {"INPUT_PREVIEW-ENVIRONMENT": "pr-{number}"}
         if path == "rollback":
             # The history to roll back in, not timed: `before` succeeded, then `sha` failed.
@@ -112,8 +120,8 @@ class Bench:
             # The preview to tear down, not timed.
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND="true"))
         t0 = now_ns()
-        if path in ("push-deploy", "push-deploy+phases"):
-            self.rollout("push", self.push, {"INPUT_COMMAND": wrapped})
+        if path in ("push-deploy", "push-deploy+phases", "push-deploy+verify"):
+            self.rollout("push", self.push, {"INPUT_COMMAND": wrapped, **verify})
         elif path == "pr-preview":
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND=wrapped))
         elif path == "teardown":
@@ -180,7 +188,7 @@ def main():
             if failed:
                 sys.exit("the critical path grew: " + ", ".join(failed))
             return
-        paths = ["push-deploy", "push-deploy+phases", "pr-preview", "start+finish", "teardown",
+        paths = ["push-deploy", "push-deploy+phases", "push-deploy+verify", "pr-preview", "start+finish", "teardown",
                  "rollback", "curl (3 calls)"]
         print(f"round trips of overhead, (wall - command) / latency, median of {args.runs} runs")
         print(f"{'path':<20}{'command':<10}{'0 ms: ms':>10}{'100 ms: RT':>12}{'before':>8}{'after':>7}")

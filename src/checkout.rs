@@ -160,6 +160,8 @@ pub struct Detached {
     pub repository: PathBuf,
     /// HEAD before the checkout, to say in the log what was left.
     pub previous_head: String,
+    /// The branch HEAD was on before the checkout, if any (`refs/heads/main`).
+    pub previous_branch: Option<String>,
     /// Entries given back to the workspace's owner (the container form runs as root).
     pub owner_restored: usize,
 }
@@ -170,20 +172,68 @@ pub struct Detached {
 /// belongs to another user in the container form, hence `safe.directory`. `Err` is one sentence
 /// naming the fix.
 pub fn detach(dir: &Path, sha: &Sha) -> Result<Detached, String> {
+    check_out(dir, sha, false)
+}
+
+/// [`detach`] for an automatic rollback: what the failed deploy changed in tracked files is its
+/// own, and is discarded (`--force`); untracked files stay.
+pub fn detach_discarding(dir: &Path, sha: &Sha) -> Result<Detached, String> {
+    check_out(dir, sha, true)
+}
+
+/// `Err` with the sentence naming `fetch-depth: 0` when `sha` is not in the repository holding
+/// `dir` (or no repository holds it); reads only.
+pub fn has_commit(dir: &Path, sha: &Sha) -> Result<(), String> {
+    let top = repository_of(dir)?;
+    present(&top, sha)
+}
+
+/// Checks out again what [`detach`] left: the branch HEAD was on, else its commit, detached;
+/// discarding what the rollback's command changed in tracked files.
+pub fn restore(detached: &Detached) -> Result<(), String> {
+    let to = match &detached.previous_branch {
+        Some(branch) => branch.trim_start_matches("refs/heads/").to_string(),
+        None => detached.previous_head.clone(),
+    };
+    let mut args = vec!["checkout", "--quiet", "--force"];
+    if detached.previous_branch.is_none() {
+        args.push("--detach");
+    }
+    args.push(&to);
+    git_line(&detached.repository, &args).map_err(|why| {
+        format!(
+            "git could not check {to} out again at {} ({why})",
+            detached.repository.display()
+        )
+    })?;
+    restore_owner(&detached.repository);
+    Ok(())
+}
+
+fn repository_of(dir: &Path) -> Result<PathBuf, String> {
     let top = git_line(dir, &["rev-parse", "--show-toplevel"]).map_err(|why| {
         format!(
             "no git repository holds {} ({why}): a rollback checks out the commit it deploys, so the job needs an actions/checkout step with `fetch-depth: 0` before rollout",
             dir.display()
         )
     })?;
-    let repository = PathBuf::from(top);
+    Ok(PathBuf::from(top))
+}
+
+fn present(repository: &Path, sha: &Sha) -> Result<(), String> {
     let object = format!("{}^{{commit}}", sha.as_str());
-    if git_line(&repository, &["cat-file", "-e", &object]).is_err() {
+    if git_line(repository, &["cat-file", "-e", &object]).is_err() {
         return Err(format!(
             "commit {sha} is not in the checkout at {}: a rollback needs the history, so give the actions/checkout step `fetch-depth: 0` (it fetches one commit by default)",
             repository.display()
         ));
     }
+    Ok(())
+}
+
+fn check_out(dir: &Path, sha: &Sha, discard: bool) -> Result<Detached, String> {
+    let repository = repository_of(dir)?;
+    present(&repository, sha)?;
     let changed = git_line(
         &repository,
         &["status", "--porcelain", "--untracked-files=no"],
@@ -194,7 +244,7 @@ pub fn detach(dir: &Path, sha: &Sha) -> Result<Detached, String> {
             repository.display()
         )
     })?;
-    if let Some(first) = changed.lines().next() {
+    if let Some(first) = changed.lines().next().filter(|_| !discard) {
         return Err(format!(
             "the checkout at {} has changes to {} tracked file(s) (first: `{}`): a rollback deploys exactly commit {}, so run it in a job whose steps before rollout change no tracked file",
             repository.display(),
@@ -203,23 +253,38 @@ pub fn detach(dir: &Path, sha: &Sha) -> Result<Detached, String> {
             sha.short()
         ));
     }
+    if discard && !changed.is_empty() {
+        tracing::info!(
+            "discarding the failed deploy's changes to {} tracked file(s) in {}",
+            changed.lines().count(),
+            repository.display()
+        );
+    }
     let previous_head = git_line(&repository, &["rev-parse", "HEAD"]).unwrap_or_default();
-    check_out(&repository, sha)?;
+    let previous_branch = git_line(&repository, &["symbolic-ref", "-q", "HEAD"])
+        .ok()
+        .filter(|b| !b.is_empty());
+    git_checkout_detach(&repository, sha, discard)?;
     let owner_restored = restore_owner(&repository);
     Ok(Detached {
         repository,
         previous_head,
+        previous_branch,
         owner_restored,
     })
 }
 
 /// `git checkout --detach sha`; an untracked file in the way is named with the fix, since git's
 /// own last line ("Aborting") says nothing.
-fn check_out(repository: &Path, sha: &Sha) -> Result<(), String> {
+/// `discard`: the files a failed deploy changed are its own, and `--force` drops them.
+fn git_checkout_detach(repository: &Path, sha: &Sha, discard: bool) -> Result<(), String> {
+    let force: &[&str] = if discard { &["--force"] } else { &[] };
     let out = std::process::Command::new("git")
         .args(["-c", "safe.directory=*", "-C"])
         .arg(repository)
-        .args(["checkout", "--quiet", "--detach", sha.as_str()])
+        .args(["checkout", "--quiet"])
+        .args(force)
+        .args(["--detach", sha.as_str()])
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| format!("git could not be started: {e}"))?;
@@ -514,6 +579,40 @@ mod tests {
             std::fs::read_to_string(repo.join("a.txt")).unwrap(),
             "edited"
         );
+    }
+
+    #[test]
+    fn an_automatic_rollback_discards_tracked_changes_and_restore_puts_the_branch_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        let (one, two) = two_commits(&repo);
+        let branch = git(&repo, &["symbolic-ref", "HEAD"]);
+        std::fs::write(repo.join("a.txt"), "edited by the failed deploy").unwrap();
+        std::fs::write(repo.join("build.log"), "untracked").unwrap();
+        let sha = Sha::parse(&one).unwrap();
+        assert!(has_commit(&repo, &sha).is_ok());
+        let done = detach_discarding(&repo, &sha).unwrap();
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]), one);
+        assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "1");
+        assert!(repo.join("build.log").exists(), "untracked files stay");
+        assert_eq!(done.previous_branch.as_deref(), Some(branch.as_str()));
+        // The rollback's command edits a tracked file too: restore discards it.
+        std::fs::write(repo.join("a.txt"), "edited by the rollback").unwrap();
+        restore(&done).unwrap();
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]), two);
+        assert_eq!(git(&repo, &["symbolic-ref", "HEAD"]), branch);
+        assert_eq!(std::fs::read_to_string(repo.join("a.txt")).unwrap(), "2");
+        // Detached before: detached after, at the same commit.
+        git(&repo, &["checkout", "-q", "--detach", &two]);
+        let done = detach_discarding(&repo, &sha).unwrap();
+        assert_eq!(done.previous_branch, None);
+        restore(&done).unwrap();
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]), two);
+        assert_eq!(git(&repo, &["rev-parse", "--abbrev-ref", "HEAD"]), "HEAD");
+        let missing = Sha::parse(&"e".repeat(40)).unwrap();
+        assert!(has_commit(&repo, &missing)
+            .unwrap_err()
+            .contains("`fetch-depth: 0`"));
     }
 
     #[test]

@@ -201,6 +201,8 @@ pub struct Inputs {
     pub lock_expires: Option<Duration>,
     /// `preview-expires`: `step: sweep` tears down a preview idle this long.
     pub preview_expires: Option<Duration>,
+    /// `verify`, `verify-timeout` and `on-failure`.
+    pub verify: VerifyInputs,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -245,6 +247,9 @@ pub const KNOWN: &[&str] = &[
     "reason",
     "lock-expires",
     "preview-expires",
+    "verify",
+    "verify-timeout",
+    "on-failure",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -292,10 +297,10 @@ impl RawInputs {
         self.0.insert(name.to_ascii_lowercase(), value.into());
     }
     /// The trimmed value, `None` when empty: the runner passes every declared input, empty or not.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
-    fn raw(&self, name: &str) -> Option<&str> {
+    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -683,6 +688,7 @@ impl Inputs {
                 .map(str::to_string),
             lock_expires: parse_lock_expires(raw)?,
             preview_expires: optional_duration(raw, "preview-expires")?,
+            verify: VerifyInputs::parse(raw, parse_step(raw)?)?,
         };
         inputs.check_step()?;
         inputs.check_placeholders()?;
@@ -833,6 +839,87 @@ impl Inputs {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// `verify-timeout`'s default.
+pub const DEFAULT_VERIFY_TIMEOUT: Duration = Duration::from_secs(600);
+/// `on-failure`: what a failed `command` or `verify` leads to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The deployment ends `failure`; a person decides what comes next.
+    #[default]
+    Stop,
+    /// The same run rolls the environment back to its last good deployment.
+    Rollback,
+}
+
+/// The three inputs, parsed on their own so that `Inputs::parse` stays as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyInputs {
+    /// `verify`: the check run after `command` exits 0.
+    pub command: Option<String>,
+    /// `verify-timeout`.
+    pub timeout: Duration,
+    pub on_failure: OnFailure,
+}
+
+impl Default for VerifyInputs {
+    fn default() -> Self {
+        VerifyInputs {
+            command: None,
+            timeout: DEFAULT_VERIFY_TIMEOUT,
+            on_failure: OnFailure::Stop,
+        }
+    }
+}
+
+impl VerifyInputs {
+    /// `verify`, `verify-timeout` and `on-failure`; with `step: start` or `finish` (where rollout
+    /// runs no command) `verify` and `on-failure: rollback` are bad input.
+    pub fn parse(raw: &RawInputs, step: Step) -> Result<VerifyInputs, InputError> {
+        let command = raw
+            .raw("verify")
+            .filter(|c| !c.trim().is_empty())
+            .map(str::to_string);
+        let timeout = match raw.get("verify-timeout") {
+            None => DEFAULT_VERIFY_TIMEOUT,
+            Some(v) => parse_duration(v).map_err(|message| err("verify-timeout", message))?,
+        };
+        let on_failure = match raw.get("on-failure").map(str::trim) {
+            None | Some("") | Some("stop") => OnFailure::Stop,
+            Some("rollback") => OnFailure::Rollback,
+            Some(other) => {
+                return Err(err(
+                    "on-failure",
+                    format!("{other:?} is not what a failed deploy can lead to; use `stop` (the default) or `rollback`"),
+                ))
+            }
+        };
+        if matches!(step, Step::Start | Step::Finish) {
+            let name = if step == Step::Start {
+                "start"
+            } else {
+                "finish"
+            };
+            if command.is_some() {
+                return Err(err(
+                    "verify",
+                    format!("is not used with `step: {name}`: rollout runs no command there; run the check as a step of the job before `step: finish`, or use `step: deploy`"),
+                ));
+            }
+            if on_failure == OnFailure::Rollback {
+                return Err(err(
+                    "on-failure",
+                    format!("`rollback` is not used with `step: {name}`: rollout runs no command there; use `step: deploy`, or a `step: rollback` job when the split deploy fails"),
+                ));
+            }
+        }
+        Ok(VerifyInputs {
+            command,
+            timeout,
+            on_failure,
+        })
     }
 }
 

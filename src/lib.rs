@@ -30,3 +30,4 @@ pub mod sweep;
 pub mod targets;
 pub mod text;
 pub mod transport;
+pub mod verify;

@@ -317,6 +317,7 @@ async fn main_step() -> Result<i32, BadInput> {
         now,
         locks: Default::default(),
         lock_read: Default::default(),
+        rollbacks: Default::default(),
     };
     let report = match work {
         Work::Deploy(dest, run_command) => rollout.deploy(dest, run_command).await,

@@ -55,6 +55,17 @@ pub struct Report {
     pub removed_because: Option<String>,
     /// `step: sweep`: each preview, why, and what was done (output `swept`).
     pub sweep: Option<crate::sweep::Swept>,
+    /// `on-failure: rollback` after this deploy failed: what was put back, or why nothing was.
+    pub rolled_back: Option<RolledBack>,
+}
+
+/// An automatic rollback after a failed deploy, as the outputs and the summary show it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RolledBack {
+    /// The rollback deployment (output `rollback-deployment-id`); `None`: none was created.
+    pub deployment_id: Option<u64>,
+    /// "rolled back to abc1234 (deployment 48)", or why the environment was not rolled back.
+    pub sentence: String,
 }
 
 /// One target's line of a run with `targets`.
@@ -134,6 +145,9 @@ impl Report {
                 "swept",
                 serde_json::Value::from(sweep.swept.clone()).to_string(),
             ));
+        }
+        if let Some(id) = self.rolled_back.as_ref().and_then(|r| r.deployment_id) {
+            out.push(("rollback-deployment-id", id.to_string()));
         }
         if let Some(targets) = &self.targets {
             out.push((
@@ -263,6 +277,13 @@ pub fn summary(report: &Report) -> String {
     }
     if let Some((_, sentence)) = &report.rollback {
         row("Rollback", md(sentence));
+    }
+    if let Some(r) = &report.rolled_back {
+        let id = r
+            .deployment_id
+            .map(|id| format!(" (rollback deployment {id})"))
+            .unwrap_or_default();
+        row("On failure", format!("{}{id}", md(&r.sentence)));
     }
     if let Some(by) = &report.blocked_by {
         row("Blocked by", md(by));

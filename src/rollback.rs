@@ -291,6 +291,8 @@ pub struct RollbackOf {
     pub to_payload: Value,
     /// The summary's sentence ([`summary_sentence`]).
     pub sentence: String,
+    /// Made by `on-failure: rollback` after a failed deploy, not by `step: rollback`.
+    pub automatic: bool,
 }
 
 /// Where a rollback goes back: the destination's environment, or with `targets` the own
@@ -383,6 +385,7 @@ pub fn deploy(base: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
             to_deployment: choice.to.id,
             to_payload: choice.to.payload.clone(),
             sentence: summary_sentence(&target.environment, choice),
+            automatic: false,
         })),
         target,
     }
@@ -401,13 +404,15 @@ impl RollbackOf {
     /// The keys a rollback adds to rollout's usual payload; a later rollback reads
     /// `from_deployment` back ([`rollback_from`]) to go further back.
     pub fn payload_keys(&self) -> Value {
-        json!({
-            "rollback": {
-                "from_deployment": self.from_deployment,
-                "from_sha": self.from_sha.as_str(),
-                "to_deployment": self.to_deployment,
-            }
-        })
+        let mut keys = json!({
+            "from_deployment": self.from_deployment,
+            "from_sha": self.from_sha.as_str(),
+            "to_deployment": self.to_deployment,
+        });
+        if let (true, Value::Object(map)) = (self.automatic, &mut keys) {
+            map.insert("automatic".into(), Value::Bool(true));
+        }
+        json!({ "rollback": keys })
     }
 }
 

@@ -1,20 +1,19 @@
 //! `step: deploy` and `step: start`: plan, create the deployment, mark it in progress, supersede
 //! older ones, run the command (deploy only), post the final status.
 
+use super::verify::Judged;
 use super::{
     find_changes, newer_deployment, read_url, working_dir, Api, CommandVars, Rollout,
     DEPLOY_PERMISSION, VERSION,
 };
 use crate::checkout;
-use crate::command::{self, Outcome};
+use crate::command;
 use crate::event::{Event, Trigger};
 use crate::github::{Budget, NewDeployment, NewStatus, State};
 use crate::inputs::Inputs;
-use crate::phases::{
-    failed_in, outcome_words, phase_rows, PhaseFile, PhasePoster, PhaseRecord, StatusBudget,
-};
+use crate::phases::{phase_rows, PhaseFile, PhasePoster, PhaseRecord, StatusBudget};
 use crate::plan::{self, Changes, Decision, Deploy, Destination, Plan, Target};
-use crate::report::{describe_run, explain_run, Report, TargetRow};
+use crate::report::{Report, TargetRow};
 use crate::rollback::RollbackOf;
 use crate::runtime::{self, Context, Untrusted};
 use crate::targets::Affected;
@@ -52,7 +51,9 @@ impl Rollout<'_> {
         if !with_targets {
             return match plans.each.into_iter().next().map(|p| p.decision) {
                 Some(Decision::Plan(plan)) => {
-                    self.run_plan(plan, changes.as_ref(), run_command).await
+                    let mut report = self.run_plan(plan, changes.as_ref(), run_command).await;
+                    self.roll_back_failed(&mut report).await;
+                    report
                 }
                 _ => Report::skipped("nothing to deploy"),
             };
@@ -104,6 +105,10 @@ impl Rollout<'_> {
                 _ => None,
             };
             reports.push((name, self.run_plan(plan, own, run_command).await));
+        }
+        // Every target deploys first; then each failed one rolls back on its own.
+        for (_, report) in reports.iter_mut() {
+            self.roll_back_failed(report).await;
         }
         combine(
             dest.target(),
@@ -496,8 +501,13 @@ impl Rollout<'_> {
             _ => None,
         };
         // Now rather than at the end: a run killed while the command runs still leaves the id.
+        // An automatic rollback's id is its own output: `deployment-id` stays the failed one's.
         if self.inputs.targets.is_empty() {
-            let _ = self.runtime.set_output("deployment-id", &id.to_string());
+            let name = match &d.rollback {
+                Some(of) if of.automatic => "rollback-deployment-id",
+                _ => "deployment-id",
+            };
+            let _ = self.runtime.set_output(name, &id.to_string());
         }
         let in_progress = self.mark_in_progress(d, id);
         let tidy = async {
@@ -552,40 +562,56 @@ impl Rollout<'_> {
             }
         };
         let vars = files.vars(id, &report.git_ref, d.rollback.as_deref());
-        let script = self.inputs.command.clone().unwrap_or_default();
-        let command = self.run_command(&script, &d.target, &d.task, &vars);
-        let (finished, phases) = match &files.phases {
+        // The command, then `verify`: the phase poster watches both.
+        let run = self.command_then_verify(d, &vars, &files.url);
+        let (checked, phases) = match &files.phases {
             Some(file) => {
                 let poster = self.phase_poster(id, landed, budget.clone());
-                let (finished, phases) = poster.beside(file, command).await;
-                (finished, Some(phases))
+                let (checked, phases) = poster.beside(file, run).await;
+                (checked, Some(phases))
             }
-            None => (command.await, None),
+            None => (run.await, None),
         };
         let (record, late) = match phases {
             Some(p) => (p.record, p.late),
             None => (PhaseRecord::default(), None),
         };
         report.phases = phase_rows(&record);
-        report.duration_secs = Some(crate::text::round_secs(finished.took));
+        report.duration_secs = Some(crate::text::round_secs(checked.took()));
         let url = read_url(&files.url).or_else(|| d.environment_url.clone());
-        let missing = finished.missing(&self.working_dir());
-        let (state, said) = describe_run(&finished, missing.as_ref());
-        // A failure names the phase it happened in; a cancel or a command that never started
-        // did not fail in one.
-        let failed_phase = record.ended_in().filter(|_| state == State::Failure);
-        let detail = phase_detail(&record, &finished, state, &said);
-        match finished.outcome {
-            Outcome::Cancelled(sig) => {
-                report.status = "cancelled".into();
-                report.signal = Some(sig);
-            }
-            Outcome::Exited(0) => {}
-            _ => report.status = "failure".into(),
+        let judged = self.judge(&checked, &record);
+        let ended = Ended {
+            in_progress,
+            budget,
+            late,
+        };
+        self.settle(d, id, report, judged, url, ended).await
+    }
+
+    /// The final status of a deploy whose command (and verify) ran, in order after the
+    /// in-progress one; with `on-failure: rollback`, naming the rollback that comes next.
+    async fn settle(
+        &self,
+        d: &Deploy,
+        id: u64,
+        mut report: Report,
+        judged: Judged,
+        url: Option<String>,
+        ended: Ended,
+    ) -> Report {
+        let Ended {
+            in_progress,
+            budget,
+            late,
+        } = ended;
+        if let Some(status) = judged.status {
+            report.status = status.into();
+            report.signal = judged.signal;
         }
+        let state = judged.state;
         let url = if state == State::Success { url } else { None };
         if state == State::Success {
-            tracing::info!("deployment {id}: {detail}");
+            tracing::info!("deployment {id}: {}", judged.detail);
         }
         // Statuses stay in order: the final one waits for the in-progress one, unless the run
         // was cancelled (then the final status goes at once, and again if that write lands later).
@@ -596,6 +622,7 @@ impl Rollout<'_> {
                 ));
             }
         }
+        let detail = self.next_after_failure(d, id, &judged, &mut report).await;
         // A newer run may have marked this deployment inactive while the command ran: checked
         // beside the final status, not before it, at the price of the final status being true for
         // one round trip before `inactive` is posted again.
@@ -604,6 +631,8 @@ impl Rollout<'_> {
             self.superseded(id)
         );
         if let Some(by) = by {
+            // A newer run owns the environment: it is not rolled back.
+            self.rollbacks.borrow_mut().retain(|p| !p.is_of(id));
             let status = NewStatus::superseded(by, &report.log_url);
             if !budget.take_final() {
                 runtime::warning(&format!(
@@ -620,23 +649,20 @@ impl Rollout<'_> {
             report.exit = Some(report.exit_code());
             report.status = "inactive".into();
             report.detail = format!(
-                "{} superseded this one while the command ran; it stays inactive ({detail})",
-                newer_deployment(by)
+                "{} superseded this one while the command ran; it stays inactive ({})",
+                newer_deployment(by),
+                judged.detail
             );
             return report;
         }
         // The job log's sentence may say more than the status: what the shell could not find,
         // and the whole sentence of how the command ended beside its phase.
-        let told = match &missing {
-            Some(m) => explain_run(&finished, m, &self.working_dir()),
-            None => said,
-        };
-        let told = match failed_phase {
-            Some(phase) => format!("Failed in {phase}: {}", lower_first(&told)),
-            None => told,
-        };
-        if told != detail {
-            report.log_detail = Some(report.detail.replacen(&detail, &told, 1));
+        if judged.told != judged.detail {
+            report.log_detail = Some(report.detail.replacen(&judged.detail, &judged.told, 1));
+        }
+        // Why `on-failure: rollback` did not roll back: after the failure, in the same sentence.
+        if let Some(why) = report.rolled_back.take() {
+            super::verify::note(&mut report, None, why.sentence);
         }
         report
     }
@@ -658,6 +684,14 @@ impl Rollout<'_> {
 /// The in-progress status's answer, on its way.
 type InProgressAnswer = tokio::task::JoinHandle<Result<(), crate::github::ApiError>>;
 
+/// What the final status waits for and is counted in: the in-progress status, the budget of
+/// the deployment's statuses, and a phase status still on the wire.
+struct Ended {
+    in_progress: InProgressAnswer,
+    budget: StatusBudget,
+    late: Option<tokio::task::JoinHandle<()>>,
+}
+
 /// The in-progress status on its way, and the count of the deployment's statuses that every
 /// later one (phases, the final status, its re-sends) is taken from.
 struct InProgress {
@@ -668,7 +702,7 @@ struct InProgress {
 }
 
 /// `The command exited` as the rest of a sentence: `the command exited`.
-fn lower_first(sentence: &str) -> String {
+pub(super) fn lower_first(sentence: &str) -> String {
     let mut chars = sentence.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
@@ -870,26 +904,3 @@ pub fn permissions_block(pull_request: bool) -> String {
     block
 }
 
-/// The final status's sentence: a failure names the phase it happened in, and so does a cancel
-/// (`Cancelled in migrate: SIGINT after 12s`); a command that never started was in none.
-fn phase_detail(
-    record: &PhaseRecord,
-    finished: &command::Finished,
-    state: State,
-    said: &str,
-) -> String {
-    match (record.ended_in(), &finished.outcome) {
-        (Some(phase), _) if state == State::Failure => {
-            failed_in(phase, &outcome_words(&finished.outcome))
-        }
-        (Some(phase), Outcome::Cancelled(sig)) => crate::phases::cancelled_in(
-            phase,
-            &format!(
-                "{} after {}s",
-                command::signal_name(*sig),
-                crate::text::round_secs(finished.took)
-            ),
-        ),
-        _ => said.to_string(),
-    }
-}

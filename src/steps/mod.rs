@@ -10,6 +10,7 @@
 //! - `sweep`: `step: sweep`, the previews a teardown missed (reusing `teardown`'s parts)
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
+//! - `verify`: the `verify` command after the deploy's, and `on-failure: rollback`
 //!
 //! This file holds what several steps share: the final status and running a user command.
 
@@ -26,6 +27,7 @@ mod post;
 mod rollback;
 mod sweep;
 mod teardown;
+mod verify;
 
 pub use abandoned::finish_abandoned;
 pub use changes::{find_changes, Api};
@@ -33,6 +35,7 @@ pub use deploy::verify_checkout;
 pub use locking::frozen_preview;
 pub use post::{post, Saved};
 pub use rollback::Stopped;
+pub use verify::PendingRollback;
 
 use crate::command::{self, Cancel, CommandSpec, Finished};
 use crate::event::Event;
@@ -73,6 +76,9 @@ pub struct Rollout<'a> {
     pub locks: std::cell::RefCell<std::collections::BTreeMap<String, crate::lock::LockState>>,
     /// The one read of every target's lock, on its way.
     pub lock_read: std::cell::RefCell<Option<locking::LockRead>>,
+    /// `on-failure: rollback`: the rollbacks decided as deploys failed, run once every target
+    /// has deployed.
+    pub rollbacks: std::cell::RefCell<Vec<PendingRollback>>,
 }
 
 /// The lookup of a pull request's comments, on its way.
@@ -302,21 +308,39 @@ impl Rollout<'_> {
         task: &str,
         vars: &CommandVars<'_>,
     ) -> Finished {
+        let spec = self.command_spec(script, target, task, vars);
+        self.run_spec(&spec, &format!("rollout: {task} ({})", target.environment))
+            .await
+    }
+
+    /// What [`Self::run_command`] runs: the script in `working-directory` with the environment of
+    /// CONTRACT.md and `timeout`.
+    fn command_spec(
+        &self,
+        script: &str,
+        target: &Target,
+        task: &str,
+        vars: &CommandVars<'_>,
+    ) -> CommandSpec {
         let mut set = vars.environment(target, task);
         set.extend(self.git_trust());
         if let (Some(token), true) = (&self.inputs.token, self.inputs.pass_token) {
             set.push(("GITHUB_TOKEN".to_string(), token.expose().to_string()));
         }
-        let spec = CommandSpec {
+        CommandSpec {
             script: script.to_string(),
             dir: self.working_dir(),
             set,
             remove: self.token_variables(),
             timeout: self.inputs.timeout,
-        };
-        runtime::group(&format!("rollout: {task} ({})", target.environment));
+        }
+    }
+
+    /// Runs `spec` in a log group titled `title`, stopped by the run's cancel.
+    async fn run_spec(&self, spec: &CommandSpec, title: &str) -> Finished {
+        runtime::group(title);
         let mut cancel = self.cancel.clone();
-        let result = command::run(&spec, &mut cancel).await;
+        let result = command::run(spec, &mut cancel).await;
         runtime::end_group();
         result
     }

@@ -3,6 +3,7 @@
 
 use super::Rollout;
 use crate::checkout;
+use crate::github::History;
 use crate::lock::{self, HeldLock, LockState, LockVerdict};
 use crate::plan::{self, Destination, SkipKind};
 use crate::report::Report;
@@ -10,7 +11,7 @@ use crate::rollback::{self, choose_within};
 use crate::runtime::Untrusted;
 
 /// What reading a deployment history needs of the token.
-const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
+pub(super) const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
 
 /// Why a rollback stopped before anything was written.
 pub enum Stopped {
@@ -62,16 +63,7 @@ impl Rollout<'_> {
             }
         );
         // The lock came with the history: the deploy below takes this answer, not a second read.
-        let lock = match &history.lock {
-            None => LockState::Free,
-            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
-                Some(held) => LockState::Branch(held),
-                None => LockState::Unknown(format!(
-                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
-                    lock::ref_name(&environment)
-                )),
-            },
-        };
+        let lock = self.history_lock(&environment, &history);
         self.know_lock(&environment, lock);
         // Judged before the checkout, so a lock stops the rollback before anything is written;
         // for a target of `targets`, the branch's environment's lock (one more read) holds it too.
@@ -125,5 +117,22 @@ impl Rollout<'_> {
             }
         }
         Ok(report)
+    }
+}
+
+impl Rollout<'_> {
+    /// The environment's lock as the history's read saw it (the caller judges it, holder and
+    /// expiry included, with [`Rollout::lock_verdict`]).
+    pub(super) fn history_lock(&self, environment: &str, history: &History) -> LockState {
+        match &history.lock {
+            None => LockState::Free,
+            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
+                Some(held) => LockState::Branch(held),
+                None => LockState::Unknown(format!(
+                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
+                    lock::ref_name(environment)
+                )),
+            },
+        }
     }
 }

@@ -32,3 +32,4 @@ mod round_trips;
 mod sentences;
 mod sweep;
 mod targets;
+mod verify;
