@@ -16,10 +16,12 @@ mod error;
 mod graphql;
 mod history;
 mod locks;
+mod requires;
 mod retry;
 pub use error::{ApiError, QueryFault};
 pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
 pub use history::History;
+pub use requires::RequiresHistory;
 pub use retry::{Budget, RetryPolicy};
 
 #[derive(Clone, Debug, Serialize)]

@@ -43,6 +43,35 @@ pub enum Step {
     Lock,
     /// Release the lock of `environment`.
     Unlock,
+    /// Deploy `from`'s live commit, with its task and artifact, to `environment`.
+    Promote,
+}
+
+impl Step {
+    /// The steps that act on environments a fork must not steer: they refuse an event that comes
+    /// from a fork whatever `allow-fork-code` says (`plan::refuse_fork_event`). `step: sweep`
+    /// joins here.
+    pub fn refuses_forks(self) -> bool {
+        matches!(
+            self,
+            Step::Rollback | Step::Promote | Step::Lock | Step::Unlock
+        )
+    }
+
+    /// The value of the `step` input that names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Deploy => "deploy",
+            Step::Start => "start",
+            Step::Finish => "finish",
+            Step::Deactivate => "deactivate",
+            Step::Plan => "plan",
+            Step::Rollback => "rollback",
+            Step::Lock => "lock",
+            Step::Unlock => "unlock",
+            Step::Promote => "promote",
+        }
+    }
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -191,6 +220,8 @@ pub struct Inputs {
     pub reason: Option<String>,
     /// `lock-expires`: the lock ends by itself after this long.
     pub lock_expires: Option<Duration>,
+    /// `artifact`, `requires`, `override-requires`, `from`.
+    pub promotion: crate::promotion::PromotionInputs,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -234,6 +265,10 @@ pub const KNOWN: &[&str] = &[
     "override-freeze",
     "reason",
     "lock-expires",
+    "artifact",
+    "requires",
+    "override-requires",
+    "from",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -281,10 +316,10 @@ impl RawInputs {
         self.0.insert(name.to_ascii_lowercase(), value.into());
     }
     /// The trimmed value, `None` when empty: the runner passes every declared input, empty or not.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
-    fn raw(&self, name: &str) -> Option<&str> {
+    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -305,7 +340,7 @@ fn boolean(raw: &RawInputs, name: &'static str) -> Result<Option<bool>, InputErr
 }
 
 /// `PATTERN: VALUE`, split at the first colon followed by a space (`deploy:dags: dags/**`).
-fn split_line<'a>(
+pub(crate) fn split_line<'a>(
     input: &'static str,
     n: usize,
     line: &'a str,
@@ -475,11 +510,12 @@ impl Inputs {
             "rollback" => Step::Rollback,
             "lock" => Step::Lock,
             "unlock" => Step::Unlock,
+            "promote" => Step::Promote,
             other => {
                 return Err(err(
                     "step",
                     format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
+                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `promote`, `lock` or `unlock`"
                     ),
                 ))
             }
@@ -615,8 +651,10 @@ impl Inputs {
                     message,
                 })?),
             },
+            promotion: crate::promotion::PromotionInputs::parse(raw, step)?,
         };
         inputs.check_step()?;
+        inputs.promotion.check(&inputs.targets)?;
         Ok(inputs)
     }
 
@@ -635,11 +673,14 @@ impl Inputs {
             .check_environment_template(self.target_environment.as_ref())?;
         if !self.targets.is_empty()
             && self.target.is_none()
-            && matches!(self.step, Step::Start | Step::Finish | Step::Rollback)
+            && matches!(
+                self.step,
+                Step::Start | Step::Finish | Step::Rollback | Step::Promote
+            )
         {
             return Err(err(
                 "target",
-                "is required for `step: start`, `step: finish` and `step: rollback` when `targets` is set: each split pair opens and closes one target's deployment, and a rollback goes back in one target's environment (pass the matrix's target)",
+                "is required for `step: start`, `step: finish`, `step: rollback` and `step: promote` when `targets` is set: each split pair opens and closes one target's deployment, and a rollback or promotion acts in one target's environment (pass the matrix's target)",
             ));
         }
         match self.step {
@@ -654,6 +695,14 @@ impl Inputs {
             Step::Rollback if self.command.is_none() => Err(err(
                 "command",
                 "is required for `step: rollback`: the same deploy command as the deploy workflow's (it deploys the earlier commit, with `ROLLOUT_ROLLBACK_PAYLOAD` beside it)",
+            )),
+            Step::Promote if self.environment.is_none() => Err(err(
+                "environment",
+                "is required for `step: promote`: name the environment to promote to (a workflow_dispatch input, e.g. `production`)",
+            )),
+            Step::Promote if self.command.is_none() => Err(err(
+                "command",
+                "is required for `step: promote`: the same deploy command as the deploy workflow's (it deploys the source's commit, with `ROLLOUT_ARTIFACT` naming the build to ship)",
             )),
             Step::Finish if self.deployment_id.is_none() => Err(err(
                 "deployment-id",

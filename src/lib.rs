@@ -18,6 +18,7 @@ pub mod lock;
 pub mod logging;
 pub mod phases;
 pub mod plan;
+pub mod promotion;
 pub mod report;
 pub mod rollback;
 pub mod runtime;

@@ -48,6 +48,11 @@ pub struct Report {
     pub phases: Vec<crate::phases::PhaseRow>,
     /// What stopped a `blocked` run: `a lock` or `a freeze window`.
     pub blocked_by: Option<String>,
+    /// `step: promote`: the source deployment (output `promoted-from`) and the summary's
+    /// sentence, which names its creator and run.
+    pub promotion: Option<(u64, String)>,
+    /// `requires` not met, deployed anyway: what the required environment saw, and the reason.
+    pub requires_override: Option<String>,
 }
 
 /// One target's line of a run with `targets`.
@@ -121,6 +126,9 @@ impl Report {
         }
         if let Some((of, _)) = &self.rollback {
             out.push(("rollback-of", of.to_string()));
+        }
+        if let Some((from, _)) = &self.promotion {
+            out.push(("promoted-from", from.to_string()));
         }
         if let Some(targets) = &self.targets {
             out.push((
@@ -250,6 +258,12 @@ pub fn summary(report: &Report) -> String {
     }
     if let Some((_, sentence)) = &report.rollback {
         row("Rollback", md(sentence));
+    }
+    if let Some((_, sentence)) = &report.promotion {
+        row("Promotion", md(sentence));
+    }
+    if let Some(why) = &report.requires_override {
+        row("Requires overridden", rich(why, true));
     }
     if let Some(by) = &report.blocked_by {
         row("Blocked by", md(by));
@@ -576,7 +590,12 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
             }
             s
         }
-        Step::Finish | Step::Deactivate | Step::Rollback | Step::Lock | Step::Unlock => {
+        Step::Finish
+        | Step::Deactivate
+        | Step::Rollback
+        | Step::Lock
+        | Step::Unlock
+        | Step::Promote => {
             String::new()
         }
     }

@@ -122,6 +122,13 @@ pub struct HistoryEntry {
     pub latest_state: String,
     /// The deployment this one rolled back from, when it is a rollback rollout made.
     pub rollback_from: Option<u64>,
+    /// It ran: an `in_progress`, `success` or `failure` among its statuses (CONTRACT.md,
+    /// "Rollback"); read through `promotion::ran`.
+    pub ran: bool,
+    /// Who created it (GitHub's `creator.login`).
+    pub creator: String,
+    /// The log of the run that posted its newest status that names one.
+    pub log_url: String,
 }
 
 /// The deployment a rollback's payload names as the one it rolled back from.
@@ -402,6 +409,11 @@ pub fn deploy(target: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
         environment_url,
         paths_reason: None,
         freeze_override: None,
+        // The build the target deployment shipped, so a rollback can re-point instead of
+        // rebuilding; recorded again in the rollback's own payload.
+        artifact: crate::promotion::artifact_of(&choice.to.payload),
+        requires_override: None,
+        promotion: None,
         rollback: Some(Box::new(RollbackOf {
             from_deployment: choice.from.id,
             from_sha: choice.from.sha.clone(),
@@ -467,6 +479,11 @@ mod tests {
             reached_success: statuses.contains(&"success"),
             latest_state: statuses.last().copied().unwrap_or("pending").to_string(),
             rollback_from: None,
+            ran: statuses
+                .iter()
+                .any(|s| matches!(*s, "in_progress" | "success" | "failure")),
+            creator: String::new(),
+            log_url: String::new(),
         }
     }
 

@@ -38,7 +38,7 @@ struct Repository {
 }
 
 #[derive(Deserialize)]
-struct LockRef {
+pub(super) struct LockRef {
     #[serde(default)]
     target: Option<Target>,
 }
@@ -55,7 +55,7 @@ struct Target {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Node {
+pub(super) struct Node {
     #[serde(default)]
     database_id: Option<u64>,
     #[serde(default)]
@@ -70,6 +70,14 @@ struct Node {
     state: Option<DeploymentState>,
     #[serde(default)]
     statuses: Option<Statuses>,
+    #[serde(default)]
+    creator: Option<Creator>,
+}
+
+#[derive(Deserialize)]
+struct Creator {
+    #[serde(default)]
+    login: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +90,18 @@ struct Statuses {
 struct StatusNode {
     #[serde(default)]
     state: Option<String>,
+    #[serde(default, rename = "logUrl")]
+    log_url: Option<String>,
+}
+
+impl LockRef {
+    /// The lock ref's commit (oid, message); a ref pointed at no commit reads as empty ones.
+    pub(super) fn commit(self) -> (String, String) {
+        match self.target {
+            Some(t) => (t.oid.unwrap_or_default(), t.message.unwrap_or_default()),
+            None => (String::new(), String::new()),
+        }
+    }
 }
 
 /// GraphQL hands the payload over as the JSON text it was stored as; a payload another tool
@@ -96,20 +116,38 @@ fn payload_of(text: Option<&str>) -> Value {
 impl Node {
     /// `None` for a node without an id or a commit: nothing could roll back to it, and a
     /// commit id that is not one cannot be checked out.
-    fn entry(self) -> Option<HistoryEntry> {
+    pub(super) fn entry(self) -> Option<HistoryEntry> {
         let id = self.database_id?;
         let sha = self.commit_oid.as_deref().and_then(Sha::parse)?;
         let state = self.state.unwrap_or(DeploymentState::Unknown);
+        let statuses: Vec<StatusNode> = self
+            .statuses
+            .and_then(|s| s.nodes)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
+        let had = |wanted: &[&str]| {
+            statuses
+                .iter()
+                .any(|s| s.state.as_deref().is_some_and(|st| wanted.contains(&st)))
+        };
         // `ACTIVE` and `SUCCESS` mean the latest status is a success even if the status list
         // were cut short.
         let reached_success = matches!(state, DeploymentState::Active | DeploymentState::Success)
-            || self
-                .statuses
-                .and_then(|s| s.nodes)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .any(|s| s.state.as_deref() == Some("SUCCESS"));
+            || had(&["SUCCESS"]);
+        // Ran (CONTRACT.md, "Rollback"): an in_progress, success or failure among its statuses.
+        let ran = reached_success
+            || matches!(
+                state,
+                DeploymentState::Failure | DeploymentState::InProgress
+            )
+            || had(&["IN_PROGRESS", "SUCCESS", "FAILURE"]);
+        let log_url = statuses
+            .iter()
+            .find_map(|s| s.log_url.clone().filter(|u| !u.is_empty()))
+            .unwrap_or_default();
+        let creator = self.creator.and_then(|c| c.login).unwrap_or_default();
         let payload = payload_of(self.payload.as_deref());
         Some(HistoryEntry {
             id,
@@ -120,6 +158,9 @@ impl Node {
             created_at: self.created_at.unwrap_or_default(),
             reached_success,
             latest_state: state.as_str().to_string(),
+            ran,
+            creator,
+            log_url,
         })
     }
 }
@@ -156,15 +197,7 @@ impl DeploymentClient {
                 });
             };
             if page_number == 1 {
-                history.lock = repository
-                    .lock
-                    .map(|l| l.target.map(|t| (t.oid, t.message)))
-                    .map(|target| match target {
-                        Some((oid, message)) => {
-                            (oid.unwrap_or_default(), message.unwrap_or_default())
-                        }
-                        None => (String::new(), String::new()),
-                    });
+                history.lock = repository.lock.map(LockRef::commit);
             }
             let connection = repository.deployments;
             history.entries.extend(

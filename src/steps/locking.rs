@@ -34,6 +34,41 @@ impl Rollout<'_> {
         self.locks.borrow_mut().insert(key(environment), state);
     }
 
+    /// The lock a read before the create brought along (the rollback's history, the promotion's
+    /// source history, `requires`' read): recorded, so the deploy does not read it again, and
+    /// when it holds the environment, the blocked report (no deployment was created).
+    pub(super) fn lock_before_create(
+        &self,
+        environment: &str,
+        lock: Option<&(String, String)>,
+    ) -> Result<(), Box<Report>> {
+        let state = match lock {
+            None => LockState::Free,
+            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
+                Some(held) => LockState::Branch(held),
+                None => LockState::Unknown(format!(
+                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
+                    ref_name(environment)
+                )),
+            },
+        };
+        let stopped = match &state {
+            LockState::Branch(held) if held.holds(self.now) => {
+                Some(held.sentence(environment, self.now))
+            }
+            LockState::Unknown(why) => Some(why.clone()),
+            _ => None,
+        };
+        if let Some(sentence) = stopped {
+            let mut report = self.skip(plan::SkipKind::Blocked, sentence);
+            report.environment = environment.to_string();
+            report.blocked_by = Some(BY_LOCK.into());
+            return Err(Box::new(report));
+        }
+        self.know_lock(environment, state);
+        Ok(())
+    }
+
     /// Starts reading the locks of `environments` in one request, at once, so that it runs beside
     /// the first target's create and every target finds its answer in [`Rollout::locks`].
     pub(super) fn prefetch_locks(&self, environments: Vec<String>) {
