@@ -24,6 +24,7 @@ mod locks;
 mod network;
 mod phases;
 mod plan_text;
+mod promotion;
 mod preview;
 mod readme_workflows;
 mod rollback;
