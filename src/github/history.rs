@@ -259,6 +259,7 @@ mod tests {
         ))
         .expect("an entry");
         assert!(e.reached_success);
+        assert!(e.ran);
         assert_eq!(e.latest_state, "inactive");
         assert_eq!(e.task, "deploy:web");
         assert_eq!(e.rollback_from, Some(40));
@@ -279,6 +280,33 @@ mod tests {
         assert!(
             active.reached_success,
             "ACTIVE is a success even with no statuses read"
+        );
+    }
+
+    #[test]
+    fn a_node_ran_by_an_in_progress_success_or_failure_and_names_its_creator_and_run() {
+        let sha = "a".repeat(40);
+        let ran = |statuses: &str, state: &str| {
+            node(&format!(
+                r#"{{"databaseId": 1, "commitOid": "{sha}", "state": "{state}", "statuses": {{"nodes": [{statuses}]}}}}"#
+            ))
+            .expect("an entry")
+            .ran
+        };
+        assert!(ran(r#"{"state": "INACTIVE"}, {"state": "IN_PROGRESS"}"#, "INACTIVE"));
+        assert!(ran(r#"{"state": "FAILURE"}"#, "FAILURE"));
+        assert!(!ran(r#"{"state": "ERROR"}"#, "ERROR"), "a lock's error never ran");
+        assert!(!ran(r#"{"state": "INACTIVE"}, {"state": "PENDING"}"#, "INACTIVE"));
+        assert!(!ran("", "PENDING"));
+        let e = node(&format!(
+            r#"{{"databaseId": 2, "commitOid": "{sha}", "state": "ACTIVE", "creator": {{"login": "mona"}},
+               "statuses": {{"nodes": [{{"state": "SUCCESS", "logUrl": "https://x/runs/2"}}, {{"state": "IN_PROGRESS", "logUrl": "https://x/runs/1"}}]}}}}"#
+        ))
+        .expect("an entry");
+        assert_eq!(
+            (e.creator.as_str(), e.log_url.as_str()),
+            ("mona", "https://x/runs/2"),
+            "the newest status's run"
         );
     }
 
