@@ -221,7 +221,7 @@ pub struct Inputs {
     /// `lock-expires`: the lock ends by itself after this long.
     pub lock_expires: Option<Duration>,
     /// `artifact`, `requires`, `override-requires`, `from`.
-    pub promotion: crate::promotion::PromotionInputs,
+    pub promotion: crate::shipping::PromotionInputs,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -316,10 +316,10 @@ impl RawInputs {
         self.0.insert(name.to_ascii_lowercase(), value.into());
     }
     /// The trimmed value, `None` when empty: the runner passes every declared input, empty or not.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+    fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
-    pub(crate) fn raw(&self, name: &str) -> Option<&str> {
+    fn raw(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
             .map(String::as_str)
@@ -340,7 +340,7 @@ fn boolean(raw: &RawInputs, name: &'static str) -> Result<Option<bool>, InputErr
 }
 
 /// `PATTERN: VALUE`, split at the first colon followed by a space (`deploy:dags: dags/**`).
-pub(crate) fn split_line<'a>(
+fn split_line<'a>(
     input: &'static str,
     n: usize,
     line: &'a str,
@@ -651,10 +651,13 @@ impl Inputs {
                     message,
                 })?),
             },
-            promotion: crate::promotion::PromotionInputs::parse(raw, step)?,
+            promotion: crate::shipping::PromotionInputs::parse(
+                |name| raw.raw(name),
+                step == Step::Promote,
+            )?,
         };
         inputs.check_step()?;
-        inputs.promotion.check(&inputs.targets)?;
+        inputs.promotion.check(!inputs.targets.is_empty())?;
         Ok(inputs)
     }
 

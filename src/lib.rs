@@ -22,6 +22,7 @@ pub mod promotion;
 pub mod report;
 pub mod rollback;
 pub mod runtime;
+pub mod shipping;
 pub mod signals;
 pub mod steps;
 pub mod targets;

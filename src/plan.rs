@@ -64,7 +64,7 @@ pub struct Deploy {
     /// `requires` not met, deployed anyway: the sentence, and the `override-requires` reason.
     pub requires_override: Option<String>,
     /// `step: promote`: where this deploy's commit comes from.
-    pub promotion: Option<Box<crate::promotion::PromotionOf>>,
+    pub promotion: Option<Box<crate::shipping::PromotionOf>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,29 +5,11 @@
 //! deploy are the steps' business.
 
 use crate::event::Sha;
-use crate::inputs::{split_line, RawInputs, Step};
-use crate::lines::{err, glob_error, input_lines, InputError};
 use crate::plan::{Deploy, Target};
 use crate::rollback::HistoryEntry;
 use crate::runtime::Untrusted;
-use crate::text::{safe_name, Description, Template, TemplateVars};
-use globset::{GlobBuilder, GlobMatcher};
-use serde_json::{json, Value};
-
-/// The longest `artifact` (characters): an image reference with its digest is ~150.
-pub const ARTIFACT_LIMIT: usize = 1000;
-/// How many of a commit's deployments in the required environment the check reads (newest
-/// first), and how many of that environment's newest deployments it reads for rollbacks.
-pub const REQUIRES_PAGE: usize = 100;
-/// The placeholders a `requires` value may use.
-const PLACEHOLDERS: &[&str] = &[
-    "environment",
-    "branch",
-    "sha",
-    "short_sha",
-    "number",
-    "target",
-];
+pub use crate::shipping::{artifact_of, parse_artifact, PromotionInputs, PromotionOf, RequireRule};
+use crate::text::{safe_name, Description, TemplateVars};
 
 /// "Ran" as CONTRACT.md's "Rollback" defines it: an `in_progress`, `success` or `failure` among
 /// the deployment's statuses, whatever came after. One that has none (ended `error` by a lock,
@@ -36,172 +18,6 @@ const PLACEHOLDERS: &[&str] = &[
 /// module when there is one.
 pub fn ran(entry: &HistoryEntry) -> bool {
     entry.ran
-}
-
-/// `artifact`, `requires`, `override-requires` and `from`, parsed apart from the other inputs.
-#[derive(Clone, Debug, Default)]
-pub struct PromotionInputs {
-    /// What this deploy ships: one line, at most [`ARTIFACT_LIMIT`] characters.
-    pub artifact: Option<String>,
-    pub requires: Vec<RequireRule>,
-    /// Why this run deploys although `requires` is not met.
-    pub override_requires: Option<String>,
-    /// `step: promote`'s source environment.
-    pub from: Option<Template>,
-}
-
-/// One `requires` line: deploys to an environment matching `pattern` need their commit to have
-/// succeeded in `source` (a template).
-#[derive(Clone, Debug)]
-pub struct RequireRule {
-    pub line: usize,
-    pub pattern: String,
-    pub source: Template,
-    matcher: GlobMatcher,
-}
-
-impl RequireRule {
-    /// The environment this line requires for a deploy to `target` (`{target}` is its target's
-    /// name, `{environment}` its environment).
-    pub fn source_for(&self, target: &Target) -> String {
-        let branch = safe_name(target.branch());
-        let vars = TemplateVars {
-            environment: &target.environment,
-            branch: &branch,
-            sha: target.sha.as_str(),
-            number: target.pr_number,
-        };
-        match &target.unit {
-            Some(name) => self.source.render_for_target(&vars, name),
-            None => self.source.render(&vars),
-        }
-        .trim()
-        .to_string()
-    }
-
-    /// `line 2 (`production-*: staging-{target}`)`, for sentences.
-    pub fn describe(&self) -> String {
-        format!(
-            "`requires` line {} (`{}: {}`)",
-            self.line,
-            self.pattern,
-            self.source.as_str()
-        )
-    }
-}
-
-/// The one-line check of `artifact`: at most [`ARTIFACT_LIMIT`] characters, no line break.
-pub fn parse_artifact(text: &str) -> Result<String, InputError> {
-    let value = text.trim();
-    if value.contains(['\n', '\r', '\u{2028}', '\u{2029}']) {
-        return Err(err(
-            "artifact",
-            "holds more than one line; write one line naming what the deploy ships (an image with its digest, `ghcr.io/acme/app@sha256:...`, or a version)",
-        ));
-    }
-    let count = value.chars().count();
-    if count > ARTIFACT_LIMIT {
-        return Err(err(
-            "artifact",
-            format!("is {count} characters long; write at most {ARTIFACT_LIMIT} (an image reference with its digest, or a version), and keep anything longer in your registry"),
-        ));
-    }
-    Ok(value.to_string())
-}
-
-fn check_placeholders(n: usize, line: &str, value: &str) -> Result<(), InputError> {
-    let mut rest = value.replace("{{", "").replace("}}", "");
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else { break };
-        let name = &after[..close];
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(InputError {
-                input: "requires",
-                line: Some((n, line.to_string())),
-                message: format!(
-                    "`{{{name}}}` is not a placeholder; use {}",
-                    PLACEHOLDERS
-                        .iter()
-                        .map(|p| format!("`{{{p}}}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-        }
-        rest = after[close + 1..].to_string();
-    }
-    Ok(())
-}
-
-fn parse_requires(text: &str) -> Result<Vec<RequireRule>, InputError> {
-    let mut rules = Vec::new();
-    for (n, line) in input_lines("requires", text)? {
-        let (pattern, source) = split_line("requires", n, line, "ENVIRONMENT-GLOB: ENVIRONMENT")?;
-        check_placeholders(n, line, source)?;
-        // Environment names are names, not paths, compared without case (as `freeze` does).
-        let matcher = GlobBuilder::new(pattern)
-            .case_insensitive(true)
-            .literal_separator(false)
-            .build()
-            .map_err(|e| InputError {
-                input: "requires",
-                line: Some((n, line.to_string())),
-                message: glob_error(pattern, &e),
-            })?
-            .compile_matcher();
-        rules.push(RequireRule {
-            line: n,
-            pattern: pattern.to_string(),
-            source: Template::new(source),
-            matcher,
-        });
-    }
-    Ok(rules)
-}
-
-impl PromotionInputs {
-    pub fn parse(raw: &RawInputs, step: Step) -> Result<PromotionInputs, InputError> {
-        let artifact = raw.raw("artifact").map(parse_artifact).transpose()?;
-        if step == Step::Promote && artifact.is_some() {
-            return Err(err(
-                "artifact",
-                "cannot be given to `step: promote`: a promotion ships the artifact its source deployment recorded; remove the input",
-            ));
-        }
-        Ok(PromotionInputs {
-            artifact: artifact.filter(|a| !a.is_empty()),
-            requires: raw
-                .raw("requires")
-                .map(parse_requires)
-                .transpose()?
-                .unwrap_or_default(),
-            override_requires: raw.get("override-requires").map(str::to_string),
-            from: raw.get("from").map(Template::new),
-        })
-    }
-
-    /// `{target}` in a `requires` value has no value without `targets`.
-    pub fn check(&self, targets: &crate::targets::Targets) -> Result<(), InputError> {
-        if !targets.is_empty() {
-            return Ok(());
-        }
-        match self.requires.iter().find(|r| r.source.uses("target")) {
-            Some(rule) => Err(InputError {
-                input: "requires",
-                line: Some((rule.line, format!("{}: {}", rule.pattern, rule.source.as_str()))),
-                message: "uses `{target}`, which has no value without `targets`; name the environment, or list the repository's `targets`".into(),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    /// The first `requires` line matching `environment`.
-    pub fn rule_for(&self, environment: &str) -> Option<&RequireRule> {
-        self.requires
-            .iter()
-            .find(|r| r.matcher.is_match(environment))
-    }
 }
 
 /// What the required environment says of a commit.
@@ -284,39 +100,17 @@ pub fn live(history: &[HistoryEntry], source: &str) -> Result<HistoryEntry, Stri
     Ok(newest.clone())
 }
 
-/// The artifact a deployment recorded in its payload, when it is one line of text.
-pub fn artifact_of(payload: &Value) -> Option<String> {
-    payload
-        .get("artifact")?
-        .as_str()
-        .and_then(|a| parse_artifact(a).ok())
-        .filter(|a| !a.is_empty())
-}
-
-/// What a promotion carries beside an ordinary deploy.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PromotionOf {
-    pub from_environment: String,
-    pub from_deployment: u64,
-    /// The source deployment's payload (`ROLLOUT_PROMOTE_PAYLOAD`).
-    pub payload: Value,
-    /// Who created the source deployment, and its run's log.
-    pub creator: String,
-    pub log_url: String,
-    /// The summary's sentence.
-    pub sentence: String,
-}
-
-impl PromotionOf {
-    /// The key a promotion adds to rollout's usual payload.
-    pub fn payload_keys(&self) -> Value {
-        json!({
-            "promotion": {
-                "from_environment": self.from_environment,
-                "from_deployment": self.from_deployment,
-            }
-        })
-    }
+/// The environment `rule` requires for a deploy to `target` (`{target}` is its target's name,
+/// `{environment}` its environment).
+pub fn source_for(rule: &RequireRule, target: &Target) -> String {
+    let branch = safe_name(target.branch());
+    let vars = TemplateVars {
+        environment: &target.environment,
+        branch: &branch,
+        sha: target.sha.as_str(),
+        number: target.pr_number,
+    };
+    rule.source_with(&vars, target.unit.as_deref())
 }
 
 /// The environment `step: promote` takes from: `from`, else the one a `requires` line names for
@@ -334,7 +128,7 @@ pub fn source_of(inputs: &crate::inputs::Inputs, destination: &Target) -> Option
         (Some(t), None) => Some(t.render(&vars)),
         (None, _) => promotion
             .rule_for(&destination.environment)
-            .map(|r| r.source_for(destination)),
+            .map(|r| source_for(r, destination)),
     };
     from.map(|f| f.trim().to_string()).filter(|f| !f.is_empty())
 }
@@ -440,7 +234,7 @@ pub fn plan_text(base: &Target, inputs: &crate::inputs::Inputs, now: jiff::Times
 /// `rollout plan`'s line for a deploy to `environment` that a `requires` line covers.
 pub fn requires_note(inputs: &crate::inputs::Inputs, target: &Target) -> Option<String> {
     let rule = inputs.promotion.rule_for(&target.environment)?;
-    let source = rule.source_for(target);
+    let source = source_for(rule, target);
     let then = match &inputs.promotion.override_requires {
         Some(reason) => {
             format!("when it has not, the deploy goes ahead anyway (`override-requires`: {reason})")
@@ -459,6 +253,9 @@ pub fn requires_note(inputs: &crate::inputs::Inputs, target: &Target) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inputs::RawInputs;
+    use crate::lines::InputError;
+    use serde_json::json;
 
     const A: &str = "aaaaaaa1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbb2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -479,6 +276,17 @@ mod tests {
             creator: "mona".into(),
             log_url: String::new(),
         }
+    }
+
+    fn parse(pairs: &[(&str, &str)], promoting: bool) -> Result<PromotionInputs, InputError> {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| *v)
+                .filter(|v| !v.trim().is_empty())
+        };
+        PromotionInputs::parse(get, promoting)
     }
 
     fn raw(pairs: &[(&str, &str)]) -> RawInputs {
@@ -511,20 +319,20 @@ mod tests {
 
     #[test]
     fn promote_refuses_an_artifact_input() {
-        let e = PromotionInputs::parse(&raw(&[("artifact", "app:1")]), Step::Promote).unwrap_err();
+        let e = parse(&[("artifact", "app:1")], true).unwrap_err();
         assert_eq!(e.input, "artifact");
         assert!(e.message.contains("step: promote"), "{e}");
-        assert!(PromotionInputs::parse(&raw(&[("artifact", "app:1")]), Step::Deploy).is_ok());
+        assert!(parse(&[("artifact", "app:1")], false).is_ok());
     }
 
     #[test]
     fn requires_lines_match_without_case_and_render_their_template() {
-        let p = PromotionInputs::parse(
-            &raw(&[(
+        let p = parse(
+            &[(
                 "requires",
                 "production-*: staging-{target}\nProduction: staging\n",
-            )]),
-            Step::Deploy,
+            )],
+            false,
         )
         .unwrap();
         assert_eq!(p.requires.len(), 2);
@@ -539,7 +347,7 @@ mod tests {
             unit: Some("api".into()),
         };
         let rule = p.rule_for("production-api").unwrap();
-        assert_eq!(rule.source_for(&target), "staging-api");
+        assert_eq!(source_for(rule, &target), "staging-api");
         assert_eq!(p.rule_for("PRODUCTION").unwrap().line, 2);
         assert!(p.rule_for("staging").is_none());
     }
@@ -552,7 +360,7 @@ mod tests {
             ("- production: staging", "not a YAML list"),
             ("prod[: staging", "not a valid glob"),
         ] {
-            let e = PromotionInputs::parse(&raw(&[("requires", text)]), Step::Deploy).unwrap_err();
+            let e = parse(&[("requires", text)], false).unwrap_err();
             assert_eq!(e.input, "requires", "{text}");
             assert!(e.to_string().contains(says), "{text}: {e}");
         }
@@ -564,9 +372,7 @@ mod tests {
         let e = p.check(&crate::targets::Targets::default()).unwrap_err();
         assert!(e.message.contains("without `targets`"), "{e}");
         // Literal braces are not placeholders.
-        assert!(
-            PromotionInputs::parse(&raw(&[("requires", "prod: st{{x}}")]), Step::Deploy).is_ok()
-        );
+        assert!(parse(&[("requires", "prod: st{{x}}")], false).is_ok());
     }
 
     #[test]

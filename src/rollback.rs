@@ -411,7 +411,7 @@ pub fn deploy(target: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
         freeze_override: None,
         // The build the target deployment shipped, so a rollback can re-point instead of
         // rebuilding; recorded again in the rollback's own payload.
-        artifact: crate::promotion::artifact_of(&choice.to.payload),
+        artifact: crate::shipping::artifact_of(&choice.to.payload),
         requires_override: None,
         promotion: None,
         rollback: Some(Box::new(RollbackOf {

@@ -293,10 +293,19 @@ mod tests {
             .expect("an entry")
             .ran
         };
-        assert!(ran(r#"{"state": "INACTIVE"}, {"state": "IN_PROGRESS"}"#, "INACTIVE"));
+        assert!(ran(
+            r#"{"state": "INACTIVE"}, {"state": "IN_PROGRESS"}"#,
+            "INACTIVE"
+        ));
         assert!(ran(r#"{"state": "FAILURE"}"#, "FAILURE"));
-        assert!(!ran(r#"{"state": "ERROR"}"#, "ERROR"), "a lock's error never ran");
-        assert!(!ran(r#"{"state": "INACTIVE"}, {"state": "PENDING"}"#, "INACTIVE"));
+        assert!(
+            !ran(r#"{"state": "ERROR"}"#, "ERROR"),
+            "a lock's error never ran"
+        );
+        assert!(!ran(
+            r#"{"state": "INACTIVE"}, {"state": "PENDING"}"#,
+            "INACTIVE"
+        ));
         assert!(!ran("", "PENDING"));
         let e = node(&format!(
             r#"{{"databaseId": 2, "commitOid": "{sha}", "state": "ACTIVE", "creator": {{"login": "mona"}},

@@ -20,7 +20,7 @@ impl Rollout<'_> {
     /// that cannot be read does not let the deploy through). A deploy no line covers pays nothing.
     pub(super) async fn requires_gate(&self, d: &mut Deploy) -> Option<Report> {
         let rule = self.inputs.promotion.rule_for(&d.target.environment)?;
-        let source = rule.source_for(&d.target);
+        let source = promotion::source_for(rule, &d.target);
         let environment = d.target.environment.clone();
         let mut report = self.base_report(&d.target);
         report.task = d.task.clone();

@@ -90,7 +90,8 @@ fn assert_clean(h: &Harness) {
 #[test]
 fn an_artifact_goes_into_the_payload_and_to_the_command() {
     let mut h = Harness::new();
-    h.input("command", SHOW).input("artifact", &format!("  {ARTIFACT}\n"));
+    h.input("command", SHOW)
+        .input("artifact", &format!("  {ARTIFACT}\n"));
     pushed(&h);
     let run = h.run();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -110,7 +111,11 @@ fn a_bad_artifact_is_refused_before_any_request() {
         pushed(&h);
         let run = h.run();
         assert_eq!(run.code, 2, "{}", run.stdout);
-        assert!(run.the_error().contains("input `artifact`"), "{}", run.stdout);
+        assert!(
+            run.the_error().contains("input `artifact`"),
+            "{}",
+            run.stdout
+        );
         assert!(h.state().requests.is_empty(), "a request was made");
     }
 }
@@ -221,7 +226,13 @@ fn requires_met_deploys_after_one_read_before_the_create() {
 fn a_commit_never_deployed_to_staging_is_blocked_before_any_deployment() {
     let (h, sha) = requires_harness();
     // Another commit succeeded there: it is not this one.
-    deployed(&h, "staging", &"e".repeat(40), &["in_progress", "success"], json!({}));
+    deployed(
+        &h,
+        "staging",
+        &"e".repeat(40),
+        &["in_progress", "success"],
+        json!({}),
+    );
     let run = h.run();
     assert_blocked(
         &h,
@@ -359,8 +370,7 @@ fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
         "artifact, source, task, HEAD"
     );
     let payload: Value =
-        serde_json::from_str(&std::fs::read_to_string(h.file("promote-payload")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(h.file("promote-payload")).unwrap()).unwrap();
     assert_eq!(payload["built_by"], "ci");
     let d = production(&h);
     assert_eq!(d.len(), 1);
@@ -373,7 +383,13 @@ fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
     );
     assert_eq!(
         d[0].description.as_deref(),
-        Some(format!("Promote {} from staging (deployment {source})", &staged[..7]).as_str())
+        Some(
+            format!(
+                "Promote {} from staging (deployment {source})",
+                &staged[..7]
+            )
+            .as_str()
+        )
     );
     assert_eq!(run.outputs["promoted-from"], source.to_string());
     assert_eq!(run.outputs["sha"], staged);
@@ -391,7 +407,12 @@ fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
         .iter()
         .take_while(|r| !(r.method == "POST" && r.path.ends_with("/deployments")))
         .collect();
-    assert_eq!(before_create.len(), 1, "{:?}", before_create.iter().map(|r| &r.path).collect::<Vec<_>>());
+    assert_eq!(
+        before_create.len(),
+        1,
+        "{:?}",
+        before_create.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
     assert_eq!(before_create[0].path, "/graphql");
     drop(s);
     assert_clean(&h);
@@ -400,7 +421,13 @@ fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
 #[test]
 fn a_promotion_from_an_environment_whose_newest_deploy_failed_is_refused() {
     let (h, _, _) = promote_harness();
-    let failed = deployed(&h, "staging", &"d".repeat(40), &["in_progress", "failure"], json!({}));
+    let failed = deployed(
+        &h,
+        "staging",
+        &"d".repeat(40),
+        &["in_progress", "failure"],
+        json!({}),
+    );
     let run = h.run();
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -420,7 +447,11 @@ fn an_artifact_input_on_a_promotion_is_refused() {
     h.input("artifact", "app:9");
     let run = h.run();
     assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(run.the_error().contains("input `artifact`"), "{}", run.stdout);
+    assert!(
+        run.the_error().contains("input `artifact`"),
+        "{}",
+        run.stdout
+    );
     assert!(h.state().requests.is_empty());
 }
 
