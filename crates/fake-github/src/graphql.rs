@@ -688,7 +688,7 @@ fn cursor(offset: usize) -> String {
 }
 
 /// `Repository.deployments`, or with `commit` a commit's (`Commit.deployments`).
-pub(crate) fn deployments(
+fn deployments(
     s: &State,
     field: &Field,
     vars: &Map<String, Value>,
