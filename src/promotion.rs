@@ -364,12 +364,8 @@ mod tests {
             assert_eq!(e.input, "requires", "{text}");
             assert!(e.to_string().contains(says), "{text}: {e}");
         }
-        let p = PromotionInputs::parse(
-            &raw(&[("requires", "prod: staging-{target}")]),
-            Step::Deploy,
-        )
-        .unwrap();
-        let e = p.check(&crate::targets::Targets::default()).unwrap_err();
+        let p = parse(&[("requires", "prod: staging-{target}")], false).unwrap();
+        let e = p.check(false).unwrap_err();
         assert!(e.message.contains("without `targets`"), "{e}");
         // Literal braces are not placeholders.
         assert!(parse(&[("requires", "prod: st{{x}}")], false).is_ok());
