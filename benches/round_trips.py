@@ -33,6 +33,11 @@ CRITICAL = {
     # The history and the lock in one GraphQL read, then the create: the target is among the
     # newest 100 deployments.
     "rollback": (2, 1),
+    # `requires`: the commit's deployments in staging and the lock in one GraphQL read, then the
+    # create (issue 39); a deploy without `requires` stays at push-deploy's (1, 1).
+    "push-deploy+requires": (2, 1),
+    # The source's history and the destination's lock in one GraphQL read, then the create.
+    "promote": (2, 1),
 }
 COMMANDS = {"true": "true", "sleep 1": "sleep 1"}
 # The command of the phases path: a phase as it starts (posted while it runs, once the in-progress
@@ -116,6 +121,12 @@ class Bench:
         if path == "rollback":
             # The history to roll back in, not timed: `before` succeeded, then `sha` failed.
             self.seed_history()
+        if path == "push-deploy+requires":
+            # The pushed commit succeeded in staging, not timed.
+            self.seed_deployment("staging", self.sha, "success")
+        if path == "promote":
+            # Staging runs `before`, not timed: it is what is promoted.
+            self.seed_deployment("staging", self.before, "success")
         if path == "teardown":
             # The preview to tear down, not timed.
             self.rollout("pull_request", self.pr("synchronize"), dict(preview, INPUT_COMMAND="true"))
@@ -138,6 +149,13 @@ class Bench:
                                              "INPUT_COMMAND": wrapped})
             # Back to the pushed commit for the next run (the rollback left HEAD detached).
             subprocess.run(["git", "-C", self.ws, "checkout", "-q", "main"], check=True)
+        elif path == "push-deploy+requires":
+            self.rollout("push", self.push, {"INPUT_COMMAND": wrapped, "INPUT_REQUIRES": "production: staging"})
+        elif path == "promote":
+            self.rollout("workflow_dispatch", {"ref": "refs/heads/main", "repository": {"full_name": REPO}},
+                         {"INPUT_STEP": "promote", "INPUT_ENVIRONMENT": "production",
+                          "INPUT_FROM": "staging", "INPUT_COMMAND": wrapped})
+            subprocess.run(["git", "-C", self.ws, "checkout", "-q", "main"], check=True)
         elif path == "curl (3 calls)":
             self.curl(wrapped)
         t1 = now_ns()
@@ -146,10 +164,13 @@ class Bench:
 
     def seed_history(self):
         for sha, state in ((self.before, "success"), (self.sha, "failure")):
-            d = http(self.api, "POST", f"/repos/{REPO}/deployments", {
-                "ref": sha, "environment": "production", "task": "deploy", "auto_merge": False,
-                "required_contexts": [], "payload": {}}, token=TOKEN)
-            http(self.api, "POST", f"/repos/{REPO}/deployments/{d['id']}/statuses", {"state": state}, token=TOKEN)
+            self.seed_deployment("production", sha, state)
+
+    def seed_deployment(self, environment, sha, state):
+        d = http(self.api, "POST", f"/repos/{REPO}/deployments", {
+            "ref": sha, "environment": environment, "task": "deploy", "auto_merge": False,
+            "required_contexts": [], "payload": {}}, token=TOKEN)
+        http(self.api, "POST", f"/repos/{REPO}/deployments/{d['id']}/statuses", {"state": state}, token=TOKEN)
 
     def curl(self, wrapped):
         auth = f"Authorization: Bearer {TOKEN}"
@@ -189,7 +210,7 @@ def main():
                 sys.exit("the critical path grew: " + ", ".join(failed))
             return
         paths = ["push-deploy", "push-deploy+phases", "push-deploy+verify", "pr-preview", "start+finish", "teardown",
-                 "rollback", "curl (3 calls)"]
+                 "rollback", "push-deploy+requires", "promote", "curl (3 calls)"]
         print(f"round trips of overhead, (wall - command) / latency, median of {args.runs} runs")
         print(f"{'path':<20}{'command':<10}{'0 ms: ms':>10}{'100 ms: RT':>12}{'before':>8}{'after':>7}")
         for path in paths:

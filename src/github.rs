@@ -16,12 +16,14 @@ mod error;
 mod graphql;
 mod history;
 mod locks;
+mod requires;
 mod retry;
 pub use crate::runtime::graphql_url;
 mod sweep;
 pub use error::{ApiError, QueryFault};
 pub use graphql::{DeploymentState, DeploymentStates, StateNode};
 pub use history::History;
+pub use requires::RequiresHistory;
 pub use retry::{Budget, RetryPolicy};
 pub use sweep::{PreviewRead, SweepRead, BATCH as SWEEP_BATCH};
 

@@ -42,6 +42,10 @@ pub struct HistoryEntry {
     /// The deployment this one rolled back from, when it is a rollback rollout made (its
     /// payload's `rollback.from_deployment`).
     pub rollback_from: Option<u64>,
+    /// Who created it (GitHub's `creator.login`); empty when not read.
+    pub creator: String,
+    /// The log of the run that posted its newest status that names one; empty when none did.
+    pub log_url: String,
 }
 
 impl HistoryEntry {
@@ -149,6 +153,8 @@ pub(crate) mod tests {
             }
             .to_string(),
             rollback_from: None,
+            creator: String::new(),
+            log_url: String::new(),
         }
     }
 

@@ -45,6 +45,36 @@ pub enum Step {
     Unlock,
     /// Tear down the previews whose pull request closed (and, with `preview-expires`, idle ones).
     Sweep,
+    /// Deploy `from`'s live commit, with its task and artifact, to `environment`.
+    Promote,
+}
+
+impl Step {
+    /// The steps that act on environments a fork must not steer: they refuse an event that comes
+    /// from a fork whatever `allow-fork-code` says (`plan::refuse_fork_event`). `step: sweep`
+    /// is one of them.
+    pub fn refuses_forks(self) -> bool {
+        matches!(
+            self,
+            Step::Rollback | Step::Promote | Step::Lock | Step::Unlock | Step::Sweep
+        )
+    }
+
+    /// The value of the `step` input that names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Deploy => "deploy",
+            Step::Start => "start",
+            Step::Finish => "finish",
+            Step::Deactivate => "deactivate",
+            Step::Plan => "plan",
+            Step::Rollback => "rollback",
+            Step::Lock => "lock",
+            Step::Unlock => "unlock",
+            Step::Promote => "promote",
+            Step::Sweep => "sweep",
+        }
+    }
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -203,6 +233,8 @@ pub struct Inputs {
     pub preview_expires: Option<Duration>,
     /// `verify`, `verify-timeout` and `on-failure`.
     pub verify: VerifyInputs,
+    /// `artifact`, `requires`, `override-requires`, `from`.
+    pub promotion: crate::shipping::PromotionInputs,
 }
 
 /// Every input rollout knows, so that a misspelt `--input` is caught.
@@ -250,6 +282,10 @@ pub const KNOWN: &[&str] = &[
     "verify",
     "verify-timeout",
     "on-failure",
+    "artifact",
+    "requires",
+    "override-requires",
+    "from",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -475,11 +511,12 @@ fn parse_step(raw: &RawInputs) -> Result<Step, InputError> {
         "lock" => Step::Lock,
         "unlock" => Step::Unlock,
         "sweep" => Step::Sweep,
+        "promote" => Step::Promote,
         other => {
             return Err(err(
                 "step",
                 format!(
-                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock`, `unlock` or `sweep`"
+                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `promote`, `lock`, `unlock` or `sweep`"
                 ),
             ))
         }
@@ -689,9 +726,14 @@ impl Inputs {
             lock_expires: parse_lock_expires(raw)?,
             preview_expires: optional_duration(raw, "preview-expires")?,
             verify: VerifyInputs::parse(raw, parse_step(raw)?)?,
+            promotion: crate::shipping::PromotionInputs::parse(
+                |name| raw.raw(name),
+                parse_step(raw)? == Step::Promote,
+            )?,
         };
         inputs.check_step()?;
         inputs.check_placeholders()?;
+        inputs.promotion.check(!inputs.targets.is_empty())?;
         Ok(inputs)
     }
 
@@ -792,11 +834,14 @@ impl Inputs {
             .check_environment_template(self.target_environment.as_ref())?;
         if !self.targets.is_empty()
             && self.target.is_none()
-            && matches!(self.step, Step::Start | Step::Finish | Step::Rollback)
+            && matches!(
+                self.step,
+                Step::Start | Step::Finish | Step::Rollback | Step::Promote
+            )
         {
             return Err(err(
                 "target",
-                "is required for `step: start`, `step: finish` and `step: rollback` when `targets` is set: each split pair opens and closes one target's deployment, and a rollback goes back in one target's environment (pass the matrix's target)",
+                "is required for `step: start`, `step: finish`, `step: rollback` and `step: promote` when `targets` is set: each split pair opens and closes one target's deployment, and a rollback or promotion acts in one target's environment (pass the matrix's target)",
             ));
         }
         match self.step {
@@ -811,6 +856,14 @@ impl Inputs {
             Step::Rollback if self.command.is_none() => Err(err(
                 "command",
                 "is required for `step: rollback`: the same deploy command as the deploy workflow's (it deploys the earlier commit, with `ROLLOUT_ROLLBACK_PAYLOAD` beside it)",
+            )),
+            Step::Promote if self.environment.is_none() => Err(err(
+                "environment",
+                "is required for `step: promote`: name the environment to promote to (a workflow_dispatch input, e.g. `production`)",
+            )),
+            Step::Promote if self.command.is_none() => Err(err(
+                "command",
+                "is required for `step: promote`: the same deploy command as the deploy workflow's (it deploys the source's commit, with `ROLLOUT_ARTIFACT` naming the build to ship)",
             )),
             Step::Finish if self.deployment_id.is_none() => Err(err(
                 "deployment-id",

@@ -58,6 +58,7 @@ enum Work {
     /// `step: deploy` (with the command) or `step: start` (without).
     Deploy(plan::Destination, bool),
     Rollback(plan::Destination),
+    Promote(plan::Destination),
     Plan(plan::Destination),
     Finish,
     Deactivate,
@@ -188,7 +189,7 @@ fn needs_event(inputs: &Inputs) -> bool {
     match inputs.step {
         Step::Finish | Step::Lock | Step::Unlock => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
-        Step::Deploy | Step::Start | Step::Plan | Step::Rollback | Step::Sweep => true,
+        Step::Deploy | Step::Start | Step::Plan | Step::Rollback | Step::Sweep | Step::Promote => true,
     }
 }
 
@@ -326,6 +327,11 @@ async fn main_step() -> Result<i32, BadInput> {
             Err(steps::Stopped::Report(report)) => *report,
             Err(steps::Stopped::BadInput(sentence)) => return Err(BadInput(sentence)),
         },
+        Work::Promote(dest) => match rollout.promote(dest).await {
+            Ok(report) => report,
+            Err(steps::Stopped::Report(report)) => *report,
+            Err(steps::Stopped::BadInput(sentence)) => return Err(BadInput(sentence)),
+        },
         Work::Plan(dest) => rollout.plan(dest).await,
         Work::Finish => rollout.finish().await,
         Work::Deactivate => rollout.deactivate().await,
@@ -403,6 +409,8 @@ fn decide(
             .check_run_placeholders(false)
             .map_err(|e| BadInput(e.to_string()))?;
     }
+    // Before anything else: these steps act on environments a fork must not steer.
+    plan::refuse_fork_event(event, inputs.step).map_err(BadInput)?;
     let work = match inputs.step {
         Step::Finish => Work::Finish,
         Step::Deactivate => Work::Deactivate,
@@ -423,6 +431,14 @@ fn decide(
             }
             Ok(_) => return Err(BadInput(
                 "step: rollback runs on a closed pull request's event, which tears its preview down; run the rollback from workflow_dispatch".into(),
+            )),
+            Err(skip) => return Ok(Decided::Done(Box::new(steps::skip_report(inputs, skip)))),
+        },
+        // A promotion checks the source's commit out; freeze windows and locks are its own.
+        Step::Promote => match plan::destination(event, inputs) {
+            Ok(dest) if !dest.is_teardown() => Work::Promote(dest),
+            Ok(_) => return Err(BadInput(
+                "step: promote runs on a closed pull request's event, which tears its preview down; run the promotion from workflow_dispatch".into(),
             )),
             Err(skip) => return Ok(Decided::Done(Box::new(steps::skip_report(inputs, skip)))),
         },

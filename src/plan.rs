@@ -62,6 +62,13 @@ pub struct Deploy {
     /// branch maps to (a lock on `production` holds `production-api` too). See
     /// [`lock_environments`].
     pub locks: Vec<String>,
+    /// What it ships (`artifact`; a rollback's or a promotion's: the one its target or source
+    /// recorded): the payload's `artifact` and the command's `ROLLOUT_ARTIFACT`.
+    pub artifact: Option<String>,
+    /// `requires` not met, deployed anyway: the sentence, and the `override-requires` reason.
+    pub requires_override: Option<String>,
+    /// `step: promote`: where this deploy's commit comes from.
+    pub promotion: Option<Box<crate::shipping::PromotionOf>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,6 +360,32 @@ fn branch_target(git_ref: GitRef, sha: Sha, inputs: &Inputs) -> Result<Target, S
     })
 }
 
+/// `rollback`, `promote`, `lock` and `unlock` (the steps [`crate::inputs::Step::refuses_forks`]
+/// names) act on environments a fork must not steer: an event from a fork (`pull_request_target`
+/// of a fork's pull request, `workflow_run` of a fork's run) is refused with one sentence (exit 2),
+/// whatever `allow-fork-code` says.
+pub fn refuse_fork_event(event: &Event, step: crate::inputs::Step) -> Result<(), String> {
+    if !step.refuses_forks() {
+        return Ok(());
+    }
+    let from = match &event.trigger {
+        Trigger::PullRequest(pr) if pr.from_fork && pr.kind == PullRequestKind::Target => {
+            format!(
+                "pull_request_target of pull request #{}, which comes from a fork",
+                pr.number
+            )
+        }
+        Trigger::WorkflowRun {
+            from_fork: true, ..
+        } => "workflow_run of a run from a fork".to_string(),
+        _ => return Ok(()),
+    };
+    Err(format!(
+        "step: {} refuses the event {from}: it acts on environments a fork must not steer, whatever `allow-fork-code` says; run it from workflow_dispatch or a push to this repository",
+        step.name()
+    ))
+}
+
 /// Whether the plan needs the changed files (so that nobody computes them for nothing).
 pub fn needs_changes(inputs: &Inputs) -> bool {
     inputs.paths.is_some() || (!inputs.tasks.is_empty() && inputs.task.is_none())
@@ -572,6 +605,9 @@ pub fn decide(target: Target, event: &Event, inputs: &Inputs, changes: &Changes)
         paths_reason,
         freeze_override: None,
         rollback: None,
+        artifact: inputs.promotion.artifact.clone(),
+        requires_override: None,
+        promotion: None,
     })
 }
 

@@ -57,6 +57,11 @@ pub struct Report {
     pub sweep: Option<crate::sweep::Swept>,
     /// `on-failure: rollback` after this deploy failed: what was put back, or why nothing was.
     pub rolled_back: Option<RolledBack>,
+    /// `step: promote`: the source deployment (output `promoted-from`) and the summary's
+    /// sentence, which names its creator and run.
+    pub promotion: Option<(u64, String)>,
+    /// `requires` not met, deployed anyway: what the required environment saw, and the reason.
+    pub requires_override: Option<String>,
 }
 
 /// An automatic rollback after a failed deploy, as the outputs and the summary show it.
@@ -148,6 +153,9 @@ impl Report {
         }
         if let Some(id) = self.rolled_back.as_ref().and_then(|r| r.deployment_id) {
             out.push(("rollback-deployment-id", id.to_string()));
+        }
+        if let Some((from, _)) = &self.promotion {
+            out.push(("promoted-from", from.to_string()));
         }
         if let Some(targets) = &self.targets {
             out.push((
@@ -284,6 +292,12 @@ pub fn summary(report: &Report) -> String {
             .map(|id| format!(" (rollback deployment {id})"))
             .unwrap_or_default();
         row("On failure", format!("{}{id}", md(&r.sentence)));
+    }
+    if let Some((_, sentence)) = &report.promotion {
+        row("Promotion", md(sentence));
+    }
+    if let Some(why) = &report.requires_override {
+        row("Requires overridden", rich(why, true));
     }
     if let Some(by) = &report.blocked_by {
         row("Blocked by", md(by));
@@ -649,7 +663,8 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
         | Step::Rollback
         | Step::Lock
         | Step::Unlock
-        | Step::Sweep => String::new(),
+        | Step::Sweep
+        | Step::Promote => String::new(),
     }
 }
 

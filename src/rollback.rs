@@ -379,6 +379,11 @@ pub fn deploy(base: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
         paths_reason: None,
         freeze_override: None,
         locks,
+        // The build the target deployment shipped, so a rollback can re-point instead of
+        // rebuilding; recorded again in the rollback's own payload.
+        artifact: crate::shipping::artifact_of(&choice.to.payload),
+        requires_override: None,
+        promotion: None,
         rollback: Some(Box::new(RollbackOf {
             from_deployment: choice.from.id,
             from_sha: choice.from.sha.clone(),

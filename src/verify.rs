@@ -141,6 +141,8 @@ mod tests {
             statuses: vec![state.to_string()],
             latest_state: state.into(),
             rollback_from: None,
+            creator: String::new(),
+            log_url: String::new(),
         }
     }
 
@@ -227,7 +229,7 @@ mod tests {
         ];
         let choice = choose("production", &history, false, &failed).unwrap();
         assert_eq!((choice.from.id, choice.to.id), (5, 2));
-        assert!(!choice.from.reached_success);
+        assert!(!choice.from.reached_success());
         // The history read before the failed deployment showed up: it goes in front all the same.
         let choice = choose("production", &history[1..], false, &failed).unwrap();
         assert_eq!((choice.from.id, choice.to.id), (5, 2));

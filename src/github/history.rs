@@ -50,7 +50,7 @@ where
 }
 
 #[derive(Deserialize)]
-struct LockRef {
+pub(super) struct LockRef {
     #[serde(default)]
     target: Option<Target>,
 }
@@ -67,7 +67,7 @@ struct Target {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Node {
+pub(super) struct Node {
     #[serde(default)]
     database_id: Option<u64>,
     #[serde(default)]
@@ -82,6 +82,14 @@ struct Node {
     state: Option<DeploymentState>,
     #[serde(default)]
     statuses: Option<Statuses>,
+    #[serde(default)]
+    creator: Option<Creator>,
+}
+
+#[derive(Deserialize)]
+struct Creator {
+    #[serde(default)]
+    login: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +102,18 @@ struct Statuses {
 struct StatusNode {
     #[serde(default)]
     state: Option<String>,
+    #[serde(default, rename = "logUrl")]
+    log_url: Option<String>,
+}
+
+impl LockRef {
+    /// The lock ref's commit (oid, message); a ref pointed at no commit reads as empty ones.
+    pub(super) fn commit(self) -> (String, String) {
+        match self.target {
+            Some(t) => (t.oid.unwrap_or_default(), t.message.unwrap_or_default()),
+            None => (String::new(), String::new()),
+        }
+    }
 }
 
 /// GraphQL hands the payload over as the JSON text it was stored as; a payload another tool
@@ -108,20 +128,28 @@ fn payload_of(text: Option<&str>) -> Value {
 impl Node {
     /// `None` for a node without an id or a commit: nothing could roll back to it, and a
     /// commit id that is not one cannot be checked out.
-    fn entry(self) -> Option<HistoryEntry> {
+    pub(super) fn entry(self) -> Option<HistoryEntry> {
         let id = self.database_id?;
         let sha = self.commit_oid.as_deref().and_then(Sha::parse)?;
         let state = self.state.unwrap_or(DeploymentState::Unknown);
         // Transcribed as read: `crate::history` decides what they mean (ran, reached success).
-        let statuses = self
+        let nodes: Vec<StatusNode> = self
             .statuses
             .and_then(|s| s.nodes)
             .into_iter()
             .flatten()
             .flatten()
+            .collect();
+        let log_url = nodes
+            .iter()
+            .find_map(|s| s.log_url.clone().filter(|u| !u.is_empty()))
+            .unwrap_or_default();
+        let statuses = nodes
+            .into_iter()
             .filter_map(|s| s.state)
             .map(|s| s.to_ascii_lowercase())
             .collect();
+        let creator = self.creator.and_then(|c| c.login).unwrap_or_default();
         let payload = payload_of(self.payload.as_deref());
         Some(HistoryEntry {
             id,
@@ -132,6 +160,8 @@ impl Node {
             created_at: self.created_at.unwrap_or_default(),
             statuses,
             latest_state: state.as_str().to_string(),
+            creator,
+            log_url,
         })
     }
 }
@@ -178,14 +208,7 @@ impl DeploymentClient {
                         ),
                     });
                 };
-                history.lock = lock
-                    .map(|l| l.target.map(|t| (t.oid, t.message)))
-                    .map(|target| match target {
-                        Some((oid, message)) => {
-                            (oid.unwrap_or_default(), message.unwrap_or_default())
-                        }
-                        None => (String::new(), String::new()),
-                    });
+                history.lock = lock.map(LockRef::commit);
             }
             let connection = repository.deployments;
             history.entries.extend(
@@ -248,6 +271,7 @@ mod tests {
         .expect("an entry");
         assert!(e.reached_success());
         assert_eq!(e.statuses, ["inactive", "success", "in_progress"]);
+        assert!(e.ran());
         assert_eq!(e.latest_state, "inactive");
         assert_eq!(e.task, "deploy:web");
         assert_eq!(e.rollback_from, Some(40));
@@ -268,6 +292,42 @@ mod tests {
         assert!(
             active.reached_success(),
             "ACTIVE is a success even with no statuses read"
+        );
+    }
+
+    #[test]
+    fn a_node_ran_by_an_in_progress_success_or_failure_and_names_its_creator_and_run() {
+        let sha = "a".repeat(40);
+        let ran = |statuses: &str, state: &str| {
+            node(&format!(
+                r#"{{"databaseId": 1, "commitOid": "{sha}", "state": "{state}", "statuses": {{"nodes": [{statuses}]}}}}"#
+            ))
+            .expect("an entry")
+            .ran()
+        };
+        assert!(ran(
+            r#"{"state": "INACTIVE"}, {"state": "IN_PROGRESS"}"#,
+            "INACTIVE"
+        ));
+        assert!(ran(r#"{"state": "FAILURE"}"#, "FAILURE"));
+        assert!(
+            !ran(r#"{"state": "ERROR"}"#, "ERROR"),
+            "a lock's error never ran"
+        );
+        assert!(!ran(
+            r#"{"state": "INACTIVE"}, {"state": "PENDING"}"#,
+            "INACTIVE"
+        ));
+        assert!(!ran("", "PENDING"));
+        let e = node(&format!(
+            r#"{{"databaseId": 2, "commitOid": "{sha}", "state": "ACTIVE", "creator": {{"login": "mona"}},
+               "statuses": {{"nodes": [{{"state": "SUCCESS", "logUrl": "https://x/runs/2"}}, {{"state": "IN_PROGRESS", "logUrl": "https://x/runs/1"}}]}}}}"#
+        ))
+        .expect("an entry");
+        assert_eq!(
+            (e.creator.as_str(), e.log_url.as_str()),
+            ("mona", "https://x/runs/2"),
+            "the newest status's run"
         );
     }
 

@@ -170,6 +170,10 @@ impl Rollout<'_> {
                         "dry-run: the plan was printed; nothing was written and no command ran",
                     );
                 }
+                let mut d = d;
+                if let Some(stopped) = self.requires_gate(&mut d).await {
+                    return stopped;
+                }
                 self.run_deploy(&d, changes, run_command).await
             }
         }
@@ -227,6 +231,21 @@ impl Rollout<'_> {
             if let Value::Object(keys) = rollback.payload_keys() {
                 map.extend(keys);
             }
+        }
+        if let (Some(promotion), Value::Object(map)) = (&d.promotion, &mut ours) {
+            if let Value::Object(keys) = promotion.payload_keys() {
+                map.extend(keys);
+            }
+        }
+        if let (Some(artifact), Value::Object(map)) = (&d.artifact, &mut ours) {
+            map.insert("artifact".into(), Value::from(artifact.as_str()));
+        }
+        if let (Some(reason), Some(_), Value::Object(map)) = (
+            &self.inputs.promotion.override_requires,
+            &d.requires_override,
+            &mut ours,
+        ) {
+            map.insert("requires_override".into(), Value::from(reason.as_str()));
         }
         if let (Value::Object(map), Value::Object(ours)) = (&mut payload, ours) {
             map.extend(ours);
@@ -455,6 +474,11 @@ impl Rollout<'_> {
             .rollback
             .as_ref()
             .map(|r| (r.from_deployment, r.sentence.clone()));
+        report.promotion = d
+            .promotion
+            .as_ref()
+            .map(|p| (p.from_deployment, p.sentence.clone()));
+        report.requires_override = d.requires_override.clone();
         if self.ambiguous.get() {
             let adopted = self.created.borrow().clone();
             if let Err(e) = super::finish_abandoned(
@@ -554,14 +578,14 @@ impl Rollout<'_> {
         if let Some(report) = self.cancelled_before_start(id, &report).await {
             return report;
         }
-        let files = match CommandFiles::prepare(changes, d.rollback.as_deref()) {
+        let files = match CommandFiles::prepare(changes, d) {
             Ok(files) => files,
             Err(detail) => {
                 let _ = Self::landed(in_progress).await;
                 return self.end(id, report, State::Error, &detail, None).await;
             }
         };
-        let vars = files.vars(id, &report.git_ref, d.rollback.as_deref());
+        let vars = files.vars(id, &report.git_ref, d);
         // The command, then `verify`: the phase poster watches both.
         let run = self.command_then_verify(d, &vars, &files.url);
         let (checked, phases) = match &files.phases {
@@ -835,13 +859,15 @@ struct CommandFiles {
     changed: std::path::PathBuf,
     url: std::path::PathBuf,
     rollback_payload: std::path::PathBuf,
+    promote_payload: std::path::PathBuf,
     /// `None` when it could not be made: the deploy goes on without phases.
     phases: Option<PhaseFile>,
 }
 
 impl CommandFiles {
     /// `Err`: the sentence the deployment ends `error` with (no scratch folder, no command).
-    fn prepare(changes: Option<&Changes>, rollback: Option<&RollbackOf>) -> Result<Self, String> {
+    fn prepare(changes: Option<&Changes>, d: &Deploy) -> Result<Self, String> {
+        let rollback: Option<&RollbackOf> = d.rollback.as_deref();
         let dir = tempfile::Builder::new()
             .prefix("rollout-")
             .tempdir()
@@ -862,6 +888,12 @@ impl CommandFiles {
                 tracing::warn!("could not write the rolled-back deployment's payload: {e}");
             }
         }
+        let promote_payload = dir.path().join("promote-payload.json");
+        if let Some(p) = &d.promotion {
+            if let Err(e) = std::fs::write(&promote_payload, p.payload.to_string()) {
+                tracing::warn!("could not write the source deployment's payload: {e}");
+            }
+        }
         let phases = PhaseFile::create_in(dir.path())
             .map_err(|e| tracing::warn!("{e}; the command's phases are not shown"))
             .ok();
@@ -869,18 +901,19 @@ impl CommandFiles {
             url: dir.path().join("environment-url"),
             changed,
             rollback_payload,
+            promote_payload,
             phases,
             _dir: dir,
         })
     }
 
-    fn vars<'a>(
-        &'a self,
-        id: u64,
-        git_ref: &'a str,
-        rollback: Option<&'a RollbackOf>,
-    ) -> CommandVars<'a> {
+    fn vars<'a>(&'a self, id: u64, git_ref: &'a str, d: &'a Deploy) -> CommandVars<'a> {
+        let rollback = d.rollback.as_deref();
+        let promotion = d.promotion.as_deref();
         CommandVars {
+            artifact: d.artifact.as_deref(),
+            promoted_from: promotion.map(|p| p.from_environment.as_str()),
+            promote_payload: promotion.map(|_| self.promote_payload.as_path()),
             deployment_id: Some(id),
             git_ref: Some(git_ref),
             changed_files: Some(&self.changed),

@@ -27,11 +27,48 @@ fn key(environment: &str) -> String {
     environment.to_lowercase()
 }
 
+/// A lock branch's commit (oid, message) as a read before the create brought it along.
+pub(super) fn lock_state_of(environment: &str, lock: Option<&(String, String)>) -> LockState {
+    match lock {
+        None => LockState::Free,
+        Some((oid, message)) => match HeldLock::from_commit(oid, message) {
+            Some(held) => LockState::Branch(held),
+            None => LockState::Unknown(format!(
+                "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
+                ref_name(environment)
+            )),
+        },
+    }
+}
+
 impl Rollout<'_> {
     /// Records what a read elsewhere found of `environment`'s lock (the rollback's history request
     /// reads it with the deployments), so the deploy does not read it again.
     pub fn know_lock(&self, environment: &str, state: LockState) {
         self.locks.borrow_mut().insert(key(environment), state);
+    }
+
+    /// The lock a read before the create brought along (the rollback's history, the promotion's
+    /// source history, `requires`' read): recorded, so the deploy does not read it again, and
+    /// when it holds the environment, the blocked report (no deployment was created).
+    pub(super) async fn lock_before_create(
+        &self,
+        environment: &str,
+        lock: Option<&(String, String)>,
+        locks: &[String],
+        doing: &str,
+    ) -> Result<(), Box<Report>> {
+        self.know_lock(environment, lock_state_of(environment, lock));
+        // Judged as the deploy's own read is: the holder goes through, anyone else's lock stops it.
+        match self.lock_verdict(locks, doing).await {
+            LockVerdict::Held { sentence, .. } | LockVerdict::Unreadable(sentence) => {
+                let mut report = self.skip(plan::SkipKind::Blocked, sentence);
+                report.environment = environment.to_string();
+                report.blocked_by = Some(BY_LOCK.into());
+                Err(Box::new(report))
+            }
+            LockVerdict::Go { .. } => Ok(()),
+        }
     }
 
     /// Starts reading the locks of `environments` in one request, at once, so that it runs beside

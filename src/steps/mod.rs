@@ -24,6 +24,8 @@ mod locking;
 pub mod offline;
 mod planning;
 mod post;
+mod promote;
+mod requires;
 mod rollback;
 mod sweep;
 mod teardown;
@@ -399,6 +401,13 @@ pub(super) struct CommandVars<'a> {
     pub rollback_payload: Option<&'a std::path::Path>,
     /// Where the command appends the phase it enters.
     pub phase_file: Option<&'a std::path::Path>,
+    /// What the deploy ships (`artifact`, or the one a rollback's target or a promotion's source
+    /// recorded).
+    pub artifact: Option<&'a str>,
+    /// `step: promote`: the source environment.
+    pub promoted_from: Option<&'a str>,
+    /// `step: promote`: a file holding the source deployment's payload.
+    pub promote_payload: Option<&'a std::path::Path>,
 }
 
 impl CommandVars<'_> {
@@ -436,6 +445,15 @@ impl CommandVars<'_> {
             (
                 "ROLLOUT_ROLLBACK_PAYLOAD",
                 self.rollback_payload.map(|p| p.display().to_string()),
+            ),
+            ("ROLLOUT_ARTIFACT", self.artifact.map(str::to_string)),
+            (
+                "ROLLOUT_PROMOTED_FROM",
+                self.promoted_from.map(str::to_string),
+            ),
+            (
+                "ROLLOUT_PROMOTE_PAYLOAD",
+                self.promote_payload.map(|p| p.display().to_string()),
             ),
         ];
         set.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));

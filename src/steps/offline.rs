@@ -17,6 +17,9 @@ pub async fn plan_text(
 ) -> String {
     // `finish` and `deactivate` decide nothing about the event's change: they say what they
     // would write, and only that.
+    if let Err(refused) = plan::refuse_fork_event(event, inputs.step) {
+        return format!("refused (exit 2): {refused}\n");
+    }
     if let Some(text) = report::own_step_plan(event, inputs) {
         return text;
     }
@@ -26,6 +29,9 @@ pub async fn plan_text(
     };
     if inputs.step == Step::Rollback {
         return crate::rollback::plan_text(dest.target(), inputs, now);
+    }
+    if inputs.step == Step::Promote {
+        return crate::promotion::plan_text(dest.target(), inputs, now);
     }
     // Changes from local git only; what needs the API, the plan names. A closed pull request
     // tears down whatever changed.
@@ -69,6 +75,13 @@ pub async fn plan_text(
         ));
     }
     notes.extend(preview_notes(&dest, inputs));
+    if deploys && matches!(inputs.step, Step::Deploy | Step::Start) {
+        for planned in &plans.each {
+            if let plan::Decision::Plan(Plan::Deploy(d)) = &planned.decision {
+                notes.extend(crate::promotion::requires_note(inputs, &d.target));
+            }
+        }
+    }
     if with_targets {
         let mut text = report::targets_plan_text(&plans, changes.as_ref(), &notes);
         if deploys {

@@ -3,12 +3,11 @@
 
 use super::Rollout;
 use crate::checkout;
-use crate::github::History;
-use crate::lock::{self, HeldLock, LockState, LockVerdict};
-use crate::plan::{self, Destination, SkipKind};
+use crate::lock;
+use crate::plan::{self, Destination};
 use crate::report::Report;
 use crate::rollback::{self, choose_within};
-use crate::runtime::Untrusted;
+use crate::runtime::{self, Untrusted};
 
 /// What reading a deployment history needs of the token.
 pub(super) const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
@@ -63,21 +62,12 @@ impl Rollout<'_> {
             }
         );
         // The lock came with the history: the deploy below takes this answer, not a second read.
-        let lock = self.history_lock(&environment, &history);
-        self.know_lock(&environment, lock);
         // Judged before the checkout, so a lock stops the rollback before anything is written;
         // for a target of `targets`, the branch's environment's lock (one more read) holds it too.
         let locks = rollback::lock_environments(dest.target(), self.inputs);
-        let stopped = match self.lock_verdict(&locks, "rolling back").await {
-            LockVerdict::Held { sentence, .. } | LockVerdict::Unreadable(sentence) => sentence,
-            LockVerdict::Go { .. } => String::new(),
-        };
-        if !stopped.is_empty() {
-            let mut report = self.skip(SkipKind::Blocked, stopped);
-            report.environment = environment;
-            report.blocked_by = Some(super::locking::BY_LOCK.into());
-            return Err(Stopped::Report(Box::new(report)));
-        }
+        self.lock_before_create(&environment, history.lock.as_ref(), &locks, "rolling back")
+            .await
+            .map_err(Stopped::Report)?;
         let choice = choose_within(&history.entries, history.truncated, to)
             .map_err(|refusal| Stopped::BadInput(refusal.sentence(&environment)))?;
         let d = rollback::deploy(dest.target(), &choice, self.inputs);
@@ -96,19 +86,11 @@ impl Rollout<'_> {
                 to_happen("roll back")
             )))));
         }
-        let dir = super::working_dir(self.inputs, self.context);
-        let detached = checkout::detach(&dir, &choice.to.sha).map_err(Stopped::BadInput)?;
-        tracing::info!(
-            "checked {} out (detached) in {}, which was at {}{}",
-            choice.to.sha,
-            detached.repository.display(),
-            detached.previous_head,
-            match detached.owner_restored {
-                0 => String::new(),
-                n => format!("; gave {n} entries back to the workspace's owner"),
-            }
-        );
+        self.detach_to(&choice.to.sha).map_err(Stopped::BadInput)?;
         self.announce(&d);
+        if self.inputs.promotion.artifact.is_some() {
+            runtime::warning("`artifact` is ignored by `step: rollback`: a rollback ships the artifact its target deployment recorded");
+        }
         let mut report = self.run_deploy(&d, None, true).await;
         // A superseded rollback did deploy; any other outcome but success did not roll back.
         if !matches!(report.status.as_str(), "success" | "inactive") {
@@ -121,18 +103,21 @@ impl Rollout<'_> {
 }
 
 impl Rollout<'_> {
-    /// The environment's lock as the history's read saw it (the caller judges it, holder and
-    /// expiry included, with [`Rollout::lock_verdict`]).
-    pub(super) fn history_lock(&self, environment: &str, history: &History) -> LockState {
-        match &history.lock {
-            None => LockState::Free,
-            Some((oid, message)) => match HeldLock::from_commit(oid, message) {
-                Some(held) => LockState::Branch(held),
-                None => LockState::Unknown(format!(
-                    "the branch `{}` exists but points at no commit rollout can read, so deploys to `{environment}` stay stopped; delete the branch (or run `step: unlock`) to lift it",
-                    lock::ref_name(environment)
-                )),
-            },
-        }
+    /// Checks `sha` out (`git checkout --detach`) in the repository holding `working-directory`,
+    /// as a rollback and a promotion do before anything is written. `Err`: the sentence for exit 2.
+    pub(super) fn detach_to(&self, sha: &crate::event::Sha) -> Result<(), String> {
+        let dir = super::working_dir(self.inputs, self.context);
+        let detached = checkout::detach(&dir, sha)?;
+        tracing::info!(
+            "checked {} out (detached) in {}, which was at {}{}",
+            sha,
+            detached.repository.display(),
+            detached.previous_head,
+            match detached.owner_restored {
+                0 => String::new(),
+                n => format!("; gave {n} entries back to the workspace's owner"),
+            }
+        );
+        Ok(())
     }
 }

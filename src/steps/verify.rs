@@ -245,8 +245,10 @@ impl Rollout<'_> {
             })?;
         // The lock as it is now (the command ran meanwhile), judged as the deploy's was: its
         // holder rolls back through it, anyone else's stops the rollback.
-        let lock = self.history_lock(environment, &history);
-        self.know_lock(environment, lock);
+        self.know_lock(
+            environment,
+            super::locking::lock_state_of(environment, history.lock.as_ref()),
+        );
         match self.lock_verdict(&d.locks, "rolling back").await {
             LockVerdict::Held { sentence, .. } | LockVerdict::Unreadable(sentence) => {
                 return Err(format!("not rolled back: {sentence}"))
@@ -262,6 +264,8 @@ impl Rollout<'_> {
             statuses: vec!["in_progress".into(), "failure".into()],
             latest_state: "failure".into(),
             rollback_from: None,
+            creator: String::new(),
+            log_url: String::new(),
         };
         let choice = verify::choose(environment, &history.entries, history.truncated, &failed)
             .map_err(|no| format!("not rolled back: {no}"))?;

@@ -26,6 +26,7 @@ mod network;
 mod phases;
 mod plan_text;
 mod preview;
+mod promotion;
 mod readme_workflows;
 mod rollback;
 mod round_trips;

@@ -613,7 +613,8 @@ fn repository(
     let mut out = Map::new();
     for f in fields(&field.selection_set)? {
         let value = match f.name.as_str() {
-            "deployments" => deployments(s, f, vars)?,
+            "deployments" => deployments(s, f, vars, None)?,
+            "object" => history::object(s, f, vars)?,
             "ref" if grant == Grant::NoContents => {
                 return Err(refusal(
                     Some("FORBIDDEN"),
@@ -701,7 +702,13 @@ fn cursor(offset: usize) -> String {
     format!("Y3Vyc29yOnYy:{offset}")
 }
 
-fn deployments(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Value, Refusal> {
+/// `Repository.deployments`, or with `commit` a commit's (`Commit.deployments`).
+fn deployments(
+    s: &State,
+    field: &Field,
+    vars: &Map<String, Value>,
+    commit: Option<&str>,
+) -> Result<Value, Refusal> {
     let environments: Option<Vec<String>> = match argument(field, "environments", vars) {
         Value::Null => None,
         Value::Array(list) => Some(
@@ -741,6 +748,7 @@ fn deployments(s: &State, field: &Field, vars: &Map<String, Value>) -> Result<Va
                 .as_ref()
                 .is_none_or(|envs| envs.contains(&d.environment))
         })
+        .filter(|d| commit.is_none_or(|sha| d.sha == sha))
         .collect();
     // Ids grow with creation time; GitHub's default order is oldest first.
     list.sort_by_key(|d| d.id);
@@ -865,6 +873,7 @@ fn node(
             "commitOid" => json!(d.sha),
             "payload" => json!(d.payload.to_string()),
             "statuses" => history::statuses(d, f, vars)?,
+            "creator" => history::creator(f)?,
             "createdAt" | "updatedAt" => json!(d.created_at),
             "__typename" => json!("Deployment"),
             other => return Err(not_implemented(&format!("`Deployment.{other}`"))),
@@ -882,6 +891,9 @@ mod tests {
     const GOOD: &str = include_str!("../../../src/github/deployments.graphql");
     /// The rollback's history query, with its lock ref.
     const HISTORY: &str = include_str!("../../../src/github/history.graphql");
+    /// `requires`' read: a commit's deployments in one environment, that environment's newest,
+    /// and the destination's lock.
+    const REQUIRES: &str = include_str!("../../../src/github/requires.graphql");
 
     fn vars() -> Map<String, Value> {
         json!({ "owner": "octo-org", "name": "app", "environment": "pr-1", "after": null })
@@ -934,7 +946,7 @@ mod tests {
             ),
             (
                 HISTORY.replace(
-                    "statuses(first: 100) { nodes { state } }",
+                    "statuses(first: 100) { nodes { state logUrl } }",
                     "statuses(first: 100) { state }",
                 ),
                 "Field 'state' doesn't exist on type 'DeploymentStatusConnection'",
@@ -959,6 +971,45 @@ mod tests {
             validate(HISTORY, &vars).is_err(),
             "the lock ref is required"
         );
+    }
+
+    #[test]
+    fn the_requires_query_is_valid_and_its_mistakes_are_not() {
+        let vars: Map<String, Value> = json!({
+            "owner": "octo-org", "name": "app", "oid": "a".repeat(40),
+            "environment": "staging", "lockRef": "refs/heads/rollout-lock/production",
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+        assert_eq!(validate(REQUIRES, &vars), Ok(()));
+        for (bad, says) in [
+            (
+                REQUIRES.replacen("... on Commit {", "... on GitObject {", 1),
+                "Field 'deployments' doesn't exist on type 'GitObject'",
+            ),
+            (
+                REQUIRES.replace("$oid: GitObjectID!", "$oid: Int!"),
+                "Type mismatch on variable $oid",
+            ),
+            (
+                REQUIRES.replace(
+                    "environments: [$environment]",
+                    "environment: [$environment]",
+                ),
+                "doesn't accept argument 'environment'",
+            ),
+            (
+                REQUIRES.replace("creator { login }", "creator"),
+                "Field must have selections",
+            ),
+        ] {
+            let errors = validate(&bad, &vars).err().unwrap_or_default();
+            assert!(
+                errors.iter().any(|e| e.contains(says)),
+                "{says}: {errors:?}"
+            );
+        }
     }
 
     #[test]

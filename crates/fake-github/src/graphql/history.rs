@@ -87,6 +87,71 @@ pub(super) fn statuses(
     Ok(Value::Object(out))
 }
 
+/// `Deployment.creator`: the `Actor` that created it; REST's answers name the same one.
+pub(super) fn creator(field: &Field) -> Result<Value, Refusal> {
+    let mut out = Map::new();
+    for f in fields(&field.selection_set)? {
+        let value = match f.name.as_str() {
+            "login" => json!("github-actions[bot]"),
+            "url" => json!("https://github.com/apps/github-actions"),
+            "__typename" => json!("Bot"),
+            other => return Err(not_implemented(&format!("`Actor.{other}`"))),
+        };
+        out.insert(key(f), value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// `Repository.object(oid:)`: a commit the fake knows (one of its git database, or one a
+/// deployment was made of), else null as GitHub answers for an unknown object. Its fields are
+/// read through an inline fragment on `Commit` (`deployments`, `oid`, `message`) or on the
+/// `GitObject` interface (`oid`).
+pub(super) fn object(
+    s: &crate::State,
+    field: &Field,
+    vars: &Map<String, Value>,
+) -> Result<Value, Refusal> {
+    use graphql_parser::query::{Selection, TypeCondition};
+    let oid = argument(field, "oid", vars);
+    let Some(oid) = oid.as_str().map(str::to_ascii_lowercase) else {
+        return Err(not_implemented("`object` without `oid`"));
+    };
+    let known = s.git_commits.contains_key(&oid) || s.deployments.iter().any(|d| d.sha == oid);
+    if !known {
+        return Ok(Value::Null);
+    }
+    let mut out = Map::new();
+    for item in &field.selection_set.items {
+        let (selected, on_commit): (Vec<&Field>, bool) = match item {
+            Selection::Field(f) => (vec![f], false),
+            Selection::InlineFragment(i) => match &i.type_condition {
+                Some(TypeCondition::On(t)) if t == "Commit" => (fields(&i.selection_set)?, true),
+                Some(TypeCondition::On(t)) if t == "GitObject" => {
+                    (fields(&i.selection_set)?, false)
+                }
+                // A fragment on another object type (`Tree`, `Blob`) selects nothing of a commit.
+                _ => continue,
+            },
+            Selection::FragmentSpread(_) => return Err(not_implemented("named fragments")),
+        };
+        for f in selected {
+            let value = match f.name.as_str() {
+                "oid" => json!(oid),
+                "__typename" => json!("Commit"),
+                "deployments" if on_commit => super::deployments(s, f, vars, Some(&oid))?,
+                "message" if on_commit => json!(s
+                    .git_commits
+                    .get(&oid)
+                    .map(|c| c.message.clone())
+                    .unwrap_or_default()),
+                other => return Err(not_implemented(&format!("`Commit.{other}`"))),
+            };
+            out.insert(key(f), value);
+        }
+    }
+    Ok(Value::Object(out))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::respond;
@@ -128,7 +193,11 @@ mod tests {
         assert_eq!(nodes[0]["databaseId"], json!(id));
         assert_eq!(
             nodes[0]["statuses"]["nodes"],
-            json!([{ "state": "FAILURE" }, { "state": "IN_PROGRESS" }])
+            json!([{ "state": "FAILURE", "logUrl": null }, { "state": "IN_PROGRESS", "logUrl": null }])
+        );
+        assert_eq!(
+            nodes[0]["creator"],
+            json!({ "login": "github-actions[bot]" })
         );
         assert_eq!(nodes[0]["state"], "FAILURE");
         assert_eq!(nodes[0]["task"], "deploy");
@@ -136,7 +205,7 @@ mod tests {
         assert_eq!(payload["rollback"]["from_deployment"], 1);
         assert_eq!(
             nodes[1]["statuses"]["nodes"],
-            json!([{ "state": "SUCCESS" }])
+            json!([{ "state": "SUCCESS", "logUrl": null }])
         );
     }
 
@@ -186,5 +255,46 @@ mod tests {
             Grant::Write,
         );
         assert_eq!(answer["errors"][0]["type"], "EXCESSIVE_PAGINATION");
+    }
+
+    #[test]
+    fn a_commits_deployments_are_its_own_in_the_environments_asked() {
+        const REQUIRES: &str = include_str!("../../../../src/github/requires.graphql");
+        let mut s = State::default();
+        let ids = s.seed("staging", 3, Some("success"), false);
+        s.seed("production", 1, Some("success"), false);
+        let a = "a".repeat(40);
+        for d in s
+            .deployments
+            .iter_mut()
+            .filter(|d| d.id == ids[0] || d.id == ids[2])
+        {
+            d.sha = a.clone();
+        }
+        let ask = |s: &mut State, oid: &str| {
+            let vars = json!({
+                "owner": "octo-org", "name": "app", "oid": oid, "environment": "staging",
+                "lockRef": "refs/heads/rollout-lock/production",
+            });
+            respond(
+                s,
+                &json!({ "query": REQUIRES, "variables": vars }),
+                Grant::Write,
+            )
+            .1
+        };
+        let answer = ask(&mut s, &a);
+        assert!(s.violations.is_empty(), "{:?}", s.violations);
+        let repo = &answer["data"]["repository"];
+        let nodes = repo["object"]["deployments"]["nodes"].as_array().unwrap();
+        let got: Vec<u64> = nodes
+            .iter()
+            .map(|n| n["databaseId"].as_u64().unwrap())
+            .collect();
+        assert_eq!(got, [ids[2], ids[0]], "newest first, this commit's only");
+        assert_eq!(repo["recent"]["nodes"].as_array().unwrap().len(), 3);
+        assert_eq!(repo["lock"], Value::Null);
+        let unknown = ask(&mut s, &"b".repeat(40));
+        assert_eq!(unknown["data"]["repository"]["object"], Value::Null);
     }
 }
