@@ -8,6 +8,7 @@
 pub mod changes;
 pub mod checkout;
 pub mod command;
+pub mod delivery;
 pub mod environ;
 pub mod event;
 pub mod freeze;
