@@ -294,10 +294,13 @@ pub fn report(history: &[Deployed], environments: &[String], window: Window) -> 
         .map(|e| (e.clone(), Vec::new()))
         .collect();
     for d in history.iter().filter(|d| window.contains(d.created_at)) {
-        by_environment
-            .entry(d.environment.clone())
-            .or_default()
-            .push(d);
+        // GitHub compares environment names without case: a deployment to `Production` is
+        // one of `production`'s.
+        let name = environments
+            .iter()
+            .find(|e| e.eq_ignore_ascii_case(&d.environment))
+            .unwrap_or(&d.environment);
+        by_environment.entry(name.clone()).or_default().push(d);
     }
     let environments = by_environment
         .into_iter()

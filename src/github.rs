@@ -12,11 +12,13 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod delivery;
 mod error;
 mod graphql;
 mod history;
 mod locks;
 mod retry;
+pub use delivery::{DeliveryHistory, EnvironmentNames};
 pub use error::{ApiError, QueryFault};
 pub use graphql::{graphql_url, DeploymentState, DeploymentStates, StateNode};
 pub use history::History;

@@ -43,6 +43,8 @@ pub enum Step {
     Lock,
     /// Release the lock of `environment`.
     Unlock,
+    /// The delivery report of the environments `environment` (a glob) matches, over `period`.
+    Report,
 }
 
 /// `${{ job.status }}` as given to `step: finish`.
@@ -234,6 +236,7 @@ pub const KNOWN: &[&str] = &[
     "override-freeze",
     "reason",
     "lock-expires",
+    "period",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -475,11 +478,12 @@ impl Inputs {
             "rollback" => Step::Rollback,
             "lock" => Step::Lock,
             "unlock" => Step::Unlock,
+            "report" => Step::Report,
             other => {
                 return Err(err(
                     "step",
                     format!(
-                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock` or `unlock`"
+                        "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `lock`, `unlock` or `report`"
                     ),
                 ))
             }

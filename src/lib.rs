@@ -9,6 +9,7 @@ pub mod changes;
 pub mod checkout;
 pub mod command;
 pub mod delivery;
+pub mod delivery_report;
 pub mod environ;
 pub mod event;
 pub mod freeze;

@@ -576,9 +576,12 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
             }
             s
         }
-        Step::Finish | Step::Deactivate | Step::Rollback | Step::Lock | Step::Unlock => {
-            String::new()
-        }
+        Step::Finish
+        | Step::Deactivate
+        | Step::Rollback
+        | Step::Lock
+        | Step::Unlock
+        | Step::Report => String::new(),
     }
 }
 
@@ -629,6 +632,10 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
             Untrusted(&crate::lock::ref_name(
                 inputs.environment.as_ref().map_or("", |e| e.as_str())
             )),
+        )),
+        Step::Report => Some(format!(
+            "report: would read the deployments of the environments matching {} over `period` (read only) and write the delivery report to the summary and the output `report`; the figures need the API\n",
+            Untrusted(inputs.environment.as_ref().map_or("", |e| e.as_str())),
         )),
         _ => None,
     }

@@ -9,6 +9,7 @@
 //! - `locking`: `step: lock` and `step: unlock`, and a deploy's read of its environment's lock
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
+//! - `delivery`: `step: report` and `rollout report`, the delivery report (reads only)
 //!
 //! This file holds what several steps share: the final status and running a user command.
 
@@ -16,6 +17,7 @@ mod abandoned;
 mod changes;
 mod comment;
 mod deactivate;
+pub mod delivery;
 mod deploy;
 mod finish;
 mod locking;

@@ -10,6 +10,7 @@ mod api_faults;
 mod changes;
 mod checkout;
 mod command;
+mod delivery;
 mod deploy;
 mod faults;
 mod freeze;

@@ -18,6 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 mod history;
+mod report;
 
 const SCHEMA: &str = include_str!("../schema/github.graphql");
 
@@ -608,6 +609,7 @@ fn repository(
                 ))
             }
             "ref" => git_ref(s, f, vars)?,
+            "environments" => report::environments(s, f, vars)?,
             "nameWithOwner" => json!(OWNER_REPO),
             "name" => json!(name),
             "__typename" => json!("Repository"),
@@ -850,7 +852,10 @@ fn node(
             "commitOid" => json!(d.sha),
             "payload" => json!(d.payload.to_string()),
             "statuses" => history::statuses(d, f, vars)?,
-            "createdAt" | "updatedAt" => json!("2026-11-21T00:00:00Z"),
+            "createdAt" | "updatedAt" => {
+                json!(d.created_at.as_deref().unwrap_or("2026-11-21T00:00:00Z"))
+            }
+            "commit" => report::commit(s, d, f)?,
             "__typename" => json!("Deployment"),
             other => return Err(not_implemented(&format!("`Deployment.{other}`"))),
         };

@@ -48,6 +48,9 @@ pub struct Deployment {
     pub auto_merge: Option<bool>,
     /// Oldest first.
     pub statuses: Vec<Status>,
+    /// When it was created (RFC 3339); GraphQL's `createdAt`. `None`: the fake's fixed date.
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
 impl Deployment {
@@ -182,6 +185,10 @@ pub struct State {
     /// Refs by full name (`refs/heads/main`) -> commit sha.
     #[serde(default)]
     pub git_refs: BTreeMap<String, String>,
+    /// Committed dates (RFC 3339) of deployed commits, by sha: GraphQL's `Deployment.commit`
+    /// is null for a sha not here (GitHub: a commit that no longer exists).
+    #[serde(default)]
+    pub commit_dates: BTreeMap<String, String>,
 }
 
 /// A commit of the fake's git database.
@@ -308,6 +315,7 @@ impl State {
                 required_contexts: Some(Vec::new()),
                 auto_merge: Some(false),
                 statuses,
+                created_at: Some(now()),
             });
             ids.push(id);
         }
@@ -382,12 +390,34 @@ fn lock(state: &Shared) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The time as GitHub writes it (RFC 3339, UTC, whole seconds).
 fn now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    format!("1970-01-01T00:00:00Z+{secs}")
+    rfc3339(secs)
+}
+
+/// Seconds since the epoch as `2026-11-21T10:00:00Z` (the civil-from-days algorithm).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rest = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        (rest % 3600) / 60,
+        rest % 60
+    )
 }
 
 // ---- request schemas: a compact form of the OpenAPI request bodies ----
@@ -1013,6 +1043,7 @@ fn respond(
             };
             let id = s.id();
             let d = Deployment {
+                created_at: Some(now()),
                 id,
                 sha: if is_sha {
                     git_ref.clone()
