@@ -167,7 +167,9 @@ impl Period {
         } else {
             value
         };
-        let bad = || format!("{value:?} is not a period; write a number of days (`30d`), weeks (`12w`) or hours (`48h`)");
+        let bad = || {
+            format!("{value:?} is not a period; write a number of days (`30d`), weeks (`12w`) or hours (`48h`)")
+        };
         let split = value
             .char_indices()
             .find(|(_, c)| !c.is_ascii_digit())
@@ -394,8 +396,7 @@ pub fn figures(deployments: &[&Deployed], window: &Window) -> Figures {
     }
     f.per_day = f.deployments as f64 / window.days;
     (f.lead_time_median, f.lead_time_p90) = median_p90(&mut lead_times);
-    f.change_failure_rate =
-        (f.changes > 0).then(|| f.failed_changes as f64 / f.changes as f64);
+    f.change_failure_rate = (f.changes > 0).then(|| f.failed_changes as f64 / f.changes as f64);
     let (mut restores, open_since) = episodes(failures, successes);
     f.episodes = restores.len();
     f.time_to_restore_median = median_p90(&mut restores).0;
@@ -510,7 +511,12 @@ pub fn environment_glob(text: &str) -> Result<(globset::GlobMatcher, bool), Stri
         .case_insensitive(true)
         .literal_separator(false)
         .build()
-        .map_err(|e| format!("{pattern:?} is not a glob ({}); write a name or a pattern such as `production*`", e.kind()))?;
+        .map_err(|e| {
+            format!(
+                "{pattern:?} is not a glob ({}); write a name or a pattern such as `production*`",
+                e.kind()
+            )
+        })?;
     let literal = !pattern.contains(['*', '?', '[', '{']);
     Ok((glob.compile_matcher(), literal))
 }
@@ -615,10 +621,7 @@ mod tests {
         assert_eq!(Period::parse(" 2w ").unwrap().seconds, 14 * DAY);
         assert_eq!(Period::parse("48h").unwrap().days(), 2.0);
         for bad in ["30", "d", "30 days", "-1d", "1y"] {
-            assert!(
-                Period::parse(bad).unwrap_err().contains("`30d`"),
-                "{bad}"
-            );
+            assert!(Period::parse(bad).unwrap_err().contains("`30d`"), "{bad}");
         }
         assert!(Period::parse("0d").unwrap_err().contains("no time"));
         assert!(Period::parse("400d").unwrap_err().contains("366 days"));
@@ -813,10 +816,7 @@ mod tests {
         let json = d.to_json();
         assert_eq!(json["period"]["from"], "2026-11-01T00:00:00Z");
         assert_eq!(json["period"]["to"], "2026-12-01T00:00:00Z");
-        assert_eq!(
-            json["environments"]["production"]["per_day"],
-            json!(0.033)
-        );
+        assert_eq!(json["environments"]["production"]["per_day"], json!(0.033));
         assert_eq!(
             json["environments"]["production-eu"]["lead_time_s"]["median"],
             Value::Null
@@ -856,7 +856,9 @@ mod tests {
         let (g, literal) = environment_glob("prod/eu").unwrap();
         assert!(literal && g.is_match("prod/eu"));
         assert!(environment_glob("").is_err());
-        assert!(environment_glob("prod[").unwrap_err().contains("not a glob"));
+        assert!(environment_glob("prod[")
+            .unwrap_err()
+            .contains("not a glob"));
     }
 
     impl Deployed {

@@ -138,7 +138,10 @@ pub fn markdown(d: &Delivery, heading: &Heading) -> String {
 
 /// Changes per week: the bars are all changes, the bars in front the failed ones.
 fn mermaid(name: &str, weeks: &[Week]) -> String {
-    let labels: Vec<String> = weeks.iter().map(|w| format!("\"{}\"", day(w.start))).collect();
+    let labels: Vec<String> = weeks
+        .iter()
+        .map(|w| format!("\"{}\"", day(w.start)))
+        .collect();
     let changes: Vec<String> = weeks.iter().map(|w| w.changes.to_string()).collect();
     let failed: Vec<String> = weeks.iter().map(|w| w.failed.to_string()).collect();
     let top = weeks.iter().map(|w| w.changes).max().unwrap_or(0).max(1);
@@ -191,11 +194,7 @@ pub fn text(d: &Delivery, heading: &Heading) -> String {
         })
         .collect();
     let line = |cells: Vec<String>| -> String {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| pad(c, *w))
-            .collect();
+        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| pad(c, *w)).collect();
         format!("{}\n", parts.join("  ").trim_end())
     };
     out.push('\n');
@@ -277,7 +276,11 @@ mod tests {
             deployed(4, "production|eu", 20, "failure"),
         ];
         let names = ["production".to_string(), "production|eu".to_string()];
-        report(&history, &names, Period::parse("14d").unwrap().ending(at(14 * 24)))
+        report(
+            &history,
+            &names,
+            Period::parse("14d").unwrap().ending(at(14 * 24)),
+        )
     }
 
     #[test]
@@ -318,7 +321,9 @@ mod tests {
             period: "1w",
             notes: &[],
         };
-        assert!(markdown(&d, &heading).contains("No environment of the repository matches `prod*`."));
+        assert!(
+            markdown(&d, &heading).contains("No environment of the repository matches `prod*`.")
+        );
         assert!(text(&d, &heading).contains("No environment of the repository matches prod*."));
     }
 }

@@ -282,7 +282,10 @@ async fn main_step() -> Result<i32, BadInput> {
         Step::Deploy | Step::Start | Step::Plan | Step::Rollback => true,
     };
     let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
-        (Some(path), Some(name)) => read_event(Path::new(&path), &name)?,
+        // A report reads the repository's deployments whatever the event (a schedule, usually).
+        (Some(path), Some(name)) if inputs.step != Step::Report => {
+            read_event(Path::new(&path), &name)?
+        }
         _ if needs_event => {
             return Err(BadInput(
                 "GITHUB_EVENT_PATH and GITHUB_EVENT_NAME are not set: rollout reads the event the runner provides".into(),
@@ -545,9 +548,9 @@ async fn report_command(
     json: bool,
 ) -> Result<i32, BadInput> {
     let request = report_request(Some(environment), Some(period), |flag| format!("--{flag}"))?;
-    let valid = repo.split_once('/').is_some_and(|(owner, name)| {
-        !owner.is_empty() && !name.is_empty() && !name.contains('/')
-    });
+    let valid = repo
+        .split_once('/')
+        .is_some_and(|(owner, name)| !owner.is_empty() && !name.is_empty() && !name.contains('/'));
     if !valid {
         return Err(BadInput(format!(
             "--repo {repo:?} is not OWNER/NAME (for example `octo-org/app`)"

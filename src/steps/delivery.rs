@@ -141,8 +141,7 @@ pub async fn step(
     runtime::say(&runtime::fenced(
         delivery_report::text(&gathered.delivery, &heading).trim_end(),
     ));
-    if let Err(e) = files.append_summary(&delivery_report::markdown(&gathered.delivery, &heading))
-    {
+    if let Err(e) = files.append_summary(&delivery_report::markdown(&gathered.delivery, &heading)) {
         tracing::warn!("could not write the step summary: {e}");
     }
     let json = gathered.delivery.to_json().to_string();

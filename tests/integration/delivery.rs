@@ -58,10 +58,42 @@ fn seed(
 fn history(h: &Harness, now: Timestamp) {
     let mut s = h.state();
     let s = &mut *s;
-    seed(s, now, "production", 24 * 40, 1, &["in_progress", "failure"], json!({}));
-    seed(s, now, "production", 100, 2, &["in_progress", "success", "inactive"], json!({}));
-    seed(s, now, "production", 90, 2, &["in_progress", "failure"], json!({}));
-    let undone = seed(s, now, "production", 80, 4, &["in_progress", "success", "inactive"], json!({}));
+    seed(
+        s,
+        now,
+        "production",
+        24 * 40,
+        1,
+        &["in_progress", "failure"],
+        json!({}),
+    );
+    seed(
+        s,
+        now,
+        "production",
+        100,
+        2,
+        &["in_progress", "success", "inactive"],
+        json!({}),
+    );
+    seed(
+        s,
+        now,
+        "production",
+        90,
+        2,
+        &["in_progress", "failure"],
+        json!({}),
+    );
+    let undone = seed(
+        s,
+        now,
+        "production",
+        80,
+        4,
+        &["in_progress", "success", "inactive"],
+        json!({}),
+    );
     seed(
         s,
         now,
@@ -72,8 +104,24 @@ fn history(h: &Harness, now: Timestamp) {
         json!({"rollback": {"from_deployment": undone, "from_sha": "x", "to_deployment": 1}}),
     );
     seed(s, now, "production", 60, 0, &["error"], json!({}));
-    seed(s, now, "production-eu", 50, 3, &["in_progress", "success"], json!({}));
-    seed(s, now, "staging", 40, 1, &["in_progress", "failure"], json!({}));
+    seed(
+        s,
+        now,
+        "production-eu",
+        50,
+        3,
+        &["in_progress", "success"],
+        json!({}),
+    );
+    seed(
+        s,
+        now,
+        "staging",
+        40,
+        1,
+        &["in_progress", "failure"],
+        json!({}),
+    );
 }
 
 fn report_harness() -> Harness {
@@ -89,9 +137,14 @@ fn report_harness() -> Harness {
 fn graphql_reads(h: &Harness) -> usize {
     let s = h.state();
     assert!(
-        s.requests.iter().all(|r| r.method == "POST" && r.path == "/graphql"),
+        s.requests
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/graphql"),
         "only GraphQL reads: {:?}",
-        s.requests.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>()
+        s.requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect::<Vec<_>>()
     );
     assert!(s.violations.is_empty(), "{:?}", s.violations);
     s.requests.len()
@@ -121,24 +174,41 @@ fn the_step_reports_the_four_keys_of_the_environments_the_glob_matches() {
     assert_eq!(p["deployments"], 2);
     assert_eq!(p["per_day"], json!(0.067));
     assert_eq!(p["change_failure_rate"], json!(0.6667));
-    assert_eq!((p["rollbacks"].clone(), p["automatic_rollbacks"].clone()), (json!(1), json!(0)));
+    assert_eq!(
+        (p["rollbacks"].clone(), p["automatic_rollbacks"].clone()),
+        (json!(1), json!(0))
+    );
     assert_eq!(p["errors"], 1);
     // Lead time: first success a 2nd minute after creation; leads 2h and 4h.
     assert_eq!(p["lead_time_s"]["median"], json!(3 * 3600 + 120));
     assert_eq!(p["lead_time_s"]["p90"], json!(4 * 3600 + 120));
     // Episodes: the failure at 90h (its 2nd minute) to 80h's success (its 2nd minute): 10h; the
     // rollback at 70h to its own success 2 minutes later.
-    assert_eq!(p["time_to_restore_s"]["median"], json!((10 * 3600 + 120) / 2));
+    assert_eq!(
+        p["time_to_restore_s"]["median"],
+        json!((10 * 3600 + 120) / 2)
+    );
     assert_eq!(p["open_since"], Value::Null);
     let eu = &report["environments"]["production-eu"];
-    assert_eq!((eu["changes"].clone(), eu["change_failure_rate"].clone()), (json!(1), json!(0.0)));
+    assert_eq!(
+        (eu["changes"].clone(), eu["change_failure_rate"].clone()),
+        (json!(1), json!(0.0))
+    );
     assert_eq!(eu["time_to_restore_s"]["median"], Value::Null);
     let from: Timestamp = report["period"]["from"].as_str().unwrap().parse().unwrap();
     let to: Timestamp = report["period"]["to"].as_str().unwrap().parse().unwrap();
     assert_eq!(to.duration_since(from), SignedDuration::from_hours(30 * 24));
     // The summary: the table and a chart per environment.
-    assert!(run.summary.contains("| Environment | Deployments |"), "{}", run.summary);
-    assert!(run.summary.contains("| `production` | 2 (0.07/day) |"), "{}", run.summary);
+    assert!(
+        run.summary.contains("| Environment | Deployments |"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary.contains("| `production` | 2 (0.07/day) |"),
+        "{}",
+        run.summary
+    );
     assert_eq!(run.summary.matches("```mermaid\nxychart-beta").count(), 2);
     assert!(!run.summary.contains("staging"));
     // One request lists the environments, one reads their deployments; nothing is written.
@@ -152,8 +222,24 @@ fn a_plain_name_needs_no_listing_and_an_open_episode_is_open_since() {
     let now = now();
     {
         let mut s = h.state();
-        seed(&mut s, now, "production", 30, 1, &["in_progress", "success"], json!({}));
-        seed(&mut s, now, "production", 20, 1, &["in_progress", "failure"], json!({}));
+        seed(
+            &mut s,
+            now,
+            "production",
+            30,
+            1,
+            &["in_progress", "success"],
+            json!({}),
+        );
+        seed(
+            &mut s,
+            now,
+            "production",
+            20,
+            1,
+            &["in_progress", "failure"],
+            json!({}),
+        );
     }
     let run = h.run();
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -170,8 +256,14 @@ fn a_plain_name_needs_no_listing_and_an_open_episode_is_open_since() {
 fn bad_input_is_exit_2_before_any_request() {
     for (inputs, names) in [
         (vec![], "input `environment` is required for `step: report`"),
-        (vec![("environment", "production"), ("period", "30")], "input `period` \"30\" is not a period"),
-        (vec![("environment", "prod[")], "input `environment` \"prod[\" is not a glob"),
+        (
+            vec![("environment", "production"), ("period", "30")],
+            "input `period` \"30\" is not a period",
+        ),
+        (
+            vec![("environment", "prod[")],
+            "input `environment` \"prod[\" is not a glob",
+        ),
     ] {
         let mut h = report_harness();
         for (k, v) in inputs {
@@ -191,7 +283,11 @@ fn a_refused_read_is_one_sentence_naming_the_permissions() {
     h.fake.grant(TOKEN, Grant::Bad);
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.the_error().contains("`deployments: read`"), "{}", run.the_error());
+    assert!(
+        run.the_error().contains("`deployments: read`"),
+        "{}",
+        run.the_error()
+    );
     assert_eq!(run.outputs["status"], "error");
 }
 
@@ -219,29 +315,64 @@ fn the_command_line_prints_the_same_figures_as_a_table_or_json() {
     history(&h, now);
     let (code, json_text, err) = cli(
         &h,
-        &["--repo", "octo-org/app", "--environment", "production*", "--json"],
+        &[
+            "--repo",
+            "octo-org/app",
+            "--environment",
+            "production*",
+            "--json",
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let report: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(report["environments"]["production"]["changes"], 3);
-    assert_eq!(report["environments"]["production"]["change_failure_rate"], json!(0.6667));
+    assert_eq!(
+        report["environments"]["production"]["change_failure_rate"],
+        json!(0.6667)
+    );
     assert!(report["environments"].get("staging").is_none());
     let (code, text, err) = cli(
         &h,
-        &["--repo", "octo-org/app", "--environment", "production*", "--period", "2w"],
+        &[
+            "--repo",
+            "octo-org/app",
+            "--environment",
+            "production*",
+            "--period",
+            "2w",
+        ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(text.starts_with("Delivery report: production* over the last 2w"), "{text}");
+    assert!(
+        text.starts_with("Delivery report: production* over the last 2w"),
+        "{text}"
+    );
     assert!(text.contains("Environment    Deployments"), "{text}");
-    assert!(text.contains("production: changes per week (# succeeded, x failed)"), "{text}");
-    assert!(text.contains("#x"), "a week with a success and a failure: {text}");
+    assert!(
+        text.contains("production: changes per week (# succeeded, x failed)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("#x"),
+        "a week with a success and a failure: {text}"
+    );
     assert_eq!(graphql_reads(&h), 4);
     // Bad flags: exit 2, no request.
     let before = h.state().requests.len();
     let (code, out, _) = cli(&h, &["--repo", "app", "--environment", "production"]);
     assert_eq!(code, 2);
     assert!(out.contains("--repo \"app\" is not OWNER/NAME"), "{out}");
-    let (code, out, _) = cli(&h, &["--repo", "octo-org/app", "--environment", "p", "--period", "1y"]);
+    let (code, out, _) = cli(
+        &h,
+        &[
+            "--repo",
+            "octo-org/app",
+            "--environment",
+            "p",
+            "--period",
+            "1y",
+        ],
+    );
     assert_eq!(code, 2);
     assert!(out.contains("--period \"1y\" is not a period"), "{out}");
     assert_eq!(h.state().requests.len(), before);
@@ -259,7 +390,15 @@ fn a_thousand_deployments_are_read_in_ten_requests() {
         for i in 0..1000 {
             // Every 10th fails; one deploy every 30 minutes, the newest first.
             let end = if i % 10 == 0 { "failure" } else { "success" };
-            let id = seed(&mut s, now, "production", 0, 1, &["in_progress", end], json!({}));
+            let id = seed(
+                &mut s,
+                now,
+                "production",
+                0,
+                1,
+                &["in_progress", end],
+                json!({}),
+            );
             let created = now - SignedDuration::from_mins(30 * (1000 - i));
             let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
             d.created_at = Some(created.to_string());
@@ -288,11 +427,24 @@ fn a_thousand_deployments_are_read_in_ten_requests() {
         let mut s = h.state();
         s.requests.clear();
         s.latency_ms = 0;
-        seed(&mut s, now, "production", 0, 1, &["in_progress", "success"], json!({}));
+        seed(
+            &mut s,
+            now,
+            "production",
+            0,
+            1,
+            &["in_progress", "success"],
+            json!({}),
+        );
     }
     let run = h.run();
     assert_eq!(run.code, 0);
-    assert!(run.stdout.contains("::warning::the report reads at most 1,000 deployments"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("::warning::the report reads at most 1,000 deployments"),
+        "{}",
+        run.stdout
+    );
     assert!(run.summary.contains("> [!WARNING]"), "{}", run.summary);
     assert_eq!(graphql_reads(&h), 10);
 }

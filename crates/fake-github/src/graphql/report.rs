@@ -117,11 +117,7 @@ pub(super) fn environments(
                 Value::Array(nodes)
             }
             "__typename" => json!("EnvironmentConnection"),
-            other => {
-                return Err(not_implemented(&format!(
-                    "`EnvironmentConnection.{other}`"
-                )))
-            }
+            other => return Err(not_implemented(&format!("`EnvironmentConnection.{other}`"))),
         };
         out.insert(key(f), value);
     }
@@ -223,7 +219,10 @@ mod tests {
         assert_eq!(node["createdAt"], "2026-11-20T10:00:00Z");
         assert_eq!(node["commit"], Value::Null, "{answer}");
         let status_time = node["statuses"]["nodes"][0]["createdAt"].as_str().unwrap();
-        assert!(status_time.ends_with('Z') && status_time.len() == 20, "{status_time}");
+        assert!(
+            status_time.ends_with('Z') && status_time.len() == 20,
+            "{status_time}"
+        );
         s.commit_dates.insert(sha, "2026-11-20T08:00:00Z".into());
         let answer = ask(
             &mut s,
