@@ -447,7 +447,7 @@ fn weeks(window: &Window) -> Vec<Week> {
 
 fn week_of(window: &Window, at: Timestamp) -> Option<usize> {
     let offset = seconds_between(window.from, at);
-    (offset >= 0).then(|| (offset / WEEK) as usize)
+    (offset >= 0).then_some((offset / WEEK) as usize)
 }
 
 fn rounded(value: f64, places: i32) -> Value {
