@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod delivery;
 mod error;
 mod graphql;
 mod history;
@@ -20,12 +21,15 @@ mod requires;
 mod retry;
 pub use crate::runtime::graphql_url;
 mod sweep;
+pub use delivery::{DeliveryHistory, EnvironmentNames, MAX_PAGES as DELIVERY_PAGES};
 pub use error::{ApiError, QueryFault};
 pub use graphql::{DeploymentState, DeploymentStates, StateNode};
 pub use history::History;
 pub use requires::RequiresHistory;
 pub use retry::{Budget, RetryPolicy};
-pub use sweep::{PreviewRead, SweepRead, BATCH as SWEEP_BATCH};
+pub use sweep::{
+    PreviewRead, SweepRead, BATCH as SWEEP_BATCH, ENVIRONMENT_PAGES as SWEEP_ENVIRONMENT_PAGES,
+};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct NewDeployment {

@@ -47,6 +47,8 @@ pub enum Step {
     Sweep,
     /// Deploy `from`'s live commit, with its task and artifact, to `environment`.
     Promote,
+    /// The delivery report of the environments `environment` (a glob) matches, over `period`.
+    Report,
 }
 
 impl Step {
@@ -73,6 +75,7 @@ impl Step {
             Step::Unlock => "unlock",
             Step::Promote => "promote",
             Step::Sweep => "sweep",
+            Step::Report => "report",
         }
     }
 }
@@ -286,6 +289,7 @@ pub const KNOWN: &[&str] = &[
     "requires",
     "override-requires",
     "from",
+    "period",
 ];
 
 /// Raw inputs by name (lower case, hyphens kept), as the runner passes them.
@@ -512,11 +516,12 @@ fn parse_step(raw: &RawInputs) -> Result<Step, InputError> {
         "unlock" => Step::Unlock,
         "sweep" => Step::Sweep,
         "promote" => Step::Promote,
+        "report" => Step::Report,
         other => {
             return Err(err(
                 "step",
                 format!(
-                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `promote`, `lock`, `unlock` or `sweep`"
+                    "{other:?} is not a step; use `deploy`, `start`, `finish`, `deactivate`, `plan`, `rollback`, `promote`, `lock`, `unlock`, `sweep` or `report`"
                 ),
             ))
         }

@@ -9,6 +9,8 @@
 pub mod changes;
 pub mod checkout;
 pub mod command;
+pub mod delivery;
+pub mod delivery_report;
 pub mod environ;
 pub mod event;
 pub mod freeze;
@@ -20,8 +22,8 @@ pub mod lock;
 pub mod logging;
 pub mod phases;
 pub mod plan;
-pub mod regular;
 pub mod promotion;
+pub mod regular;
 pub mod report;
 pub mod rollback;
 pub mod runtime;

@@ -48,6 +48,23 @@ enum Cmd {
     },
     /// The post step: finish a deployment the main step left unfinished.
     Post,
+    /// The delivery report (DORA's four keys from the deployments) of the environments a glob
+    /// matches; reads only. The token comes from GITHUB_TOKEN, GitHub Enterprise Server's URLs
+    /// from GITHUB_API_URL and GITHUB_GRAPHQL_URL.
+    Report {
+        /// The repository, as OWNER/NAME.
+        #[arg(long)]
+        repo: String,
+        /// The environments: a name or a glob (`production*`), compared without case.
+        #[arg(long)]
+        environment: String,
+        /// How far back: days (`30d`), weeks (`12w`) or hours (`48h`).
+        #[arg(long, default_value = "30d")]
+        period: String,
+        /// Print the figures as JSON (the step's output `report`) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A bad input or event file: exit 2 with one sentence, nothing written to the API.
@@ -138,6 +155,12 @@ fn main() -> ExitCode {
                 workspace,
                 now,
             }) => plan_command(&event, event_name, &inputs, workspace, now.as_deref()).await,
+            Some(Cmd::Report {
+                repo,
+                environment,
+                period,
+                json,
+            }) => report_command(&repo, &environment, &period, json).await,
         };
         match result {
             Ok(code) => code,
@@ -187,9 +210,11 @@ fn read_event(path: &Path, name: &str) -> Result<Event, BadInput> {
 /// can run: they decide nothing from the event.
 fn needs_event(inputs: &Inputs) -> bool {
     match inputs.step {
-        Step::Finish | Step::Lock | Step::Unlock => false,
+        Step::Finish | Step::Lock | Step::Unlock | Step::Report => false,
         Step::Deactivate => inputs.deployment_id.is_none(),
-        Step::Deploy | Step::Start | Step::Plan | Step::Rollback | Step::Sweep | Step::Promote => true,
+        Step::Deploy | Step::Start | Step::Plan | Step::Rollback | Step::Sweep | Step::Promote => {
+            true
+        }
     }
 }
 
@@ -285,7 +310,10 @@ async fn main_step() -> Result<i32, BadInput> {
     let context = Context::from_env(env);
     let runtime_files = Runtime::from_env(env);
     let event = match (env("GITHUB_EVENT_PATH"), env("GITHUB_EVENT_NAME")) {
-        (Some(path), Some(name)) => read_event_for(&inputs, Path::new(&path), &name)?,
+        // A report reads the repository's deployments whatever the event (a schedule, usually).
+        (Some(path), Some(name)) if inputs.step != Step::Report => {
+            read_event_for(&inputs, Path::new(&path), &name)?
+        }
         _ if needs_event(&inputs) => {
             return Err(BadInput(
                 "GITHUB_EVENT_PATH and GITHUB_EVENT_NAME are not set: rollout reads the event the runner provides".into(),
@@ -300,6 +328,10 @@ async fn main_step() -> Result<i32, BadInput> {
         Decided::Done(report) => {
             created_nothing(&runtime_files, &inputs, &report);
             return Ok(conclude(&report, &runtime_files, inputs.step));
+        }
+        Decided::Report(request) => {
+            let client = client(&context, token, inputs.final_status_timeout)?;
+            return Ok(steps::delivery::step(&client, &runtime_files, &request, now).await);
         }
     };
     let client = client(&context, token, inputs.final_status_timeout)?.with_cancel(cancel.clone());
@@ -372,6 +404,8 @@ fn created_nothing(files: &Runtime, inputs: &Inputs, report: &Report) {
 enum Decided {
     Work(Work),
     Done(Box<Report>),
+    /// `step: report`: reads only, none of a deploy's machinery.
+    Report(Box<steps::delivery::ReportRequest>),
 }
 
 /// Where the event points is decided once, before any client exists: a skip costs no TLS set-up
@@ -422,6 +456,14 @@ fn decide(
             rollout::sweep::refuse_fork(event, "sweep").map_or(Ok(()), |s| Err(BadInput(s)))?;
             rollout::sweep::check_event(event).map_err(BadInput)?;
             Work::Sweep
+        }
+        Step::Report => {
+            return report_request(
+                inputs.environment.as_ref().map(|e| e.as_str()),
+                env("INPUT_PERIOD").as_deref(),
+                |input| format!("input `{input}`"),
+            )
+            .map(|r| Decided::Report(Box::new(r)))
         }
         // A rollback checks its own commit out, and no freeze window blocks it.
         Step::Rollback => match plan::destination(event, inputs) {
@@ -578,4 +620,45 @@ async fn plan_command(
         steps::offline::plan_text(&event, &inputs, &workspace, now).await
     );
     Ok(0)
+}
+
+/// `environment` and `period` of a report, checked before any request; `name` says how the
+/// user gave each (an input, or a flag).
+fn report_request(
+    environment: Option<&str>,
+    period: Option<&str>,
+    name: impl Fn(&str) -> String,
+) -> Result<steps::delivery::ReportRequest, BadInput> {
+    steps::delivery::ReportRequest::parse(environment, period)
+        .map_err(|(input, why)| BadInput(format!("{} {why}", name(input))))
+}
+
+/// `rollout report` on a workstation: the token from GITHUB_TOKEN, the API from GITHUB_API_URL
+/// (github.com's when unset) and GITHUB_GRAPHQL_URL.
+async fn report_command(
+    repo: &str,
+    environment: &str,
+    period: &str,
+    json: bool,
+) -> Result<i32, BadInput> {
+    let request = report_request(Some(environment), Some(period), |flag| format!("--{flag}"))?;
+    let valid = repo
+        .split_once('/')
+        .is_some_and(|(owner, name)| !owner.is_empty() && !name.is_empty() && !name.contains('/'));
+    if !valid {
+        return Err(BadInput(format!(
+            "--repo {repo:?} is not OWNER/NAME (for example `octo-org/app`)"
+        )));
+    }
+    let token = env("GITHUB_TOKEN").map(rollout::inputs::Token::new).ok_or_else(|| {
+        BadInput("GITHUB_TOKEN is not set: export a token that can read the repository's deployments (`gh auth token` gives yours)".into())
+    })?;
+    let api_url = env("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into());
+    let context = Context::from_env(|name| match name {
+        "GITHUB_REPOSITORY" => Some(repo.to_string()),
+        "GITHUB_API_URL" => Some(api_url.clone()),
+        other => env(other),
+    });
+    let client = client(&context, &token, std::time::Duration::from_secs(60))?;
+    Ok(steps::delivery::command(&client, &request, jiff::Timestamp::now(), json).await)
 }

@@ -5,8 +5,8 @@
 //! deploy are the steps' business.
 
 use crate::event::Sha;
-use crate::plan::{Deploy, Target};
 use crate::history::HistoryEntry;
+use crate::plan::{Deploy, Target};
 use crate::runtime::Untrusted;
 pub use crate::shipping::{artifact_of, parse_artifact, PromotionInputs, PromotionOf, RequireRule};
 use crate::text::{safe_name, Description, TemplateVars};

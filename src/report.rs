@@ -664,7 +664,8 @@ pub fn step_lines(inputs: &Inputs, targets: Option<&[&str]>) -> String {
         | Step::Lock
         | Step::Unlock
         | Step::Sweep
-        | Step::Promote => String::new(),
+        | Step::Promote
+        | Step::Report => String::new(),
     }
 }
 
@@ -723,6 +724,10 @@ pub fn own_step_plan(event: &crate::event::Event, inputs: &Inputs) -> Option<Str
                 Some(d) => format!(", or whose newest deployment is older than {}", crate::sweep::span(d)),
                 None => String::new(),
             }
+        )),
+        Step::Report => Some(format!(
+            "report: would read the deployments of the environments matching {} over `period` (read only) and write the delivery report to the summary and the output `report`; the figures need the API\n",
+            Untrusted(inputs.environment.as_ref().map_or("", |e| e.as_str())),
         )),
         _ => None,
     }

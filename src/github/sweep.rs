@@ -9,24 +9,11 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// The fake checks this very file against GitHub's schema.
-const ENVIRONMENTS: &str = include_str!("environments.graphql");
 /// Previews read in one request: each is one aliased connection of up to 100 deployments and one
 /// pull request (GitHub's limit is 500,000 nodes a request; this asks at most 5,050).
 pub const BATCH: usize = 50;
-/// The most environments read (100 a request).
-const ENVIRONMENT_PAGES: usize = 50;
-
-#[derive(Deserialize)]
-struct EnvironmentsRepository {
-    environments: Connection<EnvironmentNode>,
-}
-
-#[derive(Deserialize)]
-struct EnvironmentNode {
-    #[serde(default)]
-    name: Option<String>,
-}
+/// A sweep lists at most 5,000 environments (100 a request).
+pub const ENVIRONMENT_PAGES: usize = 50;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -121,55 +108,6 @@ fn pull_of(node: Option<PullNode>) -> crate::sweep::PullState {
 }
 
 impl DeploymentClient {
-    /// Every environment's name, 100 a request (at most 5,000).
-    pub async fn environment_names(&self) -> Result<(Vec<String>, usize), ApiError> {
-        let (path, owner, name) = self.graphql_target()?;
-        let (mut names, mut requests) = (Vec::new(), 0);
-        let mut after: Option<String> = None;
-        for _ in 0..ENVIRONMENT_PAGES {
-            let body = json!({
-                "query": ENVIRONMENTS,
-                "variables": { "owner": owner, "name": name, "after": after },
-            });
-            let page: RepositoryAnswer<EnvironmentsRepository> =
-                self.graphql_read(&path, &body, Budget::Ordinary).await?;
-            requests += 1;
-            let Some(connection) = page.repository().map(|r| r.environments) else {
-                return Err(self.no_repository(&path));
-            };
-            names.extend(
-                connection
-                    .nodes
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .filter_map(|n| n.name),
-            );
-            if !connection.page_info.has_next_page {
-                break;
-            }
-            match connection.page_info.end_cursor {
-                Some(cursor) if after.as_ref() != Some(&cursor) => after = Some(cursor),
-                _ => {
-                    return Err(ApiError::Decode {
-                        method: Method::POST,
-                        path,
-                        detail: "it says more environments follow but gives no new cursor".into(),
-                    })
-                }
-            }
-        }
-        Ok((names, requests))
-    }
-
-    fn no_repository(&self, path: &str) -> ApiError {
-        ApiError::Decode {
-            method: Method::POST,
-            path: path.to_string(),
-            detail: format!("it holds no repository {}", self.repository),
-        }
-    }
-
     /// Each preview's deployments (newest first) and its pull request's state, [`BATCH`] previews
     /// a request. A preview with more than 100 deployments has the rest read on its own.
     pub async fn sweep_read(&self, previews: &[(String, u64)]) -> Result<SweepRead, ApiError> {

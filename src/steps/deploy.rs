@@ -936,4 +936,3 @@ pub fn permissions_block(pull_request: bool) -> String {
     block.push_str("\n    actions: read");
     block
 }
-

@@ -11,6 +11,7 @@
 //! - `finish`, `deactivate`, `post`: the other steps
 //! - `changes`: the changed files, from git or the compare API
 //! - `verify`: the `verify` command after the deploy's, and `on-failure: rollback`
+//! - `delivery`: `step: report` and `rollout report`, the delivery report (reads only)
 //!
 //! This file holds what several steps share: the final status and running a user command.
 
@@ -18,6 +19,7 @@ mod abandoned;
 mod changes;
 mod comment;
 mod deactivate;
+pub mod delivery;
 mod deploy;
 mod finish;
 mod locking;

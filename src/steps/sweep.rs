@@ -75,8 +75,12 @@ impl Rollout<'_> {
             Ok(names) => names,
             Err(e) => return failed(report, e.to_string()),
         };
-        let (environments, listed) = match self.client.environment_names().await {
-            Ok(found) => found,
+        let (environments, listed) = match self
+            .client
+            .environment_names(crate::github::SWEEP_ENVIRONMENT_PAGES)
+            .await
+        {
+            Ok(found) => (found.names, found.requests),
             Err(e) => {
                 let told = e.explain("Listing the repository's environments", LIST_PERMISSION);
                 return failed(report, format!("{told}; nothing was swept"));

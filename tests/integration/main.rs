@@ -11,6 +11,7 @@ mod bad_input;
 mod changes;
 mod checkout;
 mod command;
+mod delivery;
 mod deploy;
 mod faults;
 mod freeze;

@@ -814,6 +814,37 @@ def case_sweep(env):
     check([c["issue"] for c in comments] == [7] and "closed without a teardown" in comments[0]["body"],
           f"comments {comments}", log)
     check("swept 1 preview(s): pr-7" in log, "the log does not say what was swept", log)
+
+
+def case_report(env):
+    """examples/workflows/report.yml: production ran A (success), B (failure) and C (success), and
+    staging failed; a dispatch reports production* over 30 days: the table and chart in the log,
+    the output `report` read by the next step with jq, and nothing but GraphQL reads."""
+    repo = Repo(env, "examples/workflows/report.yml")
+    for name, environment, state in [("A", "production", "success"), ("B", "production", "failure"),
+                                     ("C", "production", "success"), ("D", "staging", "failure")]:
+        sha = repo.commit(f"release {name}", {"app.txt": f"{name}\n"})
+        d = api(env, "POST", "/repos/octo-org/app/deployments",
+                {"ref": sha, "environment": environment, "task": "deploy", "auto_merge": False,
+                 "required_contexts": []})
+        api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": "in_progress"})
+        api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": state})
+    seeded = len(env.state()["requests"])
+    event = {"inputs": {"period": "30d"}, "ref": "refs/heads/main",
+             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+                            "default_branch": "main"},
+             "sender": {"login": "mona", "type": "User"}}
+    code, log = repo.act("workflow_dispatch", event, ["--input", "period=30d"])
+    check(code == 0, f"act exited {code}", log)
+    check("Delivery report: production* over the last 30d" in log, "the log has no report", log)
+    check("production: changes per week (# succeeded, x failed)" in log, "the log has no text chart", log)
+    check("staging" not in log.split("Delivery report:", 1)[-1], "staging is not production*", log)
+    # The next step: jq reads production's change failure rate (1 failed of 3 changes).
+    check(re.search(r"\b0\.3333\b", log), "the next step did not read the change failure rate 0.3333", log)
+    reads = env.state()["requests"][seeded:]
+    check(reads and all(r["method"] == "POST" and r["path"] == "/graphql" for r in reads),
+          f"the report wrote or read outside GraphQL: {[(r['method'], r['path']) for r in reads]}", log)
+    check(len(reads) == 2, f"{len(reads)} requests, not the environments and one page of deployments", log)
     no_violations(env, log)
     token_leaked(env, log)
 
@@ -835,6 +866,7 @@ CASES = {
     "rollback": case_rollback,
     "lock": case_lock,
     "sweep": case_sweep,
+    "report": case_report,
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).

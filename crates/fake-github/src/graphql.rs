@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 
 mod environments;
 mod history;
+mod report;
 
 const SCHEMA: &str = include_str!("../schema/github.graphql");
 
@@ -875,6 +876,7 @@ fn node(
             "statuses" => history::statuses(d, f, vars)?,
             "creator" => history::creator(f)?,
             "createdAt" | "updatedAt" => json!(d.created_at),
+            "commit" => report::commit(s, d, f)?,
             "__typename" => json!("Deployment"),
             other => return Err(not_implemented(&format!("`Deployment.{other}`"))),
         };

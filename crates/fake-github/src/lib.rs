@@ -217,6 +217,10 @@ pub struct State {
     /// A number not here names no pull request.
     #[serde(default)]
     pub pull_requests: BTreeMap<u64, String>,
+    /// Committed dates (RFC 3339) of deployed commits, by sha: GraphQL's `Deployment.commit`
+    /// is null for a sha not here (GitHub: a commit that no longer exists).
+    #[serde(default)]
+    pub commit_dates: BTreeMap<String, String>,
 }
 
 /// A commit of the fake's git database.
@@ -472,12 +476,9 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
+/// The time as GitHub writes it (RFC 3339, UTC, whole seconds).
 fn now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!("1970-01-01T00:00:00Z+{secs}")
+    rfc3339_now()
 }
 
 // ---- request schemas: a compact form of the OpenAPI request bodies ----
