@@ -227,7 +227,7 @@ pub struct Inputs {
     /// `override-freeze`: why this run deploys inside a freeze window anyway.
     pub override_freeze: Option<String>,
     /// `to`: what `step: rollback` goes back to.
-    pub to: crate::rollback::RollbackTo,
+    pub to: RollbackTo,
     /// `reason`: why `step: lock` holds the environment.
     pub reason: Option<String>,
     /// `lock-expires`: the lock ends by itself after this long.
@@ -722,7 +722,7 @@ impl Inputs {
             target_environment: template("target-environment"),
             freeze: crate::freeze::FreezeRules::parse(raw.raw("freeze").unwrap_or(""))?,
             override_freeze: raw.get("override-freeze").map(str::to_string),
-            to: crate::rollback::RollbackTo::parse(raw.get("to").unwrap_or(""))?,
+            to: RollbackTo::parse(raw.get("to").unwrap_or(""))?,
             reason: raw
                 .get("reason")
                 .map(str::trim)
@@ -981,6 +981,72 @@ impl VerifyInputs {
     }
 }
 
+/// The shortest sha prefix accepted, as git abbreviates by default.
+const MIN_PREFIX: usize = 7;
+/// A full SHA-256 commit id; SHA-1 ids (40) are prefixes of that length too.
+const MAX_PREFIX: usize = 64;
+
+/// What `to` asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RollbackTo {
+    /// The newest older deployment that reached success with another commit, not undone since.
+    Previous,
+    /// A lowercase hex commit prefix of 7 to 64 digits (a full SHA-1 or SHA-256 id included).
+    Sha(String),
+    /// A deployment id.
+    Id(u64),
+    /// Digits only, 7 or more: both a sha prefix and a deployment id until the history says
+    /// which exists (see [`choose`]).
+    ShaOrId { prefix: String, id: u64 },
+}
+
+impl RollbackTo {
+    /// `previous` (or nothing: the default), a sha or a prefix of one, or a deployment id.
+    pub fn parse(text: &str) -> Result<RollbackTo, InputError> {
+        let value = text.trim();
+        if value.is_empty() || value.eq_ignore_ascii_case("previous") {
+            return Ok(RollbackTo::Previous);
+        }
+        let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
+        let digits = value.bytes().all(|b| b.is_ascii_digit());
+        let prefix_length = (MIN_PREFIX..=MAX_PREFIX).contains(&value.len());
+        // A deployment id is never written with a leading zero, a sha often starts with one.
+        let as_id = (digits && !value.starts_with('0'))
+            .then(|| value.parse::<u64>().ok())
+            .flatten();
+        match (as_id, hex && prefix_length) {
+            (Some(id), true) => Ok(RollbackTo::ShaOrId {
+                prefix: value.to_string(),
+                id,
+            }),
+            (Some(id), false) => Ok(RollbackTo::Id(id)),
+            (None, true) => Ok(RollbackTo::Sha(value.to_ascii_lowercase())),
+            (None, false) if hex && value.len() < MIN_PREFIX => Err(err(
+                "to",
+                format!(
+                    "`{value}` is too short for a commit: write at least {MIN_PREFIX} hex digits of its sha (or `previous`, or a deployment id)"
+                ),
+            )),
+            (None, false) => Err(err(
+                "to",
+                format!(
+                    "`{value}` is neither `previous`, a commit sha (40 hex digits, or a unique prefix of {MIN_PREFIX} or more) nor a deployment id"
+                ),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for RollbackTo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RollbackTo::Previous => f.write_str("previous"),
+            RollbackTo::Sha(prefix) | RollbackTo::ShaOrId { prefix, .. } => f.write_str(prefix),
+            RollbackTo::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1227,7 +1293,7 @@ mod tests {
             ("to", "1a2b3c4d"),
         ])
         .unwrap();
-        assert_eq!(i.to, crate::rollback::RollbackTo::Sha("1a2b3c4d".into()));
+        assert_eq!(i.to, RollbackTo::Sha("1a2b3c4d".into()));
         let e = parse(&[
             ("step", "rollback"),
             ("environment", "production"),

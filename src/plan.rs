@@ -57,7 +57,7 @@ pub struct Deploy {
     /// Deploying inside a freeze window by `override-freeze`: the window, and the reason given.
     pub freeze_override: Option<String>,
     /// `step: rollback`: what this deploy rolls back from and to.
-    pub rollback: Option<Box<crate::rollback::RollbackOf>>,
+    pub rollback: Option<Box<RollbackOf>>,
     /// The environments whose lock holds this deploy: its own, and with `targets` the one its
     /// branch maps to (a lock on `production` holds `production-api` too). See
     /// [`lock_environments`].
@@ -735,6 +735,20 @@ pub fn for_target(base: &Target, name: &str, inputs: &Inputs) -> Target {
         unit: Some(name.to_string()),
         ..base.clone()
     }
+}
+
+/// What a rollback deploy carries beside an ordinary deploy: where it comes from and the
+/// payload of the deployment it puts back (the command gets it as `ROLLOUT_ROLLBACK_PAYLOAD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollbackOf {
+    pub from_deployment: u64,
+    pub from_sha: Sha,
+    pub to_deployment: u64,
+    pub to_payload: serde_json::Value,
+    /// The summary's sentence ([`crate::rollback::summary_sentence`]).
+    pub sentence: String,
+    /// Made by `on-failure: rollback` after a failed deploy, not by `step: rollback`.
+    pub automatic: bool,
 }
 
 #[cfg(test)]

@@ -10,72 +10,17 @@
 //! that a second rollback goes further back instead of returning to the deploy the first one
 //! left.
 
-use crate::event::Sha;
 use crate::history::{last_good_before, newest_that_ran, HistoryEntry, HISTORY_LIMIT};
 use crate::inputs::Inputs;
-use crate::lines::{err, InputError};
+pub use crate::inputs::RollbackTo;
+pub use crate::plan::RollbackOf;
 use crate::plan::{Deploy, Target};
 use crate::text::Untrusted;
 use crate::text::{Description, TemplateVars};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::fmt;
-
-/// The shortest sha prefix accepted, as git abbreviates by default.
-const MIN_PREFIX: usize = 7;
-/// A full SHA-256 commit id; SHA-1 ids (40) are prefixes of that length too.
-const MAX_PREFIX: usize = 64;
-
-/// What `to` asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RollbackTo {
-    /// The newest older deployment that reached success with another commit, not undone since.
-    Previous,
-    /// A lowercase hex commit prefix of 7 to 64 digits (a full SHA-1 or SHA-256 id included).
-    Sha(String),
-    /// A deployment id.
-    Id(u64),
-    /// Digits only, 7 or more: both a sha prefix and a deployment id until the history says
-    /// which exists (see [`choose`]).
-    ShaOrId { prefix: String, id: u64 },
-}
 
 impl RollbackTo {
-    /// `previous` (or nothing: the default), a sha or a prefix of one, or a deployment id.
-    pub fn parse(text: &str) -> Result<RollbackTo, InputError> {
-        let value = text.trim();
-        if value.is_empty() || value.eq_ignore_ascii_case("previous") {
-            return Ok(RollbackTo::Previous);
-        }
-        let hex = value.bytes().all(|b| b.is_ascii_hexdigit());
-        let digits = value.bytes().all(|b| b.is_ascii_digit());
-        let prefix_length = (MIN_PREFIX..=MAX_PREFIX).contains(&value.len());
-        // A deployment id is never written with a leading zero, a sha often starts with one.
-        let as_id = (digits && !value.starts_with('0'))
-            .then(|| value.parse::<u64>().ok())
-            .flatten();
-        match (as_id, hex && prefix_length) {
-            (Some(id), true) => Ok(RollbackTo::ShaOrId {
-                prefix: value.to_string(),
-                id,
-            }),
-            (Some(id), false) => Ok(RollbackTo::Id(id)),
-            (None, true) => Ok(RollbackTo::Sha(value.to_ascii_lowercase())),
-            (None, false) if hex && value.len() < MIN_PREFIX => Err(err(
-                "to",
-                format!(
-                    "`{value}` is too short for a commit: write at least {MIN_PREFIX} hex digits of its sha (or `previous`, or a deployment id)"
-                ),
-            )),
-            (None, false) => Err(err(
-                "to",
-                format!(
-                    "`{value}` is neither `previous`, a commit sha (40 hex digits, or a unique prefix of {MIN_PREFIX} or more) nor a deployment id"
-                ),
-            )),
-        }
-    }
-
     /// Whether `history` (newest first, as read so far) already decides this target, so older
     /// pages need not be read. Deployment ids grow with creation time, so once an id at or below
     /// the one asked for has been read, that deployment has been read too or does not exist.
@@ -93,16 +38,6 @@ impl RollbackTo {
             RollbackTo::ShaOrId { prefix, id } => {
                 id_decided(*id) && (history.iter().any(|e| e.id == *id) || good_commit(prefix))
             }
-        }
-    }
-}
-
-impl fmt::Display for RollbackTo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RollbackTo::Previous => f.write_str("previous"),
-            RollbackTo::Sha(prefix) | RollbackTo::ShaOrId { prefix, .. } => f.write_str(prefix),
-            RollbackTo::Id(id) => write!(f, "{id}"),
         }
     }
 }
@@ -281,20 +216,6 @@ fn previous(history: &[HistoryEntry]) -> Option<&HistoryEntry> {
     last_good_before(history, newest_that_ran(history)?)
 }
 
-/// What a rollback deploy carries beside an ordinary deploy: where it comes from and the
-/// payload of the deployment it puts back (the command gets it as `ROLLOUT_ROLLBACK_PAYLOAD`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RollbackOf {
-    pub from_deployment: u64,
-    pub from_sha: Sha,
-    pub to_deployment: u64,
-    pub to_payload: Value,
-    /// The summary's sentence ([`summary_sentence`]).
-    pub sentence: String,
-    /// Made by `on-failure: rollback` after a failed deploy, not by `step: rollback`.
-    pub automatic: bool,
-}
-
 /// Where a rollback goes back: the destination's environment, or with `targets` the own
 /// environment of the target `target` names.
 pub fn target_of(base: &Target, inputs: &Inputs) -> Target {
@@ -435,6 +356,7 @@ pub fn summary_sentence(environment: &str, choice: &Choice) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Sha;
 
     use crate::history::rollback_from;
     use crate::history::tests::{deployed, newest_first, rolled_back, A, B, C, D};

@@ -206,7 +206,10 @@ fn pieces(text: &str) -> impl Iterator<Item = Piece<'_>> {
             return Some(Piece::Text(text));
         }
         // Text up to the next brace (a lone `}` included).
-        let end = rest[1..].find(['{', '}']).map_or(rest.len(), |i| i + 1);
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let end = rest[first..]
+            .find(['{', '}'])
+            .map_or(rest.len(), |i| i + first);
         let (text, after) = rest.split_at(end);
         rest = after;
         Some(Piece::Text(text))

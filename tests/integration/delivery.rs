@@ -35,7 +35,7 @@ fn seed(
     d.sha = sha.clone();
     d.git_ref = sha.clone();
     d.payload = payload;
-    d.created_at = Some(created.to_string());
+    d.created_at = created.to_string();
     d.statuses = states
         .iter()
         .enumerate()
@@ -401,7 +401,7 @@ fn a_thousand_deployments_are_read_in_ten_requests() {
             );
             let created = now - SignedDuration::from_mins(30 * (1000 - i));
             let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
-            d.created_at = Some(created.to_string());
+            d.created_at = created.to_string();
             for st in &mut d.statuses {
                 st.created_at = (created + SignedDuration::from_mins(1)).to_string();
             }
