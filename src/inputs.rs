@@ -630,9 +630,9 @@ pub fn show_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0 => "0s".to_string(),
-        _ if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        _ if s % 3600 == 0 => format!("{}h", s / 3600),
-        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s.is_multiple_of(3600) => format!("{}h", s / 3600),
+        _ if s.is_multiple_of(60) => format!("{}m", s / 60),
         _ => format!("{s}s"),
     }
 }
@@ -652,6 +652,9 @@ fn optional_duration(raw: &RawInputs, input: &'static str) -> Result<Option<Dura
         .map(|v| parse_duration(v).map_err(|message| err(input, message)))
         .transpose()
 }
+
+/// A template input by name, with its line (number and text) for line-based inputs.
+type NamedTemplate<'a> = (&'static str, Option<(usize, String)>, &'a Template);
 
 impl Inputs {
     /// The token alone (the post step needs nothing else but the next).
@@ -743,8 +746,8 @@ impl Inputs {
     }
 
     /// The templates by input name (with the line for `environments`).
-    fn templates(&self) -> Vec<(&'static str, Option<(usize, String)>, &Template)> {
-        let mut all: Vec<(&'static str, Option<(usize, String)>, &Template)> = Vec::new();
+    fn templates(&self) -> Vec<NamedTemplate<'_>> {
+        let mut all: Vec<NamedTemplate<'_>> = Vec::new();
         for (name, template) in [
             ("environment", &self.environment),
             ("preview-environment", &self.preview_environment),

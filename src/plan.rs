@@ -95,6 +95,8 @@ pub struct Skip {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A run holds one plan a target, so the size of a deploy's plan costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 pub enum Plan {
     Deploy(Deploy),
     Teardown(Teardown),

@@ -18,12 +18,10 @@ pub const PHASE: &str = "Verifying";
 
 /// A duration as an input would write it: `10m`, `90s`, `1h`.
 pub fn duration_words(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
+    match d.as_secs() {
+        // The test clock shortens limits below a second.
         0 => format!("{}ms", d.as_millis()),
-        s if s % 3600 == 0 => format!("{}h", s / 3600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
+        _ => crate::inputs::show_duration(d),
     }
 }
 
@@ -238,9 +236,9 @@ mod tests {
     #[test]
     fn a_first_deploy_or_a_newer_run_means_no_rollback() {
         let failed = entry(5, 'c', "in_progress");
-        let e = choose("production", &[failed.clone()], false, &failed).unwrap_err();
+        let e = choose("production", std::slice::from_ref(&failed), false, &failed).unwrap_err();
         assert!(e.to_string().contains("nothing to roll back to"), "{e}");
-        let e = choose("production", &[failed.clone()], true, &failed).unwrap_err();
+        let e = choose("production", std::slice::from_ref(&failed), true, &failed).unwrap_err();
         assert!(e.to_string().contains("newest 1,000"), "{e}");
         let newer = vec![
             entry(7, 'd', "failure"),

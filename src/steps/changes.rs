@@ -144,7 +144,17 @@ pub async fn find_changes(
         };
     };
     tracing::info!("{missing}; asking the compare API");
-    match client.compare(&base, head.as_str()).await {
+    from_compare(client, &base, &head, &missing).await
+}
+
+/// The changed files from the compare API, when local git could not tell (`missing` says why).
+async fn from_compare(
+    client: &crate::github::DeploymentClient,
+    base: &str,
+    head: &crate::event::Sha,
+    missing: &str,
+) -> Changes {
+    match client.compare(base, head.as_str()).await {
         Ok(c) if c.files.len() >= COMPARE_LIMIT => Changes::Everything {
             reason: format!(
                 "the compare API listed {} files, its limit, so the list is cut",
@@ -161,7 +171,7 @@ pub async fn find_changes(
             files.dedup();
             Changes::Files {
                 files,
-                source: format!("compare API {}...{}", Untrusted(&base), head.short()),
+                source: format!("compare API {}...{}", Untrusted(base), head.short()),
             }
         }
         // A 404 here most often means GitHub does not know the base any more (a force push
@@ -169,7 +179,7 @@ pub async fn find_changes(
         Err(e) if e.status() == Some(404) => Changes::Everything {
             reason: format!(
                 "{missing}, and the compare API answered 404 for {}...{}: GitHub no longer has the base commit (a force push or a deleted branch drops it), or the token lacks `contents: read`",
-                Untrusted(&base),
+                Untrusted(base),
                 head.short()
             ),
         },
