@@ -462,6 +462,14 @@ fn through_a_real_squid_http_is_carried_and_a_refused_tunnel_is_one_sentence() {
     );
     assert!(!run.stdout.contains("retrying"), "{}", run.stdout);
     assert!(started.elapsed() < Duration::from_secs(10));
+    // Squid writes its access log a little after it answers; on a loaded machine the line lands
+    // after rollout has exited. Wait for it, then count.
+    let waited = Instant::now();
+    while squid.access_log().matches("TCP_DENIED/403").count() == 0
+        && waited.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(
         squid.access_log().matches("TCP_DENIED/403").count(),
         1,
