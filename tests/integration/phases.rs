@@ -288,6 +288,9 @@ fn deploy_posts_each_phase_between_in_progress_and_the_final_status() {
         run.summary
     );
     assert_eq!(rows.len(), 3, "{}", run.summary);
+    // Each phase is rounded at its start and end, so the durations add up to the run's own.
+    let (phases, total) = phase_and_run_seconds(&run.summary);
+    assert_eq!(phases.iter().sum::<u64>(), total, "{}", run.summary);
     for (row, phase) in rows
         .iter()
         .zip(["Building image", "Pushing image", "Rolling out"])
@@ -780,4 +783,42 @@ fn deploy_whose_phase_and_url_files_become_fifos_succeeds_without_them() {
         Some("https://example.com/fallback")
     );
     assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+/// The phase table's durations and the run's Duration row, in whole seconds.
+fn phase_and_run_seconds(summary: &str) -> (Vec<u64>, u64) {
+    let seconds = |cell: &str| -> u64 {
+        cell.trim()
+            .trim_end_matches('s')
+            .parse()
+            .unwrap_or_else(|_| panic!("{cell:?} is not whole seconds"))
+    };
+    let phases = summary
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.ends_with("s |") && l.contains(" | +"))
+        .map(|row| seconds(row.trim_matches('|').rsplit('|').next().unwrap_or("")))
+        .collect();
+    let run = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("| Duration | "))
+        .map(|cell| seconds(cell.trim_end_matches('|')))
+        .unwrap_or_else(|| panic!("no Duration row:\n{summary}"));
+    (phases, run)
+}
+
+#[test]
+fn phase_durations_add_up_to_the_run() {
+    // Three phases of about 1.6 s: cut to whole seconds each would show 1s, 1s, 1s of a 5 s run.
+    let h = phased(
+        r#"p="$ROLLOUT_PHASE_FILE"
+           echo 'One' >> "$p"; sleep 1.6
+           echo 'Two' >> "$p"; sleep 1.6
+           echo 'Three' >> "$p"; sleep 1.6"#,
+    );
+    pushed(&h);
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let (phases, total) = phase_and_run_seconds(&run.summary);
+    assert_eq!(phases.len(), 3, "{}", run.summary);
+    assert_eq!(phases.iter().sum::<u64>(), total, "{}", run.summary);
 }
