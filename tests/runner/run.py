@@ -870,6 +870,12 @@ CASES = {
 }
 
 # Which workflow each case runs (act cannot run one workflow twice at once).
+def workflow_name(path):
+    """The workflow's `name:` (act's container names start with it), or its file's name."""
+    found = re.search(r"^name:\s*(.+?)\s*$", path.read_text(), re.M)
+    return found.group(1).strip("'\"") if found else path.name
+
+
 WORKFLOW_OF = {name: re.search(r"(?:examples|tests/runner)/workflows/\S+?\.yml", fn.__doc__ or "").group(0)
                for name, fn in CASES.items()}
 
@@ -910,11 +916,12 @@ def main(argv):
                 results[name] = str(e)
                 print(f"FAIL: {name}: {e}", flush=True)
 
-    # act names a job's containers after the workflow and the job, so two runs of one workflow
-    # cannot overlap: cases of the same workflow share a lane; lanes run side by side.
+    # act names a job's containers after the workflow's `name:` and the job, so two runs of
+    # workflows with one name cannot overlap (quickstart.yml and deploy.yml are both "deploy"):
+    # cases whose workflows share a name share a lane; lanes run side by side.
     lanes = {}
     for name in chosen:
-        lanes.setdefault(WORKFLOW_OF[name], []).append(name)
+        lanes.setdefault(workflow_name(ROOT / WORKFLOW_OF[name]), []).append(name)
     try:
         with ThreadPoolExecutor(max_workers=int(os.environ.get("ROLLOUT_ACT_JOBS", "3"))) as pool:
             list(pool.map(run_lane, lanes.values()))
