@@ -65,6 +65,38 @@ pub fn rolling_back_to(choice: &Choice) -> String {
     format!("rolling back to {}", choice.to.sha.short())
 }
 
+/// What `rollout plan` says of `verify` and `on-failure` for a deploy (`preview`: to a pull
+/// request's preview, which is never rolled back). Which deployment a rollback would go back to
+/// is the history's to say: offline, the text names that it needs the API.
+pub fn plan_lines(
+    verify: &crate::inputs::VerifyInputs,
+    step: crate::inputs::Step,
+    preview: bool,
+) -> String {
+    use crate::inputs::{OnFailure, Step};
+    if step != Step::Deploy {
+        return String::new();
+    }
+    let mut s = String::new();
+    if let Some(command) = &verify.command {
+        s.push_str(&format!(
+            "  verify: {} (after the command exits 0, shown as the phase {PHASE}; up to {}, else the deploy fails)\n",
+            crate::text::Untrusted(command.trim()),
+            duration_words(verify.timeout)
+        ));
+    }
+    match (verify.on_failure, preview) {
+        (OnFailure::Stop, _) => {}
+        (OnFailure::Rollback, true) => s.push_str(
+            "  on-failure: rollback does not apply: a pull request's preview is never rolled back; a failed deploy ends `failure`\n",
+        ),
+        (OnFailure::Rollback, false) => s.push_str(
+            "  on-failure: rollback: a failed command or verify rolls the environment back in this run to its newest older deployment that reached success with another commit; which one needs the API (the history is read after the failure), and its commit must be in the clone (`fetch-depth: 0`)\n",
+        ),
+    }
+    s
+}
+
 /// Why the environment is not rolled back: each a clause after "not rolled back: ".
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NoRollback {
@@ -121,6 +153,40 @@ mod tests {
     use crate::inputs::{OnFailure, RawInputs, Step, VerifyInputs};
     use serde_json::json;
 
+    #[test]
+    fn the_plan_names_the_check_and_whether_a_failure_rolls_back() {
+        let both = VerifyInputs::parse(
+            &raw(&[
+                ("verify", "./check.sh"),
+                ("verify-timeout", "90s"),
+                ("on-failure", "rollback"),
+            ]),
+            Step::Deploy,
+        )
+        .unwrap();
+        let text = plan_lines(&both, Step::Deploy, false);
+        assert!(text.starts_with("  verify: ./check.sh (after the command exits 0, shown as the phase Verifying; up to 90s"), "{text}");
+        assert!(
+            text.contains(
+                "on-failure: rollback: a failed command or verify rolls the environment back"
+            ),
+            "{text}"
+        );
+        let preview = plan_lines(&both, Step::Deploy, true);
+        assert!(
+            preview.contains("a pull request's preview is never rolled back"),
+            "{preview}"
+        );
+        assert_eq!(
+            plan_lines(&both, Step::Plan, false),
+            "",
+            "step: plan runs nothing"
+        );
+        assert_eq!(
+            plan_lines(&VerifyInputs::default(), Step::Deploy, false),
+            ""
+        );
+    }
     fn raw(pairs: &[(&str, &str)]) -> RawInputs {
         RawInputs::from_env(
             pairs

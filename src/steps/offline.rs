@@ -6,6 +6,7 @@ use crate::event::Event;
 use crate::inputs::{Inputs, Step};
 use crate::plan::{self, Changes, Destination, Plan};
 use crate::report;
+use crate::verify;
 use std::path::Path;
 
 /// The plan as text, exactly as `rollout plan` prints it.
@@ -92,6 +93,7 @@ pub async fn plan_text(
                 .flat_map(|a| a.affected().map(|v| v.name.as_str()))
                 .collect();
             text.push_str(&report::step_lines(inputs, Some(&names)));
+            text.push_str(&verify::plan_lines(&inputs.verify, inputs.step, false));
         }
         return text;
     }
@@ -103,8 +105,10 @@ pub async fn plan_text(
         return String::new();
     };
     let mut text = report::plan_text(the_plan, changes.as_ref(), &notes);
-    if matches!(the_plan, Plan::Deploy(_)) {
+    if let Plan::Deploy(deploy) = the_plan {
         text.push_str(&report::step_lines(inputs, None));
+        let preview = deploy.target.pr_number.is_some();
+        text.push_str(&verify::plan_lines(&inputs.verify, inputs.step, preview));
     }
     text
 }

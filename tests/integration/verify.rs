@@ -558,3 +558,37 @@ fn a_clone_without_the_target_commit_names_fetch_depth() {
         run.the_error()
     );
 }
+
+#[test]
+fn rollout_plan_names_the_check_and_the_rollback_it_cannot_choose_offline() {
+    let h = Harness::new();
+    pushed(&h);
+    let event = h.file("event.json");
+    let inputs = [
+        "environments=main: production",
+        "command=./deploy.sh",
+        "verify=curl -fsS \"$ROLLOUT_ENVIRONMENT_URL/health\"",
+        "verify-timeout=2m",
+        "on-failure=rollback",
+    ];
+    let (code, text) = plan(&event, "push", &inputs, Some(&h.workspace));
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("verify: curl -fsS \"$ROLLOUT_ENVIRONMENT_URL/health\" (after the command exits 0, shown as the phase Verifying; up to 2m"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "on-failure: rollback: a failed command or verify rolls the environment back"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("needs the API"), "{text}");
+    assert!(h.state().requests.is_empty(), "rollout plan made a request");
+    // Without them, the plan says nothing of either.
+    let (_, text) = plan(&event, "push", &inputs[..2], Some(&h.workspace));
+    assert!(
+        !text.contains("verify") && !text.contains("on-failure"),
+        "{text}"
+    );
+}
