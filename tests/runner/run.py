@@ -731,13 +731,9 @@ def api(env, method, path, body):
 
 def case_rollback(env):
     """examples/workflows/rollback.yml: production ran A and B (success), then C failed; a dispatch
-    with `to: previous` checks B out and deploys it again, recorded as a rollback. act 0.2.89 refuses
-    `deployment: false` under `environment:` (an unknown property to it), so the case runs a copy
-    without that one line; GitHub's runner accepts it."""
+    with `to: previous` checks B out and deploys it again, recorded as a rollback."""
     repo = Repo(env, "examples/workflows/rollback.yml", {"scripts/deploy.sh": DEPLOY_SH})
-    text = repo.workflow.read_text()
-    check("      deployment: false\n" in text, "the example lost `deployment: false`")
-    repo.workflow.write_text(text.replace("      deployment: false\n", ""))
+    act_accepts(repo)
     shas = [repo.commit(f"release {v}", {"app.txt": f"{v}\n"}) for v in "ABC"]
     ids = []
     for sha, state in zip(shas, ["success", "success", "failure"]):
@@ -849,6 +845,173 @@ def case_report(env):
     token_leaked(env, log)
 
 
+def act_accepts(repo):
+    """act 0.2.89 refuses `deployment: false` under `environment:` (an unknown property to it):
+    the case runs a copy without that line; GitHub's runner accepts it."""
+    text = repo.workflow.read_text()
+    check("      deployment: false\n" in text, f"{repo.workflow.name} lost `deployment: false`")
+    repo.workflow.write_text(text.replace("      deployment: false\n", ""))
+
+
+class HealthServer:
+    """The deployed service's health endpoint, on the host (act's containers share its network):
+    /good/health answers 200, anything else 404 (a status curl's --retry does not wait on)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(self.path)
+                self.send_response(200 if self.path == "/good/health" else 404)
+                self.end_headers()
+                self.wfile.write(b"ok\n")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+VERIFY_DEPLOY_SH = """#!/bin/sh
+# The user's deploy script: "deploys" the checked-out app.txt, whose service answers at
+# <health-url>/<app.txt>; the URL goes to rollout through $ROLLOUT_URL_FILE.
+set -eu
+mkdir -p .seen
+echo "$(git rev-parse HEAD) ${ROLLOUT_ROLLBACK_PAYLOAD:+rollback}" >> .seen/deploys
+echo "$(cat health-url)/$(cat app.txt)" > "$ROLLOUT_URL_FILE"
+"""
+
+
+def case_verify(env):
+    """examples/workflows/verify.yml: a push whose health check passes deploys A; a push of B whose
+    check fails ends B `failure` and puts A back by itself, in the same run, then checks B out again."""
+    health = HealthServer()
+    try:
+        repo = Repo(env, "examples/workflows/verify.yml",
+                    {"scripts/deploy.sh": VERIFY_DEPLOY_SH, "health-url": health.url + "\n"})
+        act_accepts(repo)
+        a = repo.commit("release A", {"app.txt": "good\n"})
+        code, log = repo.act("push", push_event(repo, a, repo.base))
+        check(code == 0, f"A: act exited {code}", log)
+        first = deployments(env, "production")
+        check(len(first) == 1 and states(first[0])[-1] == "success", f"A: {[states(d) for d in first]}", log)
+        check("Verifying" in [s.get("description") for s in first[0]["statuses"]],
+              f"A: no Verifying phase in {first[0]['statuses']}", log)
+        check(health.seen == ["/good/health"], f"A: the check asked {health.seen}", log)
+
+        b = repo.commit("release B", {"app.txt": "bad\n"})
+        code, log = repo.act("push", push_event(repo, b, a))
+        check(code != 0, "B: the job passed with a failing health check", log)
+        ds = deployments(env, "production")
+        check(len(ds) == 3, f"B: {len(ds)} deployments, not A, B and the rollback", log)
+        failed, back = ds[1], ds[2]
+        check(failed["ref"] == b and states(failed)[-1] == "failure", f"B: {failed['ref']} {states(failed)}", log)
+        check(failed["statuses"][-1]["description"] == f"Failed in Verifying: exit 22; rolling back to {a[:7]}",
+              f"B: final description {failed['statuses'][-1]['description']!r}", log)
+        check(back["ref"] == a and states(back)[-1] == "success", f"rollback: {back['ref']} {states(back)}", log)
+        check(back["payload"].get("rollback") == {"from_deployment": failed["id"], "from_sha": b,
+                                                  "to_deployment": first[0]["id"], "automatic": True},
+              f"rollback payload {back['payload']}", log)
+        check(back["description"] == f"Rollback to {a[:7]} (deployment {first[0]['id']})", back["description"], log)
+        check(health.seen[1:] == ["/bad/health", "/good/health"], f"the checks asked {health.seen}", log)
+        check(repo.seen("deploys") == f"{a} \n{b} \n{a} rollback\n",
+              f"the command ran as {repo.seen('deploys')!r}", log)
+        check(git(repo.path, "rev-parse", "HEAD") == b, "the run's own commit was not checked out again", log)
+        check(f"deployment {failed['id']} failed; rollback deployment {back['id']} put the last good one back" in log,
+              "the Report step did not get deployment-id and rollback-deployment-id", log)
+        no_violations(env, log)
+        token_leaked(env, log)
+    finally:
+        health.stop()
+
+
+PIPELINE_BUILD_SH = """#!/bin/sh
+# The user's build: "pushes" an image and hands its reference with the digest to the next steps.
+set -eu
+mkdir -p .seen
+echo "build $(git rev-parse HEAD)" >> .seen/pipeline
+echo "artifact=registry.example/app@sha256:$(git rev-parse HEAD)" >> "$GITHUB_OUTPUT"
+"""
+
+PIPELINE_DEPLOY_SH = """#!/bin/sh
+# The user's deploy: points the environment at the artifact, never rebuilding.
+set -eu
+mkdir -p .seen
+echo "deploy $1 $2 $(git rev-parse HEAD)" >> .seen/pipeline
+if [ -e "fail-$1" ]; then echo "deploy: $1 said no" >&2; exit 3; fi
+"""
+
+
+def case_pipeline(env):
+    """examples/workflows/pipeline.yml: a push builds once, deploys the build to staging, then the
+    same build to production, which requires the commit's success in staging; when staging fails,
+    production gets nothing."""
+    repo = Repo(env, "examples/workflows/pipeline.yml",
+                {"scripts/build.sh": PIPELINE_BUILD_SH, "scripts/deploy.sh": PIPELINE_DEPLOY_SH})
+    act_accepts(repo)
+    a = repo.commit("release A", {"app.txt": "A\n"})
+    code, log = repo.act("push", push_event(repo, a, repo.base))
+    check(code == 0, f"A: act exited {code}", log)
+    artifact = f"registry.example/app@sha256:{a}"
+    staging, production = deployments(env, "staging"), deployments(env, "production")
+    check(len(staging) == 1 and len(production) == 1, f"A: {len(staging)} staging, {len(production)} production", log)
+    for d in staging + production:
+        check(d["ref"] == a and states(d)[-1] == "success", f"A: {d['environment']} {d['ref']} {states(d)}", log)
+        check(d["payload"].get("artifact") == artifact, f"A: {d['environment']} payload {d['payload']}", log)
+    check(repo.seen("pipeline") == f"build {a}\ndeploy staging {artifact} {a}\ndeploy production {artifact} {a}\n",
+          f"A: ran {repo.seen('pipeline')!r}", log)
+
+    b = repo.commit("release B", {"app.txt": "B\n", "fail-staging": ""})
+    code, log = repo.act("push", push_event(repo, b, a))
+    check(code != 0, "B: the pipeline passed with staging failing", log)
+    staging, production = deployments(env, "staging"), deployments(env, "production")
+    check(len(staging) == 2 and states(staging[-1])[-1] == "failure", f"B: staging {[states(d) for d in staging]}", log)
+    check(len(production) == 1, "B: production got a deployment of what failed in staging", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
+def case_promote(env):
+    """examples/workflows/promote.yml: staging runs A (with its build's digest) while main is at B;
+    the button ships A to production, checked out at A, with staging's artifact, no rebuild."""
+    repo = Repo(env, "examples/workflows/promote.yml", {"scripts/deploy.sh": PIPELINE_DEPLOY_SH})
+    act_accepts(repo)
+    a = repo.commit("release A", {"app.txt": "A\n"})
+    b = repo.commit("release B", {"app.txt": "B\n"})
+    artifact = f"registry.example/app@sha256:{a}"
+    source = api(env, "POST", "/repos/octo-org/app/deployments",
+                 {"ref": a, "environment": "staging", "task": "deploy", "auto_merge": False,
+                  "required_contexts": [], "payload": {"artifact": artifact}})
+    api(env, "POST", f"/repos/octo-org/app/deployments/{source['id']}/statuses", {"state": "success"})
+    event = {"inputs": {"from": "staging", "environment": "production"}, "ref": "refs/heads/main",
+             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+                            "default_branch": "main"},
+             "sender": {"login": "mona", "type": "User"}}
+    code, log = repo.act("workflow_dispatch", event, ["--input", "from=staging", "--input", "environment=production"])
+    check(code == 0, f"act exited {code}", log)
+    production = deployments(env, "production")
+    check(len(production) == 1, f"{len(production)} production deployments", log)
+    d = production[0]
+    check(d["ref"] == a and states(d)[-1] == "success", f"promoted {d['ref']} {states(d)}, not A", log)
+    check(d["payload"].get("artifact") == artifact, f"payload {d['payload']}", log)
+    check(d["payload"].get("promotion", {}).get("from_deployment") == source["id"], f"payload {d['payload']}", log)
+    check(d["description"] == f"Promote {a[:7]} from staging (deployment {source['id']})", d["description"], log)
+    check(repo.seen("pipeline") == f"deploy production {artifact} {a}\n", f"ran {repo.seen('pipeline')!r}", log)
+    check(git(repo.path, "rev-parse", "HEAD") == b, "the run's own commit was not checked out again", log)
+    check(f"promote: success, {a} from deployment {source['id']}" in log,
+          "the Report step did not get status, sha and promoted-from", log)
+    no_violations(env, log)
+    token_leaked(env, log)
+
+
 CASES = {
     "quickstart": case_quickstart,
     "push-deploy": case_push_deploy,
@@ -867,15 +1030,18 @@ CASES = {
     "lock": case_lock,
     "sweep": case_sweep,
     "report": case_report,
+    "verify": case_verify,
+    "pipeline": case_pipeline,
+    "promote": case_promote,
 }
 
-# Which workflow each case runs (act cannot run one workflow twice at once).
 def workflow_name(path):
     """The workflow's `name:` (act's container names start with it), or its file's name."""
     found = re.search(r"^name:\s*(.+?)\s*$", path.read_text(), re.M)
     return found.group(1).strip("'\"") if found else path.name
 
 
+# Which workflow each case runs (act cannot run one workflow twice at once).
 WORKFLOW_OF = {name: re.search(r"(?:examples|tests/runner)/workflows/\S+?\.yml", fn.__doc__ or "").group(0)
                for name, fn in CASES.items()}
 

@@ -703,6 +703,71 @@ fn cursor(offset: usize) -> String {
     format!("Y3Vyc29yOnYy:{offset}")
 }
 
+/// A connection's page as GitHub bounds it: `(first, offset)` from `first` (required, at most
+/// 100) and `after` (a cursor this fake wrote). `last` and `before` are not implemented here.
+pub(super) fn page_window(
+    field: &Field,
+    vars: &Map<String, Value>,
+    connection: &str,
+) -> Result<(usize, usize), Refusal> {
+    if !argument(field, "last", vars).is_null() || !argument(field, "before", vars).is_null() {
+        return Err(not_implemented(&format!(
+            "`last` and `before` on `{connection}`"
+        )));
+    }
+    let Some(first) = argument(field, "first", vars).as_i64() else {
+        return Err(refusal(
+            Some("MISSING_PAGINATION_BOUNDARIES"),
+            format!("You must provide a `first` or `last` value to properly paginate the `{connection}` connection."),
+        ));
+    };
+    if !(0..=MAX_PAGE).contains(&first) {
+        return Err(refusal(
+            Some("EXCESSIVE_PAGINATION"),
+            format!("Requesting {first} records on the `{connection}` connection exceeds the `first` limit of {MAX_PAGE} records."),
+        ));
+    }
+    let offset = match argument(field, "after", vars) {
+        Value::Null => 0,
+        Value::String(c) => c
+            .strip_prefix("Y3Vyc29yOnYy:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| {
+                refusal(
+                    Some("INVALID_CURSOR_ARGUMENTS"),
+                    format!("`{c}` does not appear to be a valid cursor."),
+                )
+            })?,
+        _ => 0,
+    };
+    Ok((first as usize, offset))
+}
+
+/// `pageInfo` of a page `offset..end` of `total` items, with the fields `f` selects.
+pub(super) fn page_info(
+    f: &Field,
+    offset: usize,
+    end: usize,
+    total: usize,
+) -> Result<Value, Refusal> {
+    let empty = end == offset;
+    let mut info = Map::new();
+    for p in fields(&f.selection_set)? {
+        let v = match p.name.as_str() {
+            "hasNextPage" => json!(end < total),
+            "hasPreviousPage" => json!(offset > 0),
+            "endCursor" if empty => Value::Null,
+            "endCursor" => json!(cursor(end)),
+            "startCursor" if empty => Value::Null,
+            "startCursor" => json!(cursor(offset + 1)),
+            "__typename" => json!("PageInfo"),
+            other => return Err(not_implemented(&format!("`PageInfo.{other}`"))),
+        };
+        info.insert(key(p), v);
+    }
+    Ok(Value::Object(info))
+}
+
 /// `Repository.deployments`, or with `commit` a commit's (`Commit.deployments`).
 fn deployments(
     s: &State,
@@ -721,22 +786,7 @@ fn deployments(
         Value::String(one) => Some(vec![one]),
         _ => None,
     };
-    let first = argument(field, "first", vars).as_i64();
-    if !argument(field, "last", vars).is_null() || !argument(field, "before", vars).is_null() {
-        return Err(not_implemented("`last` and `before` on `deployments`"));
-    }
-    let Some(first) = first else {
-        return Err(refusal(
-            Some("MISSING_PAGINATION_BOUNDARIES"),
-            "You must provide a `first` or `last` value to properly paginate the `deployments` connection.".into(),
-        ));
-    };
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(refusal(
-            Some("EXCESSIVE_PAGINATION"),
-            format!("Requesting {first} records on the `deployments` connection exceeds the `first` limit of {MAX_PAGE} records."),
-        ));
-    }
+    let (first, offset) = page_window(field, vars, "deployments")?;
     let order = argument(field, "orderBy", vars);
     if order["field"].as_str().is_some_and(|f| f != "CREATED_AT") {
         return Err(not_implemented("an order other than CREATED_AT"));
@@ -756,47 +806,13 @@ fn deployments(
     if order["direction"].as_str() == Some("DESC") {
         list.reverse();
     }
-    let offset = match argument(field, "after", vars) {
-        Value::Null => 0,
-        Value::String(c) => c
-            .strip_prefix("Y3Vyc29yOnYy:")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                refusal(
-                    Some("INVALID_CURSOR_ARGUMENTS"),
-                    format!("`{c}` does not appear to be a valid cursor."),
-                )
-            })?,
-        _ => 0,
-    };
-    let page: Vec<&Deployment> = list
-        .iter()
-        .skip(offset)
-        .take(first as usize)
-        .copied()
-        .collect();
+    let page: Vec<&Deployment> = list.iter().skip(offset).take(first).copied().collect();
     let end = offset + page.len();
     let mut out = Map::new();
     for f in fields(&field.selection_set)? {
         let value = match f.name.as_str() {
             "totalCount" => json!(list.len()),
-            "pageInfo" => {
-                let mut info = Map::new();
-                for p in fields(&f.selection_set)? {
-                    let v = match p.name.as_str() {
-                        "hasNextPage" => json!(end < list.len()),
-                        "hasPreviousPage" => json!(offset > 0),
-                        "endCursor" if page.is_empty() => Value::Null,
-                        "endCursor" => json!(cursor(end)),
-                        "startCursor" if page.is_empty() => Value::Null,
-                        "startCursor" => json!(cursor(offset + 1)),
-                        "__typename" => json!("PageInfo"),
-                        other => return Err(not_implemented(&format!("`PageInfo.{other}`"))),
-                    };
-                    info.insert(key(p), v);
-                }
-                Value::Object(info)
-            }
+            "pageInfo" => page_info(f, offset, end, list.len())?,
             "nodes" => Value::Array(
                 page.iter()
                     .map(|d| node(s, d, f, vars))

@@ -2,7 +2,7 @@
 //! `Repository.pullRequest(number:)` (null, with a `NOT_FOUND` error naming its path, for a
 //! number that names no pull request), answered from the fake's state as GitHub answers them.
 
-use super::{argument, cursor, fields, key, not_implemented, refusal, Field, Refusal, MAX_PAGE};
+use super::{argument, fields, key, not_implemented, page_info, page_window, Field, Refusal};
 use crate::State;
 use serde_json::{json, Map, Value};
 
@@ -13,21 +13,7 @@ pub(super) fn environments(
     field: &Field,
     vars: &Map<String, Value>,
 ) -> Result<Value, Refusal> {
-    if !argument(field, "last", vars).is_null() || !argument(field, "before", vars).is_null() {
-        return Err(not_implemented("`last` and `before` on `environments`"));
-    }
-    let Some(first) = argument(field, "first", vars).as_i64() else {
-        return Err(refusal(
-            Some("MISSING_PAGINATION_BOUNDARIES"),
-            "You must provide a `first` or `last` value to properly paginate the `environments` connection.".into(),
-        ));
-    };
-    if !(0..=MAX_PAGE).contains(&first) {
-        return Err(refusal(
-            Some("EXCESSIVE_PAGINATION"),
-            format!("Requesting {first} records on the `environments` connection exceeds the `first` limit of {MAX_PAGE} records."),
-        ));
-    }
+    let (first, offset) = page_window(field, vars, "environments")?;
     let order = argument(field, "orderBy", vars);
     if order["direction"].as_str() == Some("DESC") {
         return Err(not_implemented("environments in descending order"));
@@ -45,42 +31,13 @@ pub(super) fn environments(
         .into_iter()
         .filter(|n| wanted.is_empty() || wanted.contains(n))
         .collect();
-    let offset = match argument(field, "after", vars) {
-        Value::Null => 0,
-        Value::String(c) => c
-            .strip_prefix("Y3Vyc29yOnYy:")
-            .and_then(|n| n.parse::<usize>().ok())
-            .ok_or_else(|| {
-                refusal(
-                    Some("INVALID_CURSOR_ARGUMENTS"),
-                    format!("`{c}` does not appear to be a valid cursor."),
-                )
-            })?,
-        _ => 0,
-    };
-    let page: Vec<&String> = list.iter().skip(offset).take(first as usize).collect();
+    let page: Vec<&String> = list.iter().skip(offset).take(first).collect();
     let end = offset + page.len();
     let mut out = Map::new();
     for f in fields(&field.selection_set)? {
         let value = match f.name.as_str() {
             "totalCount" => json!(list.len()),
-            "pageInfo" => {
-                let mut info = Map::new();
-                for p in fields(&f.selection_set)? {
-                    let v = match p.name.as_str() {
-                        "hasNextPage" => json!(end < list.len()),
-                        "hasPreviousPage" => json!(offset > 0),
-                        "endCursor" if page.is_empty() => Value::Null,
-                        "endCursor" => json!(cursor(end)),
-                        "startCursor" if page.is_empty() => Value::Null,
-                        "startCursor" => json!(cursor(offset + 1)),
-                        "__typename" => json!("PageInfo"),
-                        other => return Err(not_implemented(&format!("`PageInfo.{other}`"))),
-                    };
-                    info.insert(key(p), v);
-                }
-                Value::Object(info)
-            }
+            "pageInfo" => page_info(f, offset, end, list.len())?,
             "nodes" => Value::Array(
                 page.iter()
                     .map(|name| environment(name, f))
