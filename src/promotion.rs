@@ -255,21 +255,13 @@ mod tests {
     use crate::lines::InputError;
     use serde_json::json;
 
-    const A: &str = "aaaaaaa1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    const B: &str = "bbbbbbb2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    use crate::history::tests::{deployed, A, B};
 
+    /// A deployment of `sha` by mona, who the log names as the source's creator.
     fn entry(id: u64, sha: &str, statuses: &[&str]) -> HistoryEntry {
         HistoryEntry {
-            id,
-            sha: Sha::parse(sha).unwrap(),
-            task: "deploy".into(),
-            payload: json!({}),
-            created_at: String::new(),
-            statuses: statuses.iter().map(|s| s.to_string()).collect(),
-            latest_state: statuses.last().copied().unwrap_or("pending").to_string(),
-            rollback_from: None,
             creator: "mona".into(),
-            log_url: String::new(),
+            ..deployed(id, sha, statuses)
         }
     }
 

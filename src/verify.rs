@@ -149,9 +149,7 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Sha;
     use crate::inputs::{OnFailure, RawInputs, Step, VerifyInputs};
-    use serde_json::json;
 
     #[test]
     fn the_plan_names_the_check_and_whether_a_failure_rolls_back() {
@@ -187,6 +185,7 @@ mod tests {
             ""
         );
     }
+
     fn raw(pairs: &[(&str, &str)]) -> RawInputs {
         RawInputs::from_env(
             pairs
@@ -195,19 +194,9 @@ mod tests {
         )
     }
 
+    /// A deployment of the commit `sha` repeated 40 times, with one status.
     fn entry(id: u64, sha: char, state: &str) -> HistoryEntry {
-        HistoryEntry {
-            id,
-            sha: Sha::parse(&sha.to_string().repeat(40)).unwrap(),
-            task: "deploy".into(),
-            payload: json!({}),
-            created_at: String::new(),
-            statuses: vec![state.to_string()],
-            latest_state: state.into(),
-            rollback_from: None,
-            creator: String::new(),
-            log_url: String::new(),
-        }
+        crate::history::tests::deployed(id, &sha.to_string().repeat(40), &[state])
     }
 
     #[test]

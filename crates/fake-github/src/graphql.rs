@@ -705,7 +705,7 @@ fn cursor(offset: usize) -> String {
 
 /// A connection's page as GitHub bounds it: `(first, offset)` from `first` (required, at most
 /// 100) and `after` (a cursor this fake wrote). `last` and `before` are not implemented here.
-pub(super) fn page_window(
+fn page_window(
     field: &Field,
     vars: &Map<String, Value>,
     connection: &str,
@@ -744,12 +744,7 @@ pub(super) fn page_window(
 }
 
 /// `pageInfo` of a page `offset..end` of `total` items, with the fields `f` selects.
-pub(super) fn page_info(
-    f: &Field,
-    offset: usize,
-    end: usize,
-    total: usize,
-) -> Result<Value, Refusal> {
+fn page_info(f: &Field, offset: usize, end: usize, total: usize) -> Result<Value, Refusal> {
     let empty = end == offset;
     let mut info = Map::new();
     for p in fields(&f.selection_set)? {
