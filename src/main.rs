@@ -77,7 +77,8 @@ enum Work {
     Rollback(plan::Destination),
     Promote(plan::Destination),
     Plan(plan::Destination),
-    Finish,
+    /// `step: finish`, with the target the event maps to (what `step: start` deployed).
+    Finish(Option<plan::Target>),
     Deactivate,
     /// `step: lock`, its commit's tree taken from `GITHUB_SHA`.
     Lock(rollout::event::Sha),
@@ -365,7 +366,7 @@ async fn main_step() -> Result<i32, BadInput> {
             Err(steps::Stopped::BadInput(sentence)) => return Err(BadInput(sentence)),
         },
         Work::Plan(dest) => rollout.plan(dest).await,
-        Work::Finish => rollout.finish().await,
+        Work::Finish(from_event) => rollout.finish(from_event.as_ref()).await,
         Work::Deactivate => rollout.deactivate().await,
         Work::Lock(tree_of) => rollout.lock(&tree_of).await,
         Work::Unlock => rollout.unlock().await,
@@ -408,6 +409,24 @@ enum Decided {
     Report(Box<steps::delivery::ReportRequest>),
 }
 
+/// The target `step: start` deployed, from the same event: `{branch}` and `{number}` in
+/// `environment-url` are filled as start filled them. A placeholder the event cannot fill (it maps
+/// to no deployment, or has no pull request for `{number}`) is bad input, as in every step.
+fn finish_target(event: &Event, inputs: &Inputs) -> Result<Option<plan::Target>, BadInput> {
+    let target = plan::destination(event, inputs)
+        .ok()
+        .map(|d| d.target().clone());
+    inputs
+        .check_run_placeholders(target.as_ref().is_some_and(|t| t.pr_number.is_some()))
+        .map_err(|e| BadInput(e.to_string()))?;
+    if let (None, Some(url)) = (&target, &inputs.environment_url) {
+        if url.uses("branch") {
+            return Err(BadInput("input `environment-url`: `{branch}` has no value in this run: `step: finish` takes it from the event `step: start` deployed, and this event maps to no branch; write the URL out, or use `{environment}` and `{sha}`".into()));
+        }
+    }
+    Ok(target)
+}
+
 /// Where the event points is decided once, before any client exists: a skip costs no TLS set-up
 /// and no request, and a checkout at the test-merge commit is refused before anything can have
 /// been written. A teardown builds nothing and is not checked.
@@ -446,7 +465,7 @@ fn decide(
     // Before anything else: these steps act on environments a fork must not steer.
     plan::refuse_fork_event(event, inputs.step).map_err(BadInput)?;
     let work = match inputs.step {
-        Step::Finish => Work::Finish,
+        Step::Finish => Work::Finish(finish_target(event, inputs)?),
         Step::Deactivate => Work::Deactivate,
         Step::Lock => Work::Lock(rollout::event::Sha::parse(&context.sha).ok_or_else(|| {
             BadInput("GITHUB_SHA is not a commit sha: `step: lock` makes its lock commit with the tree of the run's commit, so it must run inside a GitHub Actions job".into())

@@ -7,7 +7,9 @@ use crate::report::Report;
 
 impl Rollout<'_> {
     /// `step: finish`: the final status of a deployment started by `step: start`.
-    pub async fn finish(&self) -> Report {
+    /// `from_event`: the target the run's event maps to (the one `step: start` deployed), which
+    /// fills `{branch}` and `{number}` in `environment-url` as start filled them.
+    pub async fn finish(&self, from_event: Option<&crate::plan::Target>) -> Report {
         let (Some(id), Some(job)) = (self.inputs.deployment_id, self.inputs.status) else {
             return Report {
                 status: "error".into(),
@@ -43,12 +45,17 @@ impl Rollout<'_> {
             );
             return report;
         }
+        let branch = from_event.map(|t| crate::text::safe_name(t.branch()));
         let url = self.inputs.environment_url.as_ref().map(|t| {
-            t.render(&crate::text::TemplateVars {
-                environment: &report.environment,
-                sha: &report.sha,
-                ..Default::default()
-            })
+            t.render_with(
+                &crate::text::TemplateVars {
+                    environment: &report.environment,
+                    sha: &report.sha,
+                    branch: branch.as_deref().unwrap_or_default(),
+                    number: from_event.and_then(|t| t.pr_number),
+                },
+                self.inputs.target.as_deref(),
+            )
         });
         let (state, status, detail) = match job {
             JobStatus::Success => (

@@ -243,6 +243,41 @@ fn start_and_finish_in_two_processes() {
 }
 
 #[test]
+fn finish_fills_branch_from_the_event_and_refuses_a_number_a_push_has_not() {
+    let mut h = Harness::new();
+    h.input("step", "start");
+    h.inputs.remove("command");
+    let sha = pushed(&h);
+    let id = h.run().outputs["deployment-id"].clone();
+    h.input("step", "finish")
+        .input("deployment-id", &id)
+        .input("status", "success");
+    // `{number}` has no value on a push: one sentence, exit 2, and the deployment untouched.
+    h.input("environment-url", "https://pr-{number}.example.com");
+    let before = h.state().requests.len();
+    let run = h.run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("`{number}` has no value in this run"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(h.state().requests.len(), before, "a request was made");
+    assert_eq!(h.state().deployments[0].state(), Some("in_progress"));
+    h.input(
+        "environment-url",
+        "https://{branch}-{short_sha}.{environment}.example.com",
+    );
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let s = h.state();
+    assert_eq!(
+        s.deployments[0].statuses.last().unwrap().environment_url,
+        Some(format!("https://main-{}.production.example.com", &sha[..7]))
+    );
+}
+
+#[test]
 fn finish_with_cancelled_posts_error() {
     let mut h = Harness::new();
     h.input("step", "start");
