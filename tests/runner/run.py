@@ -224,6 +224,14 @@ def push_event(repo, sha, before, ref="refs/heads/main", message="ship it"):
     }
 
 
+def dispatch_event(inputs):
+    """A workflow_dispatch on main by mona, with the inputs the Run workflow form sent."""
+    return {"inputs": inputs, "ref": "refs/heads/main",
+            "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
+                           "default_branch": "main"},
+            "sender": {"login": "mona", "type": "User"}}
+
+
 def pr_event(action, number, head, base, merged=False):
     repo = {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
             "default_branch": "main"}
@@ -666,9 +674,7 @@ def case_lock(env):
 
     def dispatch(action, reason="", expires=""):
         inputs = {"action": action, "environment": "production", "reason": reason, "expires": expires}
-        event = {"inputs": inputs, "ref": "refs/heads/main",
-                 "repository": {"full_name": "octo-org/app", "default_branch": "main"},
-                 "sender": {"login": "mona"}}
+        event = dispatch_event(inputs)
         extra = [arg for k, v in inputs.items() for arg in ("--input", f"{k}={v}")]
         return repo.act("workflow_dispatch", event, extra)
 
@@ -742,10 +748,7 @@ def case_rollback(env):
                  "required_contexts": [], "payload": {"image": f"app:{sha[:7]}"}})
         api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": state})
         ids.append(d["id"])
-    event = {"inputs": {"environment": "production", "to": "previous"}, "ref": "refs/heads/main",
-             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
-                            "default_branch": "main"},
-             "sender": {"login": "mona", "type": "User"}}
+    event = dispatch_event({"environment": "production", "to": "previous"})
     code, log = repo.act("workflow_dispatch", event)
     check(code == 0, f"act exited {code}", log)
     ds = deployments(env, "production")
@@ -795,10 +798,7 @@ def case_sweep(env):
                                      data=json.dumps({"number": number, "state": state}).encode(),
                                      headers={"Content-Type": "application/json"})
         urllib.request.urlopen(req).close()
-    event = {"inputs": {"dry-run": False}, "ref": "refs/heads/main",
-             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
-                            "default_branch": "main"},
-             "sender": {"login": "mona", "type": "User"}}
+    event = dispatch_event({"dry-run": False})
     code, log = repo.act("workflow_dispatch", event, ["--input", "dry-run=false"])
     check(code == 0, f"act exited {code}", log)
     check(states(deployments(env, "pr-7")[0]) == ["success", "inactive"],
@@ -826,10 +826,7 @@ def case_report(env):
         api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": "in_progress"})
         api(env, "POST", f"/repos/octo-org/app/deployments/{d['id']}/statuses", {"state": state})
     seeded = len(env.state()["requests"])
-    event = {"inputs": {"period": "30d"}, "ref": "refs/heads/main",
-             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
-                            "default_branch": "main"},
-             "sender": {"login": "mona", "type": "User"}}
+    event = dispatch_event({"period": "30d"})
     code, log = repo.act("workflow_dispatch", event, ["--input", "period=30d"])
     check(code == 0, f"act exited {code}", log)
     check("Delivery report: production* over the last 30d" in log, "the log has no report", log)
@@ -991,10 +988,7 @@ def case_promote(env):
                  {"ref": a, "environment": "staging", "task": "deploy", "auto_merge": False,
                   "required_contexts": [], "payload": {"artifact": artifact}})
     api(env, "POST", f"/repos/octo-org/app/deployments/{source['id']}/statuses", {"state": "success"})
-    event = {"inputs": {"from": "staging", "environment": "production"}, "ref": "refs/heads/main",
-             "repository": {"full_name": "octo-org/app", "name": "app", "owner": {"login": "octo-org"},
-                            "default_branch": "main"},
-             "sender": {"login": "mona", "type": "User"}}
+    event = dispatch_event({"from": "staging", "environment": "production"})
     code, log = repo.act("workflow_dispatch", event, ["--input", "from=staging", "--input", "environment=production"])
     check(code == 0, f"act exited {code}", log)
     production = deployments(env, "production")
