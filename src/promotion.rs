@@ -208,9 +208,13 @@ pub fn plan_text(base: &Target, inputs: &crate::inputs::Inputs, now: jiff::Times
         Untrusted(environment),
         Untrusted(&target.rule)
     );
+    let whence = match &inputs.promotion.from {
+        Some(_) => String::new(),
+        None => format!(" (`requires`: {} needs it)", Untrusted(environment)),
+    };
     match source_of(inputs, &target) {
         Some(source) => s.push_str(&format!(
-            "  from: {}\n  source history: unknown offline; the run reads {}'s deployments with their statuses and {}'s lock (branch `{}`) in one GraphQL request; the newest deployment that ran must have reached `success`, else nothing is promoted (exit 2)\n",
+            "  from: {}{whence}\n  source history: unknown offline; the run reads {}'s deployments with their statuses and {}'s lock (branch `{}`) in one GraphQL request; the newest deployment that ran must have reached `success`, else nothing is promoted (exit 2)\n",
             Untrusted(&source),
             Untrusted(&source),
             Untrusted(environment),
@@ -225,6 +229,11 @@ pub fn plan_text(base: &Target, inputs: &crate::inputs::Inputs, now: jiff::Times
     s.push_str(&format!(
         "  command: {}\n",
         Untrusted(inputs.command.as_deref().unwrap_or(""))
+    ));
+    s.push_str(&crate::verify::plan_lines(
+        &inputs.verify,
+        inputs.step,
+        target.pr_number.is_some(),
     ));
     s
 }

@@ -74,7 +74,7 @@ pub fn plan_lines(
     preview: bool,
 ) -> String {
     use crate::inputs::{OnFailure, Step};
-    if step != Step::Deploy {
+    if !matches!(step, Step::Deploy | Step::Promote) {
         return String::new();
     }
     let mut s = String::new();

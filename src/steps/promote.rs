@@ -96,6 +96,9 @@ impl Rollout<'_> {
                 *said = sentence.replacen("promoted", "did not promote", 1);
             }
         }
+        // A promotion is a deploy to the destination: with `on-failure: rollback`, a failed one
+        // puts the destination's last good deployment back, as a failed deploy's does.
+        self.roll_back_failed(&mut report).await;
         Ok(report)
     }
 }

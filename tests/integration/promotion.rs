@@ -359,6 +359,50 @@ fn promote_harness() -> (Harness, String, u64) {
 }
 
 #[test]
+fn a_failed_promotion_with_on_failure_rollback_puts_the_destinations_last_good_back() {
+    let (mut h, staged, _) = promote_harness();
+    let good = h.commit(&[("app.txt", "3\n")], "three");
+    h.chown_workspace();
+    let live = deployed(
+        &h,
+        "production",
+        &good,
+        &["in_progress", "success"],
+        json!({"artifact": "registry.example/app@sha256:good"}),
+    );
+    // The promoted build fails its check; the rollback's passes.
+    h.input("command", "true")
+        .input("on-failure", "rollback")
+        .input(
+            "verify",
+            "[ \"$ROLLOUT_ARTIFACT\" = registry.example/app@sha256:good ]",
+        );
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let d = production(&h);
+    assert_eq!(d.len(), 3, "the live one, the promotion and the rollback");
+    let (failed, back) = (&d[1], &d[2]);
+    assert_eq!(failed.sha, staged);
+    assert_eq!(failed.state(), Some("failure"));
+    assert_eq!(
+        failed.statuses.last().unwrap().description,
+        format!(
+            "Failed in Verifying: exit 1; rolling back to {}",
+            &good[..7]
+        )
+    );
+    assert_eq!(
+        (back.sha.as_str(), back.state()),
+        (good.as_str(), Some("success"))
+    );
+    assert_eq!(back.payload["rollback"]["to_deployment"], live);
+    assert_eq!(back.payload["rollback"]["automatic"], true);
+    assert_eq!(run.outputs["rollback-deployment-id"], back.id.to_string());
+    assert_eq!(run.outputs["deployment-id"], failed.id.to_string());
+    assert_clean(&h);
+}
+
+#[test]
 fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
     let (h, staged, source) = promote_harness();
     let run = h.run();
