@@ -213,7 +213,7 @@ pub fn restore(detached: &Detached) -> Result<(), String> {
 fn repository_of(dir: &Path) -> Result<PathBuf, String> {
     let top = git_line(dir, &["rev-parse", "--show-toplevel"]).map_err(|why| {
         format!(
-            "no git repository holds {} ({why}): a rollback checks out the commit it deploys, so the job needs an actions/checkout step with `fetch-depth: 0` before rollout",
+            "no git repository holds {} ({why}): a rollback or a promotion checks out the commit it deploys, so the job needs an actions/checkout step with `fetch-depth: 0` before rollout",
             dir.display()
         )
     })?;
@@ -224,7 +224,7 @@ fn present(repository: &Path, sha: &Sha) -> Result<(), String> {
     let object = format!("{}^{{commit}}", sha.as_str());
     if git_line(repository, &["cat-file", "-e", &object]).is_err() {
         return Err(format!(
-            "commit {sha} is not in the checkout at {}: a rollback needs the history, so give the actions/checkout step `fetch-depth: 0` (it fetches one commit by default)",
+            "commit {sha} is not in the checkout at {}: deploying an earlier commit (a rollback, a promotion) needs the history, so give the actions/checkout step `fetch-depth: 0` (it fetches one commit by default)",
             repository.display()
         ));
     }
@@ -246,7 +246,7 @@ fn check_out(dir: &Path, sha: &Sha, discard: bool) -> Result<Detached, String> {
     })?;
     if let Some(first) = changed.lines().next().filter(|_| !discard) {
         return Err(format!(
-            "the checkout at {} has changes to {} tracked file(s) (first: `{}`): a rollback deploys exactly commit {}, so run it in a job whose steps before rollout change no tracked file",
+            "the checkout at {} has changes to {} tracked file(s) (first: `{}`): rollout deploys exactly commit {} here (a rollback, a promotion), so run it in a job whose steps before rollout change no tracked file",
             repository.display(),
             changed.lines().count(),
             first.get(3..).unwrap_or(first),
@@ -295,7 +295,7 @@ fn git_checkout_detach(repository: &Path, sha: &Sha, discard: bool) -> Result<()
     let in_the_way = untracked_in_the_way(&stderr);
     if let Some(first) = in_the_way.first() {
         return Err(format!(
-            "git could not check out {sha} at {}: {} untracked file(s) of the job's own would be overwritten by the commit's (first: `{first}`); remove them in a step before rollout (`git clean -fd`, or `rm {first}`), or run the rollback in a job that does not make them",
+            "git could not check out {sha} at {}: {} untracked file(s) of the job's own would be overwritten by the commit's (first: `{first}`); remove them in a step before rollout (`git clean -fd`, or `rm {first}`), or run it in a job that does not make them",
             repository.display(),
             in_the_way.len()
         ));

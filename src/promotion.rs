@@ -84,12 +84,18 @@ pub fn live(history: &[HistoryEntry], source: &str) -> Result<HistoryEntry, Stri
         ));
     };
     if !newest.reached_success() {
-        let state = match newest.latest_state.as_str() {
-            "in_progress" | "queued" | "pending" | "waiting" => "is still in progress".to_string(),
-            state => format!("ended {state}"),
+        let (state, then) = match newest.latest_state.as_str() {
+            "in_progress" | "queued" | "pending" | "waiting" => (
+                "is still in progress".to_string(),
+                "run the promotion again once it has succeeded".to_string(),
+            ),
+            state => (
+                format!("ended {state}"),
+                format!("deploy a fix to {source} (or roll it back) and promote once it succeeds"),
+            ),
         };
         return Err(format!(
-            "{source}'s newest deployment {} ({}) {state}; nothing good to promote",
+            "{source}'s newest deployment {} ({}) {state}; nothing good to promote: {then}",
             newest.id,
             newest.sha.short()
         ));
@@ -454,7 +460,7 @@ mod tests {
         ];
         assert_eq!(
             live(&bad, "staging").unwrap_err(),
-            "staging's newest deployment 80 (bbbbbbb) ended failure; nothing good to promote"
+            "staging's newest deployment 80 (bbbbbbb) ended failure; nothing good to promote: deploy a fix to staging (or roll it back) and promote once it succeeds"
         );
         assert!(live(&[], "staging")
             .unwrap_err()

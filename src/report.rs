@@ -610,6 +610,12 @@ pub fn plan_text(plan: &Plan, changes: Option<&Changes>, offline_notes: &[String
             if let Some(p) = &d.paths_reason {
                 s.push_str(&format!("  paths: {}\n", Untrusted(p)));
             }
+            if let Some(a) = &d.artifact {
+                s.push_str(&format!(
+                    "  artifact: {} (the payload's `artifact`, the command's `ROLLOUT_ARTIFACT`)\n",
+                    Untrusted(a)
+                ));
+            }
             if !d.description.as_str().is_empty() {
                 s.push_str(&format!(
                     "  description: {}\n",

@@ -196,6 +196,13 @@ impl Rollout<'_> {
         if let Some(p) = &d.paths_reason {
             tracing::info!("  paths: {}", Untrusted(p));
         }
+        match (&d.artifact, &d.promotion) {
+            (Some(a), _) => tracing::info!("  artifact: {}", Untrusted(a)),
+            (None, Some(_)) => tracing::info!(
+                "  artifact: none recorded by the source deployment (`ROLLOUT_ARTIFACT` is not set)"
+            ),
+            (None, None) => {}
+        }
         if let Some(why) = &d.freeze_override {
             runtime::warning(&format!("inside a freeze window: {why}"));
         }

@@ -75,12 +75,6 @@ impl Rollout<'_> {
             "{}",
             Untrusted(&sentence.replacen("promoted", "promoting", 1))
         );
-        tracing::info!(
-            "  artifact: {}",
-            Untrusted(d.artifact.as_deref().unwrap_or(
-                "none recorded by the source deployment (`ROLLOUT_ARTIFACT` is not set)"
-            ))
-        );
         if self.inputs.dry_run {
             return Err(Stopped::Report(Box::new(Report::skipped(format!(
                 "dry-run: would check {} out and deploy it: {}; nothing was written and no command ran",

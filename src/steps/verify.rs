@@ -138,6 +138,12 @@ impl Rollout<'_> {
         let missing = finished.missing(&dir);
         let (state, said) = describe_run(&finished, missing.as_ref());
         let said = said.replacen("The command", who, 1);
+        // The verify's own limit is `verify-timeout`, not the command's `timeout`.
+        let said = if who == "The command" {
+            said
+        } else {
+            said.replacen("`timeout`", "`verify-timeout`", 1)
+        };
         // A cancel or a command that never started did not fail in a phase.
         let failed_in = phase
             .filter(|_| state == State::Failure)

@@ -101,6 +101,27 @@ fn an_artifact_goes_into_the_payload_and_to_the_command() {
     assert_eq!(d[0].payload["artifact"], ARTIFACT);
     assert_eq!(requires_reads(&h), 0, "no `requires`, no read");
     assert_clean(&h);
+    // The decision is in the log, and in what `rollout plan` says.
+    assert!(
+        run.stdout.contains(&format!("  artifact: {ARTIFACT}\n")),
+        "{}",
+        run.stdout
+    );
+    let (code, text) = plan(
+        &h.file("event.json"),
+        "push",
+        &[
+            "environments=main: production",
+            "command=true",
+            &format!("artifact={ARTIFACT}"),
+        ],
+        Some(&h.workspace),
+    );
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains(&format!("  artifact: {ARTIFACT} (")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -181,6 +181,13 @@ fn a_verify_past_its_timeout_is_killed_and_says_so() {
         last_description(&d),
         "Failed in Verifying: timed out after 2s"
     );
+    // The log names the limit to raise: the check's own.
+    assert!(
+        run.stdout
+            .contains("ran longer than the 2s `verify-timeout`"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
