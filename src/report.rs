@@ -284,26 +284,26 @@ pub fn summary(report: &Report) -> String {
         row("Freeze overridden", rich(why, true));
     }
     if let Some((_, sentence)) = &report.rollback {
-        row("Rollback", md(sentence));
+        row("Rollback", rich(sentence, true));
     }
     if let Some(r) = &report.rolled_back {
         let id = r
             .deployment_id
-            .map(|id| format!(" (rollback deployment {id})"))
+            .map(|id| format!("; rollback deployment {id}"))
             .unwrap_or_default();
-        row("On failure", format!("{}{id}", md(&r.sentence)));
+        row("On failure", format!("{}{id}", rich(&r.sentence, true)));
     }
     if let Some((_, sentence)) = &report.promotion {
-        row("Promotion", md(sentence));
+        row("Promotion", rich(sentence, true));
     }
     if let Some(why) = &report.requires_override {
         row("Requires overridden", rich(why, true));
     }
     if let Some(by) = &report.blocked_by {
-        row("Blocked by", md(by));
+        row("Blocked by", rich(by, true));
     }
     if let Some(said) = &report.lock_holder {
-        row("Lock", md(said));
+        row("Lock", rich(said, true));
     }
     // Several targets' details are their rows' own, below.
     if report.rows.len() <= 1 {

@@ -283,7 +283,14 @@ fn a_failed_verify_rolls_back_to_the_last_good_commit_in_the_same_run() {
     );
     assert!(!run.outputs.contains_key("rollback-of"));
     let put_back = format!("rolled back to {} (deployment {})", &shas[1][..7], ids[1]);
-    assert!(run.summary.contains(&put_back), "{}", run.summary);
+    assert!(
+        run.summary.contains(&format!(
+            "| On failure | {put_back}; rollback deployment {} |",
+            rollback.id
+        )),
+        "{}",
+        run.summary
+    );
     assert!(
         run.summary.contains("Failed in Verifying: exit 1"),
         "{}",
