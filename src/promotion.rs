@@ -22,8 +22,22 @@ pub fn ran(entry: &HistoryEntry) -> bool {
 pub enum Requires {
     /// Its newest deployment there that ran reached success and was not rolled back since.
     Met { deployment: u64 },
-    /// One sentence: what the required environment saw, and what to do.
-    NotMet(String),
+    /// What the required environment saw (`fact`), and what to do about it (`advice`).
+    NotMet { fact: String, advice: String },
+}
+
+impl Requires {
+    fn not_met(fact: String, advice: String) -> Requires {
+        Requires::NotMet { fact, advice }
+    }
+
+    /// The one sentence a blocked deploy says; `None` when met.
+    pub fn sentence(&self) -> Option<String> {
+        match self {
+            Requires::Met { .. } => None,
+            Requires::NotMet { fact, advice } => Some(format!("{fact}; {advice}")),
+        }
+    }
 }
 
 /// Whether `sha` has succeeded in `source`: `of_commit` is the commit's deployments there,
@@ -38,32 +52,39 @@ pub fn requires_met(
     let short = sha.short();
     let head = format!("{short} has not succeeded in {source}");
     let Some(newest) = of_commit.iter().find(|e| e.sha == *sha && ran(e)) else {
-        return Requires::NotMet(format!(
-            "{head}: it was never deployed there; deploy it to {source} first"
-        ));
+        return Requires::not_met(
+            format!("{head}: it was never deployed there"),
+            format!("deploy it to {source} first"),
+        );
     };
     if !newest.reached_success() {
-        let what = match newest.latest_state.as_str() {
-            "in_progress" | "queued" | "pending" | "waiting" => format!(
-                "is still {}; wait for it to finish, then deploy again",
-                newest.latest_state.replace('_', " ")
+        let (what, advice) = match newest.latest_state.as_str() {
+            "in_progress" | "queued" | "pending" | "waiting" => (
+                format!("is still {}", newest.latest_state.replace('_', " ")),
+                "wait for it to finish, then deploy again".to_string(),
             ),
-            state => format!("ended {state}; deploy a fix to {source} first"),
+            state => (
+                format!("ended {state}"),
+                format!("deploy a fix to {source} first"),
+            ),
         };
-        return Requires::NotMet(format!(
-            "{head}: its newest deployment there ({}) {what}",
-            newest.id
-        ));
+        return Requires::not_met(
+            format!("{head}: its newest deployment there ({}) {what}", newest.id),
+            advice,
+        );
     }
     let undone = recent
         .iter()
         .chain(of_commit)
         .find(|e| e.id > newest.id && e.rollback_from == Some(newest.id));
     if let Some(rollback) = undone {
-        return Requires::NotMet(format!(
-            "{head}: its newest deployment there ({}) reached success, but rollback deployment {} undid it; deploy a fix to {source} first",
-            newest.id, rollback.id
-        ));
+        return Requires::not_met(
+            format!(
+                "{head}: its newest deployment there ({}) reached success, but rollback deployment {} undid it",
+                newest.id, rollback.id
+            ),
+            format!("deploy a fix to {source} first"),
+        );
     }
     Requires::Met {
         deployment: newest.id,
@@ -390,10 +411,8 @@ mod tests {
     fn requires_is_not_met_with_a_sentence_for_each_reason() {
         let never = requires_met(&sha(A), "staging", &[], &[]);
         assert_eq!(
-            never,
-            Requires::NotMet(
-                "aaaaaaa has not succeeded in staging: it was never deployed there; deploy it to staging first".into()
-            )
+            never.sentence().as_deref(),
+            Some("aaaaaaa has not succeeded in staging: it was never deployed there; deploy it to staging first")
         );
         let failed = requires_met(
             &sha(A),
@@ -401,9 +420,7 @@ mod tests {
             &[entry(77, A, &["in_progress", "failure"])],
             &[],
         );
-        let Requires::NotMet(s) = failed else {
-            panic!()
-        };
+        let Some(s) = failed.sentence() else { panic!() };
         assert!(
             s.starts_with("aaaaaaa has not succeeded in staging: its newest deployment there (77) ended failure"),
             "{s}"
@@ -418,9 +435,13 @@ mod tests {
             ],
             &[],
         );
-        assert!(matches!(newest_failed, Requires::NotMet(s) if s.contains("(80) ended failure")));
+        assert!(newest_failed
+            .sentence()
+            .is_some_and(|s| s.contains("(80) ended failure")));
         let running = requires_met(&sha(A), "staging", &[entry(81, A, &["in_progress"])], &[]);
-        assert!(matches!(running, Requires::NotMet(s) if s.contains("still in progress")));
+        assert!(running
+            .sentence()
+            .is_some_and(|s| s.contains("still in progress")));
         // Undone by a later rollback of the environment (to another commit).
         let mut rollback = entry(90, B, &["in_progress", "success"]);
         rollback.rollback_from = Some(77);
@@ -431,7 +452,9 @@ mod tests {
             &[rollback.clone()],
         );
         assert!(
-            matches!(&undone, Requires::NotMet(s) if s.contains("rollback deployment 90 undid it")),
+            undone
+                .sentence()
+                .is_some_and(|s| s.contains("rollback deployment 90 undid it")),
             "{undone:?}"
         );
         // A rollback of an older deployment does not undo it.

@@ -75,10 +75,10 @@ impl Rollout<'_> {
                 );
                 None
             }
-            Requires::NotMet(sentence) => match &self.inputs.promotion.override_requires {
+            Requires::NotMet { fact, advice } => match &self.inputs.promotion.override_requires {
                 Some(reason) => {
-                    let why =
-                        format!("{sentence}; deployed anyway by `override-requires`: {reason}");
+                    // What the deploy would have been told to do is moot: it goes ahead.
+                    let why = format!("{fact}; deployed anyway by `override-requires`: {reason}");
                     runtime::warning(&why);
                     d.requires_override = Some(why);
                     None
@@ -86,7 +86,7 @@ impl Rollout<'_> {
                 None => {
                     report.status = "blocked".into();
                     report.blocked_by = Some(BY_REQUIRES.into());
-                    report.detail = format!("{sentence}; {}", promotion::way_out());
+                    report.detail = format!("{fact}; {advice}; {}", promotion::way_out());
                     Some(report)
                 }
             },

@@ -337,6 +337,12 @@ fn override_requires_deploys_anyway_and_records_why() {
         "{}",
         run.stdout
     );
+    // What a blocked deploy is told to do is moot once it goes ahead.
+    assert!(
+        !run.stdout.contains("first; deployed anyway"),
+        "{}",
+        run.stdout
+    );
     assert_clean(&h);
 }
 
