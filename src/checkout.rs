@@ -255,7 +255,7 @@ fn check_out(dir: &Path, sha: &Sha, discard: bool) -> Result<Detached, String> {
     }
     if discard && !changed.is_empty() {
         tracing::info!(
-            "discarding the failed deploy's changes to {} tracked file(s) in {}",
+            "discarding the changes to {} tracked file(s) in {} (the failed deploy's, and any an earlier step of the job made)",
             changed.lines().count(),
             repository.display()
         );
