@@ -76,11 +76,16 @@ impl Rollout<'_> {
             Untrusted(&sentence.replacen("promoted", "promoting", 1))
         );
         if self.inputs.dry_run {
-            return Err(Stopped::Report(Box::new(Report::skipped(format!(
+            if let Some(artifact) = &d.artifact {
+                tracing::info!("  artifact: {}", Untrusted(artifact));
+            }
+            let said = format!(
                 "dry-run: would check {} out and deploy it: {}; nothing was written and no command ran",
                 live.sha,
                 sentence.replacen("promoted", "promote", 1)
-            )))));
+            );
+            tracing::info!("{}", Untrusted(&said));
+            return Err(Stopped::Report(Box::new(Report::skipped(said))));
         }
         self.detach_to(&live.sha).map_err(Stopped::BadInput)?;
         self.announce(&d);

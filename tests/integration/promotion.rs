@@ -430,6 +430,35 @@ fn a_failed_promotion_with_on_failure_rollback_puts_the_destinations_last_good_b
 }
 
 #[test]
+fn a_dry_run_promotion_says_what_and_which_build_it_would_ship_and_writes_nothing() {
+    let (mut h, staged, _) = promote_harness();
+    h.input("dry-run", "true");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "skipped");
+    for said in [&run.outputs["skip-reason"], &run.stdout] {
+        assert!(
+            said.contains(&format!("dry-run: would check {staged} out")),
+            "{said}"
+        );
+    }
+    assert!(
+        run.stdout.contains(&format!("  artifact: {ARTIFACT}")),
+        "{}",
+        run.stdout
+    );
+    assert!(production(&h).is_empty());
+    assert!(!h.file("got").exists(), "the command ran");
+    assert!(
+        h.state()
+            .requests
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/graphql"),
+        "a dry run wrote"
+    );
+}
+
+#[test]
 fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
     let (h, staged, source) = promote_harness();
     let run = h.run();
