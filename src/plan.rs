@@ -382,8 +382,13 @@ pub fn refuse_fork_event(event: &Event, step: crate::inputs::Step) -> Result<(),
         } => "workflow_run of a run from a fork".to_string(),
         _ => return Ok(()),
     };
+    // Where the step can run instead: a sweep only from a schedule or a dispatch.
+    let instead = match step {
+        crate::inputs::Step::Sweep => "`workflow_dispatch` or a `schedule`",
+        _ => "`workflow_dispatch` or a push to this repository",
+    };
     Err(format!(
-        "step: {} refuses the event {from}: it acts on environments a fork must not steer, whatever `allow-fork-code` says; run it from workflow_dispatch or a push to this repository",
+        "step: {} refuses the event {from}: it acts on environments a fork must not steer, whatever `allow-fork-code` says; run it from {instead}",
         step.name()
     ))
 }
@@ -1059,6 +1064,25 @@ mod tests {
             ("allow-fork-code", "true"),
         ]);
         assert_eq!(deploy(plan(&e, &i, &all())).target.environment, "pr-42");
+    }
+
+    #[test]
+    fn a_forks_event_is_refused_by_the_steps_that_steer_environments_with_where_to_run_them() {
+        use crate::inputs::Step;
+        let e = pr("opened", true, PullRequestKind::Target);
+        let sweep = refuse_fork_event(&e, Step::Sweep).unwrap_err();
+        assert!(
+            sweep.ends_with("run it from `workflow_dispatch` or a `schedule`"),
+            "{sweep}"
+        );
+        let rollback = refuse_fork_event(&e, Step::Rollback).unwrap_err();
+        assert!(
+            rollback.ends_with("or a push to this repository"),
+            "{rollback}"
+        );
+        assert_eq!(refuse_fork_event(&e, Step::Deploy), Ok(()));
+        let own = pr("opened", false, PullRequestKind::Target);
+        assert_eq!(refuse_fork_event(&own, Step::Sweep), Ok(()));
     }
 
     #[test]
