@@ -124,12 +124,12 @@ impl Rollout<'_> {
     }
 
     /// Judges each preview and sweeps those due, then writes each pull request's comment: what
-    /// was done, and the previews whose teardown failed.
+    /// was done, and the previews that were due but not swept, with why.
     async fn sweep_previews(
         &self,
         previews: Vec<Preview>,
         read: &BTreeMap<String, PreviewRead>,
-    ) -> (Swept, Vec<String>) {
+    ) -> (Swept, Vec<(String, String)>) {
         let (mut swept, mut failures) = (Swept::default(), Vec::new());
         let (pacer, cannot_delete) = (Pacer::default(), Cell::new(false));
         let mut removed: Vec<Removed> = Vec::new();
@@ -190,7 +190,7 @@ impl Rollout<'_> {
                             Untrusted(&preview.environment),
                             Untrusted(&detail)
                         );
-                        failures.push(preview.environment.clone());
+                        failures.push((preview.environment.clone(), detail.clone()));
                         row.done = detail;
                     }
                 }
@@ -378,7 +378,9 @@ fn dry_run_sentence(rollout: &Rollout<'_>, read: &PreviewRead) -> String {
 }
 
 /// The run's one sentence: what was swept, what failed.
-fn summary_sentence(swept: &Swept, failures: &[String], dry_run: bool) -> String {
+/// `failures`: each preview that was due but not swept, with why (its own sentence: a failed
+/// teardown leaves the preview as it was; a refused write says what the token lacks).
+fn summary_sentence(swept: &Swept, failures: &[(String, String)], dry_run: bool) -> String {
     let listed = swept.rows.len();
     let mut s = if dry_run {
         let due = swept
@@ -387,8 +389,10 @@ fn summary_sentence(swept: &Swept, failures: &[String], dry_run: bool) -> String
             .filter(|r| r.done.starts_with("dry run"))
             .count();
         format!("dry run: {due} preview(s) would be swept; nothing was written and no command ran")
-    } else if swept.swept.is_empty() {
+    } else if swept.swept.is_empty() && failures.is_empty() {
         format!("nothing to sweep ({listed} preview(s) with a live deployment listed)")
+    } else if swept.swept.is_empty() {
+        format!("swept nothing ({listed} preview(s) with a live deployment listed)")
     } else {
         format!(
             "swept {} preview(s): {}",
@@ -397,10 +401,11 @@ fn summary_sentence(swept: &Swept, failures: &[String], dry_run: bool) -> String
         )
     };
     if !failures.is_empty() {
-        s.push_str(&format!(
-            "; the teardown of {} failed and was left as it was",
-            failures.join(", ")
-        ));
+        let each: Vec<String> = failures
+            .iter()
+            .map(|(environment, why)| format!("{environment} ({why})"))
+            .collect();
+        s.push_str(&format!("; not swept: {}", each.join(", ")));
     }
     s
 }

@@ -205,6 +205,24 @@ fn a_failing_teardown_leaves_its_preview_and_the_others_go_on() {
 }
 
 #[test]
+fn a_status_the_token_may_not_write_is_named_not_called_a_failed_teardown() {
+    let h = sweeper();
+    h.fake.grant(TOKEN, Grant::NoDeployments);
+    let first = preview(&h, "pr-1", 1, "success", 2.0);
+    pull(&h, 1, "CLOSED");
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let said = run.the_error();
+    assert!(said.contains("swept nothing (1 preview(s)"), "{said}");
+    assert!(said.contains("not swept: pr-1 ("), "{said}");
+    assert!(said.contains("deployments: write"), "{said}");
+    assert!(!said.contains("teardown"), "the teardown ran: {said}");
+    let s = h.state();
+    let d = s.deployments.iter().find(|d| d.id == first[0]).unwrap();
+    assert_eq!(d.state(), Some("success"), "the refused status landed");
+}
+
+#[test]
 fn an_admin_token_deletes_the_environments_another_is_told_once() {
     let mut h = sweeper();
     h.input("delete-environment", "true");
