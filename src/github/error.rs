@@ -163,8 +163,11 @@ impl ApiError {
             ApiError::Query { kind: QueryFault::RateLimited, message, .. } => format!(
                 "{doing} failed: GitHub rate limited the GraphQL API ({message}) for longer than rollout may wait here; wait for the limit to reset, or use fewer concurrent jobs"
             ),
-            ApiError::Query { kind: QueryFault::Forbidden | QueryFault::NotFound, message, .. } => format!(
+            ApiError::Query { kind: QueryFault::Forbidden, message, .. } => format!(
                 "{doing} failed: GitHub's GraphQL API refused the token ({message}); the token lacks access: give the job `permissions:` with `{permission}`"
+            ),
+            ApiError::Query { kind: QueryFault::NotFound, message, .. } => format!(
+                "{doing} failed: GitHub's GraphQL API found nothing there ({message}); check the repository's name, or the token cannot see it: give the job `permissions:` with `{permission}`"
             ),
             ApiError::Query { kind: QueryFault::Transient, message, .. } => format!(
                 "{doing} failed: GitHub's GraphQL API kept failing on its side ({message}); re-run the job when GitHub recovers"

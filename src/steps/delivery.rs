@@ -10,8 +10,9 @@ use crate::github::{ApiError, DeploymentClient};
 use crate::runtime::{self, Runtime};
 use jiff::Timestamp;
 
-/// What the permissions a report needs are, said where a read is refused.
-const PERMISSIONS: &str = "the token needs `deployments: read` and `contents: read` (and `actions: read` to list the environments a glob matches)";
+/// The permissions a report needs, said where a read is refused.
+const PERMISSIONS: &str =
+    "deployments: read`, `contents: read` and (to list the environments a glob matches) `actions: read";
 
 /// `environment` (a glob) and `period`, checked before any request.
 pub struct ReportRequest {
@@ -105,7 +106,7 @@ pub async fn gather(
 }
 
 fn refused(e: &ApiError) -> String {
-    format!("the delivery report could not read the deployments: {e}; {PERMISSIONS}")
+    e.explain("The delivery report's read of the deployments", PERMISSIONS)
 }
 
 /// `step: report`: the summary and the outputs `status` and `report`. Returns the exit code.

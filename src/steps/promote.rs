@@ -10,7 +10,7 @@ use crate::report::Report;
 use crate::runtime::Untrusted;
 
 /// What reading a deployment history needs of the token.
-const HISTORY_PERMISSION: &str = "deployments: read` and `contents: read";
+use super::rollback::HISTORY_PERMISSION;
 
 impl Rollout<'_> {
     /// `step: promote` to `dest`'s environment (or the one of the target `target` names).

@@ -277,18 +277,27 @@ fn bad_input_is_exit_2_before_any_request() {
 }
 
 #[test]
-fn a_refused_read_is_one_sentence_naming_the_permissions() {
+fn a_refused_read_is_one_sentence_naming_what_to_change() {
+    // A bad token is the token's fault, not the permissions'.
     let mut h = report_harness();
     h.input("environment", "production*");
     h.fake.grant(TOKEN, Grant::Bad);
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(
-        run.the_error().contains("`deployments: read`"),
-        "{}",
-        run.the_error()
-    );
+    let said = run.the_error();
+    assert!(said.contains("invalid or expired"), "{said}");
+    assert!(!said.contains("permissions:"), "{said}");
     assert_eq!(run.outputs["status"], "error");
+    // A repository GitHub cannot find (a typo in `--repo`) is named as such, with the
+    // permissions that would make it visible.
+    let h = report_harness();
+    let (code, _, err) = cli(
+        &h,
+        &["--repo", "octo-org/ap", "--environment", "production"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("check the repository's name"), "{err}");
+    assert!(err.contains("`deployments: read`"), "{err}");
 }
 
 fn cli(h: &Harness, args: &[&str]) -> (i32, String, String) {
