@@ -469,6 +469,9 @@ impl Figures {
             "rollbacks": self.rollbacks,
             "automatic_rollbacks": self.automatic_rollbacks,
             "errors": self.errors,
+            // Counted apart: never a success or a failure.
+            "cancelled": self.cancelled,
+            "unfinished": self.unfinished,
         })
     }
 }
@@ -482,10 +485,15 @@ impl Delivery {
             .map(|(name, f)| (name.clone(), f.to_json()))
             .collect();
         json!({
-            "period": { "from": self.window.from.to_string(), "to": self.window.to.to_string() },
+            "period": { "from": whole_seconds(self.window.from), "to": whole_seconds(self.window.to) },
             "environments": environments,
         })
     }
+}
+
+/// A moment as RFC 3339 in whole seconds, as every other time of the report is.
+fn whole_seconds(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// The environments a glob (`production*`) picks among `names`, compared without case as

@@ -104,6 +104,17 @@ fn history(h: &Harness, now: Timestamp) {
         json!({"rollback": {"from_deployment": undone, "from_sha": "x", "to_deployment": 1}}),
     );
     seed(s, now, "production", 60, 0, &["error"], json!({}));
+    // Counted apart: one cancelled (inactive without a success), one still running.
+    seed(
+        s,
+        now,
+        "production",
+        55,
+        0,
+        &["in_progress", "inactive"],
+        json!({}),
+    );
+    seed(s, now, "production", 1, 0, &["in_progress"], json!({}));
     seed(
         s,
         now,
@@ -335,6 +346,13 @@ fn the_command_line_prints_the_same_figures_as_a_table_or_json() {
     assert_eq!(code, 0, "{err}");
     let report: Value = serde_json::from_str(&json_text).unwrap();
     assert_eq!(report["environments"]["production"]["changes"], 3);
+    assert_eq!(report["environments"]["production"]["cancelled"], 1);
+    assert_eq!(report["environments"]["production"]["unfinished"], 1);
+    let from = report["period"]["from"].as_str().unwrap_or_default();
+    assert!(
+        from.len() == 20 && from.ends_with('Z'),
+        "whole seconds: {from}"
+    );
     assert_eq!(
         report["environments"]["production"]["change_failure_rate"],
         json!(0.6667)
