@@ -513,7 +513,9 @@ pub fn matching(glob: &globset::GlobMatcher, names: &[String]) -> Vec<String> {
 pub fn environment_glob(text: &str) -> Result<(globset::GlobMatcher, bool), String> {
     let pattern = text.trim();
     if pattern.is_empty() {
-        return Err("is required for `step: report`: name the environments to report on, a glob such as `production*`".into());
+        return Err(
+            "is required: name the environments to report on, a glob such as `production*`".into(),
+        );
     }
     let glob = globset::GlobBuilder::new(pattern)
         .case_insensitive(true)

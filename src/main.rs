@@ -145,6 +145,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // On a workstation an error is a plain line, as `rollout report` prints its other failures;
+    // in a job it is an annotation.
+    let on_workstation = matches!(cmd, Some(Cmd::Report { .. }));
     let code = runtime.block_on(async {
         let result = match cmd {
             None => main_step().await,
@@ -165,6 +168,10 @@ fn main() -> ExitCode {
         };
         match result {
             Ok(code) => code,
+            Err(BadInput(sentence)) if on_workstation => {
+                eprintln!("error: {sentence}");
+                2
+            }
             Err(BadInput(sentence)) => {
                 runtime::error(&sentence);
                 2

@@ -80,6 +80,12 @@ pub async fn gather(
         }
         delivery::matching(&request.glob, &listed.names)
     };
+    if names.is_empty() && !request.literal {
+        notes.push(format!(
+            "no environment of the repository matches `{}`: check the glob against Settings -> Environments",
+            crate::runtime::Untrusted(&request.pattern)
+        ));
+    }
     if names.is_empty() {
         return Ok(Gathered {
             delivery: delivery::report(&[], &[], window),

@@ -266,7 +266,10 @@ fn a_plain_name_needs_no_listing_and_an_open_episode_is_open_since() {
 #[test]
 fn bad_input_is_exit_2_before_any_request() {
     for (inputs, names) in [
-        (vec![], "input `environment` is required for `step: report`"),
+        (
+            vec![],
+            "input `environment` is required: name the environments",
+        ),
         (
             vec![("environment", "production"), ("period", "30")],
             "input `period` \"30\" is not a period",
@@ -329,6 +332,48 @@ fn cli(h: &Harness, args: &[&str]) -> (i32, String, String) {
 }
 
 #[test]
+fn the_command_line_says_its_errors_plainly_and_warns_of_a_glob_that_matches_nothing() {
+    let h = report_harness();
+    history(&h, now());
+    let (code, _, err) = cli(
+        &h,
+        &[
+            "--repo",
+            "octo-org/app",
+            "--environment",
+            "production",
+            "--period",
+            "30",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("error: --period \"30\" is not a period"),
+        "{err}"
+    );
+    let (code, _, err) = cli(
+        &h,
+        &[
+            "--repo",
+            "octo-org/app",
+            "--environment",
+            "",
+            "--period",
+            "30d",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("error: --environment is required"), "{err}");
+    assert!(h.state().requests.is_empty(), "bad flags reached the API");
+    let (code, out, err) = cli(&h, &["--repo", "octo-org/app", "--environment", "nothing*"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        format!("{out}{err}").contains("no environment of the repository matches `nothing*`"),
+        "{out}{err}"
+    );
+}
+
+#[test]
 fn the_command_line_prints_the_same_figures_as_a_table_or_json() {
     let h = report_harness();
     let now = now();
@@ -386,10 +431,10 @@ fn the_command_line_prints_the_same_figures_as_a_table_or_json() {
     assert_eq!(graphql_reads(&h), 4);
     // Bad flags: exit 2, no request.
     let before = h.state().requests.len();
-    let (code, out, _) = cli(&h, &["--repo", "app", "--environment", "production"]);
+    let (code, _, err) = cli(&h, &["--repo", "app", "--environment", "production"]);
     assert_eq!(code, 2);
-    assert!(out.contains("--repo \"app\" is not OWNER/NAME"), "{out}");
-    let (code, out, _) = cli(
+    assert!(err.contains("--repo \"app\" is not OWNER/NAME"), "{err}");
+    let (code, _, err) = cli(
         &h,
         &[
             "--repo",
@@ -401,7 +446,7 @@ fn the_command_line_prints_the_same_figures_as_a_table_or_json() {
         ],
     );
     assert_eq!(code, 2);
-    assert!(out.contains("--period \"1y\" is not a period"), "{out}");
+    assert!(err.contains("--period \"1y\" is not a period"), "{err}");
     assert_eq!(h.state().requests.len(), before);
 }
 
