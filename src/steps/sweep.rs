@@ -177,7 +177,16 @@ impl Rollout<'_> {
                             done,
                         });
                     }
-                    Ok(None) if self.inputs.dry_run => row.done = dry_run_sentence(self, r),
+                    Ok(None) if self.inputs.dry_run => {
+                        row.done = dry_run_sentence(self, r, preview.number);
+                        tracing::info!(
+                            "{} (pull request #{}): {}; {}",
+                            Untrusted(&preview.environment),
+                            preview.number,
+                            why.sentence(),
+                            row.done
+                        );
+                    }
                     Ok(None) => {
                         row.done = format!(
                             "left for the next run: this run's {} writes are spent",
@@ -285,17 +294,23 @@ impl Rollout<'_> {
     /// admin's), the run says so once and tries no further deletion.
     async fn sweep_delete(&self, environment: &str, pacer: &Pacer, cannot: &Cell<bool>) -> String {
         if cannot.get() {
-            return "; the environment was not deleted (the token cannot delete environments: see above)".into();
+            return "; the environment was not deleted: the token cannot delete environments (that takes an admin's token)".into();
         }
         pacer.wait(self.client).await;
         match self.delete_preview_environment(environment).await {
             Ok(()) => "; the environment was deleted".into(),
             Err(sentence) => {
-                if sentence.contains("admin rights") {
+                let cannot_delete = sentence.contains("admin rights");
+                if cannot_delete {
                     cannot.set(true);
                 }
                 runtime::warning(&sentence);
-                "; the environment was not deleted (see the warning)".into()
+                // The pull request's comment is read where the run's warning is not.
+                if cannot_delete {
+                    "; the environment was not deleted: the token cannot delete environments (that takes an admin's token)".into()
+                } else {
+                    "; the environment was not deleted (the run's log says why)".into()
+                }
             }
         }
     }
@@ -364,17 +379,25 @@ fn failed(mut report: Report, detail: String) -> Report {
 }
 
 /// What a dry run would have done to a preview.
-fn dry_run_sentence(rollout: &Rollout<'_>, read: &PreviewRead) -> String {
+fn dry_run_sentence(rollout: &Rollout<'_>, read: &PreviewRead, number: u64) -> String {
     let live = read.deployments.iter().filter(|d| !d.inactive).count();
-    let mut s = String::from("dry run: would ");
+    let mut does = Vec::new();
     if rollout.inputs.teardown_command.is_some() {
-        s.push_str("run the teardown command, ");
+        does.push("run the teardown command".to_string());
     }
-    s.push_str(&format!("mark {live} deployment(s) inactive"));
+    does.push(format!("mark {live} deployment(s) inactive"));
     if rollout.inputs.delete_environment {
-        s.push_str(" and delete the environment");
+        does.push("delete the environment".into());
     }
-    s
+    if rollout.inputs.comment.unwrap_or(true) {
+        does.push(format!("say so on pull request #{number}"));
+    }
+    let last = does.pop().unwrap_or_default();
+    if does.is_empty() {
+        format!("dry run: would {last}")
+    } else {
+        format!("dry run: would {} and {last}", does.join(", "))
+    }
 }
 
 /// The run's one sentence: what was swept, what failed.

@@ -306,10 +306,17 @@ fn a_dry_run_lists_what_it_would_sweep_and_writes_nothing() {
     assert!(writes(&h).is_empty(), "{:?}", writes(&h));
     assert!(torn(&h).is_empty(), "no command ran");
     assert_eq!(run.outputs["swept"], "[]");
+    let would = "dry run: would run the teardown command, mark 2 deployment(s) inactive, delete the environment and say so on pull request #1";
     assert!(
-        run.summary.contains("dry run: would run the teardown command, mark 2 deployment(s) inactive and delete the environment"),
+        run.summary.contains(&would.replace('#', "&#35;")),
         "{}",
         run.summary
+    );
+    // The log names each preview too, not only how many.
+    assert!(
+        run.stdout.contains("pr-1 (pull request #1): ") && run.stdout.contains(would),
+        "{}",
+        run.stdout
     );
 }
 
