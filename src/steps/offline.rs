@@ -86,13 +86,16 @@ pub async fn plan_text(
     if with_targets {
         let mut text = report::targets_plan_text(&plans, changes.as_ref(), &notes);
         if deploys {
-            // `step: plan` exists for its `targets` output: the matrix a later job runs.
-            let names: Vec<&str> = plans
-                .affected
-                .iter()
-                .flat_map(|a| a.affected().map(|v| v.name.as_str()))
-                .collect();
+            // `step: plan` exists for its `targets` output: the matrix a later job runs, which
+            // leaves out what a freeze window blocks, as the step does.
+            let (names, frozen) = deploying_and_frozen(&plans);
             text.push_str(&report::step_lines(inputs, Some(&names)));
+            if inputs.step == Step::Plan && names.is_empty() && !frozen.is_empty() {
+                text.push_str(&format!(
+                    "  the step would end `blocked` (exit 1): every target that would deploy is frozen ({})\n",
+                    frozen.join(", ")
+                ));
+            }
             text.push_str(&verify::plan_lines(&inputs.verify, inputs.step, false));
         }
         return text;
@@ -111,6 +114,22 @@ pub async fn plan_text(
         text.push_str(&verify::plan_lines(&inputs.verify, inputs.step, preview));
     }
     text
+}
+
+/// The targets that would deploy, and those a freeze window blocks.
+fn deploying_and_frozen(plans: &plan::Plans) -> (Vec<&str>, Vec<&str>) {
+    let (mut deploying, mut frozen) = (Vec::new(), Vec::new());
+    for planned in &plans.each {
+        let name = planned.name.as_deref().unwrap_or_default();
+        match &planned.decision {
+            plan::Decision::Plan(Plan::Deploy(_)) => deploying.push(name),
+            plan::Decision::Plan(Plan::Skip(skip)) if skip.kind == plan::SkipKind::Blocked => {
+                frozen.push(name)
+            }
+            _ => {}
+        }
+    }
+    (deploying, frozen)
 }
 
 /// Whether the one plan of a run without `targets` deploys.

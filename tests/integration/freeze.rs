@@ -192,6 +192,41 @@ fn step_plan_with_some_targets_frozen_leaves_them_out_and_warns() {
 }
 
 #[test]
+fn rollout_plan_gives_the_matrix_step_plan_would_give_under_a_freeze() {
+    for (freeze, targets, blocked) in [
+        (format!("production-api: {ALWAYS}"), r#"["web"]"#, false),
+        (format!("production*: {ALWAYS}"), "[]", true),
+    ] {
+        let mut h = Harness::new();
+        planned(&mut h, &freeze);
+        let (code, text) = plan(
+            &h.file("event.json"),
+            "push",
+            &[
+                "environments=main: production",
+                "targets=web: app/**\napi: app/**",
+                "step=plan",
+                &format!("freeze={freeze}"),
+            ],
+            Some(&h.workspace),
+        );
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains(&format!("output targets: {targets}")),
+            "{freeze}: {text}"
+        );
+        assert_eq!(
+            text.contains("the step would end `blocked` (exit 1)"),
+            blocked,
+            "{freeze}: {text}"
+        );
+        // The step itself agrees.
+        let run = h.run();
+        assert_eq!(run.outputs["targets"], targets, "{}", run.stdout);
+    }
+}
+
+#[test]
 fn step_plan_with_override_freeze_keeps_the_frozen_targets_in() {
     let mut h = Harness::new();
     planned(&mut h, &format!("production*: {ALWAYS}"));
