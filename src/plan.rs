@@ -657,7 +657,7 @@ pub fn freeze(inputs: &Inputs, environment: &str, now: jiff::Timestamp) -> Freez
     };
     match &inputs.override_freeze {
         Some(reason) => Freeze::Overridden(format!(
-            "{}; deployed anyway by `override-freeze`: {reason}",
+            "{}; `override-freeze` lets this deploy through: {reason}",
             frozen.window_sentence(environment)
         )),
         None => Freeze::Blocked(Skip {

@@ -280,7 +280,12 @@ pub fn summary(report: &Report) -> String {
         );
     }
     row("Task", md(&report.task));
-    if let Some(why) = &report.freeze_override {
+    // A run something else blocked (a lock) went through no window: no override to show.
+    if let Some(why) = report
+        .freeze_override
+        .as_ref()
+        .filter(|_| report.status != "blocked")
+    {
         row("Freeze overridden", rich(why, true));
     }
     if let Some((_, sentence)) = &report.rollback {
@@ -296,7 +301,11 @@ pub fn summary(report: &Report) -> String {
     if let Some((_, sentence)) = &report.promotion {
         row("Promotion", rich(sentence, true));
     }
-    if let Some(why) = &report.requires_override {
+    if let Some(why) = report
+        .requires_override
+        .as_ref()
+        .filter(|_| report.status != "blocked")
+    {
         row("Requires overridden", rich(why, true));
     }
     if let Some(by) = &report.blocked_by {

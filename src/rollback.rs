@@ -253,10 +253,10 @@ pub fn plan_text(base: &Target, inputs: &Inputs, now: jiff::Timestamp) -> String
         Untrusted(environment),
         crate::lock::ref_name(environment)
     ));
-    if let crate::plan::Freeze::Blocked(skip) = crate::plan::freeze(inputs, environment, now) {
+    if let Some(frozen) = inputs.freeze.check(environment, now) {
         s.push_str(&format!(
             "  freeze: {}; a rollback is never blocked by a freeze window\n",
-            skip.reason
+            frozen.window_sentence(environment)
         ));
     }
     s.push_str("  then: checks that commit out (`git checkout --detach`) in the repository holding `working-directory`, and deploys it with the task of the deployment it goes back to, described `Rollback to <short sha> (deployment <id>)`; a held lock blocks it\n");

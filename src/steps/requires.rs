@@ -78,7 +78,8 @@ impl Rollout<'_> {
             Requires::NotMet { fact, advice } => match &self.inputs.promotion.override_requires {
                 Some(reason) => {
                     // What the deploy would have been told to do is moot: it goes ahead.
-                    let why = format!("{fact}; deployed anyway by `override-requires`: {reason}");
+                    let why =
+                        format!("{fact}; `override-requires` lets this deploy through: {reason}");
                     runtime::warning(&why);
                     d.requires_override = Some(why);
                     None

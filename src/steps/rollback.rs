@@ -4,7 +4,7 @@
 use super::Rollout;
 use crate::checkout;
 use crate::lock;
-use crate::plan::{self, Destination};
+use crate::plan::Destination;
 use crate::report::Report;
 use crate::rollback::{self, choose_within};
 use crate::runtime::{self, Untrusted};
@@ -26,10 +26,11 @@ impl Rollout<'_> {
     pub async fn rollback(&self, dest: Destination) -> Result<Report, Stopped> {
         let target = rollback::target_of(dest.target(), self.inputs);
         let environment = target.environment.clone();
-        if let plan::Freeze::Blocked(skip) = plan::freeze(self.inputs, &environment, self.now) {
+        // The window's sentence without its way out: `override-freeze` is not needed here.
+        if let Some(frozen) = self.inputs.freeze.check(&environment, self.now) {
             tracing::info!(
                 "{}; a rollback is never blocked by a freeze window (it is how an incident is fixed), so it goes ahead",
-                Untrusted(&skip.reason)
+                Untrusted(&frozen.window_sentence(&environment))
             );
         }
         let lock_ref = format!("refs/heads/{}", lock::ref_name(&environment));

@@ -100,6 +100,37 @@ fn a_held_lock_blocks_the_deploy_and_its_deployment_ends_error() {
 }
 
 #[test]
+fn an_overridden_freeze_is_not_said_to_deploy_what_a_lock_blocks() {
+    let mut h = deploy_harness();
+    h.input(
+        "freeze",
+        "production: 2000-01-01 - 2199-12-31 Europe/Berlin",
+    )
+    .input("override-freeze", "hotfix INC-7");
+    seed_lock(
+        &h,
+        &record("production", "hubot", "2026-01-01T10:00:00Z", None),
+    );
+    let run = h.run();
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.outputs["status"], "blocked");
+    assert!(!h.file("ran").exists(), "the command ran");
+    assert!(!run.stdout.contains("deployed anyway"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("`override-freeze` lets this deploy through: hotfix INC-7"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.summary.contains("Freeze overridden"),
+        "{}",
+        run.summary
+    );
+    assert!(run.summary.contains("a lock"), "{}", run.summary);
+}
+
+#[test]
 fn an_expired_lock_is_ignored_and_said_once() {
     let h = deploy_harness();
     seed_lock(

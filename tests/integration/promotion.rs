@@ -333,13 +333,13 @@ fn override_requires_deploys_anyway_and_records_why() {
     );
     assert!(
         run.stdout
-            .contains("deployed anyway by `override-requires`: hotfix for incident 42"),
+            .contains("`override-requires` lets this deploy through: hotfix for incident 42"),
         "{}",
         run.stdout
     );
     // What a blocked deploy is told to do is moot once it goes ahead.
     assert!(
-        !run.stdout.contains("first; deployed anyway"),
+        !run.stdout.contains("first; `override-requires`"),
         "{}",
         run.stdout
     );

@@ -353,6 +353,8 @@ fn a_freeze_window_never_blocks_a_rollback_and_the_log_says_so() {
         "{}",
         run.stdout
     );
+    // No way out is offered: a rollback needs none.
+    assert!(!run.stdout.contains("override-freeze"), "{}", run.stdout);
     assert_eq!(created_after(&h.fake, ids[2])[0].sha, shas[1]);
 }
 
@@ -395,6 +397,7 @@ fn rollout_plan_says_what_a_rollback_cannot_know_offline_and_what_it_would_do() 
     assert!(text.contains("history: unknown offline"), "{text}");
     assert!(text.contains("`rollout-lock/production`"), "{text}");
     assert!(text.contains("never blocked by a freeze window"), "{text}");
+    assert!(!text.contains("override-freeze"), "{text}");
     assert!(text.contains("command: ./deploy.sh"), "{text}");
 }
 
