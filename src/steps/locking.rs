@@ -319,6 +319,21 @@ impl Rollout<'_> {
                     Untrusted(&ref_name(&environment))
                 );
             }
+            // The holder locking again (a re-run of the lock workflow): their lock stands as it
+            // was, which is what they asked for; a change of reason or expiry is unlock, then lock.
+            LockTaken::HeldBy(holder)
+                if holder
+                    .record
+                    .as_ref()
+                    .is_ok_and(|r| r.actor.eq_ignore_ascii_case(&self.context.actor)) =>
+            {
+                report.status = "success".into();
+                report.detail = format!(
+                    "Already locked by you: {}; nothing changed (to change its reason or expiry, run `step: unlock`, then `step: lock`)",
+                    holder.sentence(&environment, self.now)
+                );
+                return report;
+            }
             LockTaken::HeldBy(holder) => {
                 report.status = "blocked".into();
                 report.blocked_by = Some(BY_LOCK.into());

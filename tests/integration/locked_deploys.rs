@@ -269,9 +269,12 @@ fn lock_blocks_deploys_until_unlock() {
 #[test]
 fn of_two_lock_steps_at_once_exactly_one_wins() {
     let h = lock_harness("lock");
-    let children: Vec<_> = (0..2)
-        .map(|_| {
+    // Two people: the holder's own second lock would be "already locked by you".
+    let children: Vec<_> = ["mona", "hubot"]
+        .into_iter()
+        .map(|actor| {
             h.command(&[])
+                .env("GITHUB_ACTOR", actor)
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -294,11 +297,30 @@ fn of_two_lock_steps_at_once_exactly_one_wins() {
     assert!(
         codes[1]
             .1
-            .contains("::error::Not locked: `Production` is locked by @mona"),
+            .contains("::error::Not locked: `Production` is locked by @"),
         "{}",
         codes[1].1
     );
     assert_eq!(h.state().git_refs.len(), 1);
+}
+
+#[test]
+fn the_holder_locking_again_changes_nothing_and_is_told_so() {
+    let h = lock_harness("lock");
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let before = h.state().git_refs.clone();
+    let run = h.run();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.outputs["status"], "success");
+    assert!(
+        run.stdout
+            .contains("Already locked by you: `Production` is locked by @mona")
+            && run.stdout.contains("run `step: unlock`, then `step: lock`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(h.state().git_refs, before, "the lock was rewritten");
 }
 
 #[test]

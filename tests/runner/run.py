@@ -660,8 +660,9 @@ def case_host_tool(env):
 
 
 def case_lock(env):
-    """examples/workflows/lock.yml: lock production (with an expiry), a second lock is refused
-    naming the holder, unlock deletes the branch, an unlock of nothing is a notice."""
+    """examples/workflows/lock.yml: lock production (with an expiry), someone else's lock is refused
+    naming the holder, the holder's own re-run passes and changes nothing, unlock deletes the
+    branch, an unlock of nothing is a notice."""
     repo = Repo(env, "examples/workflows/lock.yml")
     head = git(repo.path, "rev-parse", "HEAD")
     # `step: lock` makes its commit with the tree of GITHUB_SHA (act: the repository's HEAD);
@@ -672,11 +673,11 @@ def case_lock(env):
     urllib.request.urlopen(req).close()
     branch = "refs/heads/rollout-lock/production"
 
-    def dispatch(action, reason="", expires=""):
+    def dispatch(action, reason="", expires="", actor="mona"):
         inputs = {"action": action, "environment": "production", "reason": reason, "expires": expires}
         event = dispatch_event(inputs)
         extra = [arg for k, v in inputs.items() for arg in ("--input", f"{k}={v}")]
-        return repo.act("workflow_dispatch", event, extra)
+        return repo.act("workflow_dispatch", event, extra + ["--actor", actor])
 
     code, log = dispatch("lock", "payments are down", "4h")
     check(code == 0, f"lock: act exited {code}", log)
@@ -690,11 +691,19 @@ def case_lock(env):
     check(commit["parents"] == [], "lock: the lock commit has a parent", log)
     check("is locked by @" in log, "lock: the log does not say who holds it", log)
 
-    code, log = dispatch("lock", "a second incident")
+    check("is locked by @mona" in log, "lock: the log does not say who holds it", log)
+
+    code, log = dispatch("lock", "a second incident", actor="hubot")
     check(code != 0, "a second lock succeeded while the first holds", log)
     check("Not locked:" in log and "payments are down" in log,
           "the second lock does not name the holder and the reason", log)
     check(env.state()["git_refs"][branch] == state["git_refs"][branch], "the second lock moved the branch", log)
+
+    # The holder's own re-run: the lock stands as it was, and the step passes.
+    code, log = dispatch("lock", "payments are down", "4h")
+    check(code == 0, f"the holder's second lock: act exited {code}", log)
+    check("Already locked by you" in log, "the holder's second lock does not say so", log)
+    check(env.state()["git_refs"][branch] == state["git_refs"][branch], "the holder's second lock moved the branch", log)
 
     code, log = dispatch("unlock")
     check(code == 0, f"unlock: act exited {code}", log)
