@@ -219,9 +219,11 @@ impl Rollout<'_> {
         if report.status == "blocked" {
             report.detail = sentence;
         }
+        // The lock may be another environment's (the one the branch maps to, over its targets).
         tracing::info!(
-            "deployment {id} of {} ended error: its environment is locked, so no command ran",
-            Untrusted(environment)
+            "deployment {id} of {} ended error: {}",
+            Untrusted(environment),
+            Untrusted(&description)
         );
         // The deployment exists (GitHub sent its events), but nothing was deployed: no later step
         // may take it for this run's deployment.
