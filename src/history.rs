@@ -172,6 +172,17 @@ pub(crate) mod tests {
         e
     }
 
+    /// A, B and C deployed; R1 rolled back from C to B, then R2 from R1 to A (newest first).
+    pub fn two_rollbacks() -> Vec<HistoryEntry> {
+        newest_first(vec![
+            deployed(1, A, &["success", "inactive"]),
+            deployed(2, B, &["success", "inactive"]),
+            deployed(3, C, &["success", "inactive"]),
+            rolled_back(4, B, 3, C, &["success", "inactive"]),
+            rolled_back(5, A, 4, B, &["success"]),
+        ])
+    }
+
     /// Newest first, as GitHub's history is read; written oldest first for reading.
     pub fn newest_first(mut oldest_first: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
         oldest_first.reverse();
@@ -241,13 +252,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_rollback_undoes_the_deployment_it_left_and_its_commit() {
-        let history = newest_first(vec![
-            deployed(1, A, &["success", "inactive"]),
-            deployed(2, B, &["success", "inactive"]),
-            deployed(3, C, &["success", "inactive"]),
-            rolled_back(4, B, 3, C, &["success", "inactive"]),
-            rolled_back(5, A, 4, B, &["success"]),
-        ]);
+        let history = two_rollbacks();
         let by_id = |id: u64| history.iter().find(|e| e.id == id).unwrap();
         assert!(undone(&history, by_id(3)), "R1 left C");
         assert!(undone(&history, by_id(4)), "R2 left R1");

@@ -181,23 +181,9 @@ pub fn deploy(
     live: &HistoryEntry,
     inputs: &crate::inputs::Inputs,
 ) -> Deploy {
-    let target = Target {
-        sha: live.sha.clone(),
-        git_ref: None,
-        rule: format!("{}, promoted from {source}", target.rule),
-        ..target.clone()
-    };
-    let vars = TemplateVars {
-        environment: &target.environment,
-        branch: "",
-        sha: target.sha.as_str(),
-        number: target.pr_number,
-    };
-    let environment_url = inputs
-        .environment_url
-        .as_ref()
-        .map(|t| t.render(&vars))
-        .filter(|u| !u.is_empty());
+    let rule = format!("{}, promoted from {source}", target.rule);
+    let (target, environment_url) =
+        crate::rollback::at_commit(target.clone(), &live.sha, rule, inputs);
     Deploy {
         task: live.task.clone(),
         task_reason: format!("the task of {source}'s deployment {}", live.id),

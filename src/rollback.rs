@@ -275,23 +275,8 @@ pub fn plan_text(base: &Target, inputs: &Inputs, now: jiff::Timestamp) -> String
 pub fn deploy(base: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
     let target = target_of(base, inputs);
     let locks = lock_environments(base, inputs);
-    let target = Target {
-        sha: choice.to.sha.clone(),
-        git_ref: None,
-        rule: format!("{}, rolled back", target.rule),
-        ..target
-    };
-    let vars = TemplateVars {
-        environment: &target.environment,
-        branch: "",
-        sha: target.sha.as_str(),
-        number: target.pr_number,
-    };
-    let environment_url = inputs
-        .environment_url
-        .as_ref()
-        .map(|t| t.render_with(&vars, target.unit.as_deref()))
-        .filter(|u| !u.is_empty());
+    let rule = format!("{}, rolled back", target.rule);
+    let (target, environment_url) = at_commit(target, &choice.to.sha, rule, inputs);
     Deploy {
         task: choice.to.task.clone(),
         task_reason: format!("the task of deployment {}", choice.to.id),
@@ -315,6 +300,34 @@ pub fn deploy(base: &Target, choice: &Choice, inputs: &Inputs) -> Deploy {
         })),
         target,
     }
+}
+
+/// `target` at an earlier deployment's commit (a rollback's, a promotion's), on no branch: the
+/// commit is usually no branch's tip any more. With it, `environment-url` rendered for that commit.
+pub fn at_commit(
+    target: Target,
+    sha: &crate::event::Sha,
+    rule: String,
+    inputs: &Inputs,
+) -> (Target, Option<String>) {
+    let target = Target {
+        sha: sha.clone(),
+        git_ref: None,
+        rule,
+        ..target
+    };
+    let vars = TemplateVars {
+        environment: &target.environment,
+        branch: "",
+        sha: target.sha.as_str(),
+        number: target.pr_number,
+    };
+    let environment_url = inputs
+        .environment_url
+        .as_ref()
+        .map(|t| t.render_with(&vars, target.unit.as_deref()))
+        .filter(|u| !u.is_empty());
+    (target, environment_url)
 }
 
 /// The deployment's description: `Rollback to <short sha> (deployment <id>)`.
@@ -359,7 +372,7 @@ mod tests {
     use crate::event::Sha;
 
     use crate::history::rollback_from;
-    use crate::history::tests::{deployed, newest_first, rolled_back, A, B, C, D};
+    use crate::history::tests::{deployed, newest_first, rolled_back, two_rollbacks, A, B, C, D};
 
     fn target(history: &[HistoryEntry], to: &RollbackTo) -> Result<u64, Refusal> {
         choose(history, to).map(|c| c.to.id)
@@ -549,13 +562,7 @@ mod tests {
     fn a_rollback_undoes_the_commit_as_well_as_the_deployment() {
         // A, B, C; R1 from C to B; R2 from R1 to A: R2 undid commit B, so B (2) is no target
         // although no rollback names deployment 2 itself.
-        let history = newest_first(vec![
-            deployed(1, A, &["success", "inactive"]),
-            deployed(2, B, &["success", "inactive"]),
-            deployed(3, C, &["success", "inactive"]),
-            rolled_back(4, B, 3, C, &["success", "inactive"]),
-            rolled_back(5, A, 4, B, &["success"]),
-        ]);
+        let history = two_rollbacks();
         assert_eq!(
             previous_of(&history),
             Err(Refusal::NothingToRollBackTo {

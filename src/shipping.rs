@@ -3,7 +3,8 @@
 //! and `plan`: the decisions over deployment histories are `promotion`'s.
 
 use crate::lines::{err, glob_error, input_lines, InputError};
-use crate::text::{Template, TemplateVars};
+// A `requires` value may use every template's placeholders.
+use crate::text::{Template, TemplateVars, PLACEHOLDERS};
 use globset::{GlobBuilder, GlobMatcher};
 use serde_json::{json, Value};
 
@@ -12,15 +13,6 @@ pub const ARTIFACT_LIMIT: usize = 1000;
 /// How many of a commit's deployments in the required environment the check reads (newest
 /// first), and how many of that environment's newest deployments it reads for rollbacks.
 pub const REQUIRES_PAGE: usize = 100;
-/// The placeholders a `requires` value may use.
-const PLACEHOLDERS: &[&str] = &[
-    "environment",
-    "branch",
-    "sha",
-    "short_sha",
-    "number",
-    "target",
-];
 
 /// `artifact`, `requires`, `override-requires` and `from`, parsed apart from the other inputs.
 #[derive(Clone, Debug, Default)]
