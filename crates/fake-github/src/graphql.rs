@@ -671,20 +671,10 @@ fn commit_target(
     let mut out = Map::new();
     let commit = s.git_commits.get(sha);
     for item in &set.items {
-        let (selected, on_commit): (Vec<&Field>, bool) = match item {
-            Selection::Field(f) => (vec![f], false),
-            Selection::InlineFragment(i) => match &i.type_condition {
-                Some(TypeCondition::On(t)) if t == "Commit" => (fields(&i.selection_set)?, true),
-                Some(TypeCondition::On(t)) if t == "GitObject" => {
-                    (fields(&i.selection_set)?, false)
-                }
-                _ => {
-                    return Err(not_implemented(
-                        "fragments on `GitObject` other than `Commit`",
-                    ))
-                }
-            },
-            Selection::FragmentSpread(_) => return Err(not_implemented("named fragments")),
+        let Some((selected, on_commit)) = commit_selection(item)? else {
+            return Err(not_implemented(
+                "fragments on `GitObject` other than `Commit`",
+            ));
         };
         for f in selected {
             let value = match (f.name.as_str(), commit) {
@@ -697,6 +687,27 @@ fn commit_target(
         }
     }
     Ok(Value::Object(out))
+}
+
+/// What one selection on a git object picks: its fields, and whether they come from an `... on
+/// Commit` fragment (where a commit's own fields may be asked for). `None`: a fragment on another
+/// object type (`Tree`, `Blob`), which selects nothing of a commit.
+fn commit_selection<'a>(
+    item: &'a Selection<'static, String>,
+) -> Result<Option<(Vec<&'a Field>, bool)>, Refusal> {
+    match item {
+        Selection::Field(f) => Ok(Some((vec![f], false))),
+        Selection::InlineFragment(i) => match &i.type_condition {
+            Some(TypeCondition::On(t)) if t == "Commit" => {
+                Ok(Some((fields(&i.selection_set)?, true)))
+            }
+            Some(TypeCondition::On(t)) if t == "GitObject" => {
+                Ok(Some((fields(&i.selection_set)?, false)))
+            }
+            _ => Ok(None),
+        },
+        Selection::FragmentSpread(_) => Err(not_implemented("named fragments")),
+    }
 }
 
 fn cursor(offset: usize) -> String {

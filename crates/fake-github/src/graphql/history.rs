@@ -111,7 +111,6 @@ pub(super) fn object(
     field: &Field,
     vars: &Map<String, Value>,
 ) -> Result<Value, Refusal> {
-    use graphql_parser::query::{Selection, TypeCondition};
     let oid = argument(field, "oid", vars);
     let Some(oid) = oid.as_str().map(str::to_ascii_lowercase) else {
         return Err(not_implemented("`object` without `oid`"));
@@ -122,17 +121,9 @@ pub(super) fn object(
     }
     let mut out = Map::new();
     for item in &field.selection_set.items {
-        let (selected, on_commit): (Vec<&Field>, bool) = match item {
-            Selection::Field(f) => (vec![f], false),
-            Selection::InlineFragment(i) => match &i.type_condition {
-                Some(TypeCondition::On(t)) if t == "Commit" => (fields(&i.selection_set)?, true),
-                Some(TypeCondition::On(t)) if t == "GitObject" => {
-                    (fields(&i.selection_set)?, false)
-                }
-                // A fragment on another object type (`Tree`, `Blob`) selects nothing of a commit.
-                _ => continue,
-            },
-            Selection::FragmentSpread(_) => return Err(not_implemented("named fragments")),
+        // A fragment on another object type (`Tree`, `Blob`) selects nothing of a commit.
+        let Some((selected, on_commit)) = super::commit_selection(item)? else {
+            continue;
         };
         for f in selected {
             let value = match f.name.as_str() {
