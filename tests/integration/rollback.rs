@@ -2,6 +2,7 @@
 //! together, counting the requests (one when the target is among the newest 100), with the
 //! lock ref read in the same request.
 
+use crate::support::history::*;
 use crate::support::*;
 use rollout::rollback::{choose_within, RollbackTo};
 use serde_json::json;
@@ -147,20 +148,10 @@ struct Deployed {
 
 fn deployed_abc() -> Deployed {
     let mut h = Harness::new();
-    let a = h.commit(&[("version.txt", "A\n")], "A");
-    let b = h.commit(&[("version.txt", "B\n")], "B");
-    let c = h.commit(&[("version.txt", "C\n")], "C");
-    let ids = h.fake.state().seed("production", 3, Some("success"), false);
-    for (id, sha) in ids.iter().zip([&a, &b, &c]) {
-        let mut s = h.fake.state();
-        let d = s.deployments.iter_mut().find(|d| d.id == *id).unwrap();
-        d.sha = sha.clone();
-        d.git_ref = sha.clone();
-        d.task = "deploy:web".into();
-        d.payload = json!({ "image": format!("registry.example/web@{}", &sha[..7]) });
-    }
-    mark_state(&h.fake, ids[0], "inactive");
-    mark_state(&h.fake, ids[2], "failure");
+    let [a, b, c] = commits_abc(&mut h);
+    let ids = deployed_with_images(&h, &[&a, &b, &c], "deploy:web");
+    add_status(&h.fake, ids[0], "inactive");
+    add_status(&h.fake, ids[2], "failure");
     h.event("workflow_dispatch", &dispatch_payload("refs/heads/main"));
     h.var("GITHUB_SHA", &c);
     let seen = h.file("seen").display().to_string();
@@ -176,25 +167,6 @@ fn deployed_abc() -> Deployed {
         shas: [a, b, c],
         ids: [ids[0], ids[1], ids[2]],
     }
-}
-
-fn mark_state(fake: &Fake, id: u64, state: &str) {
-    let mut s = fake.state();
-    let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
-    let template = d.statuses[0].clone();
-    d.statuses.push(fake_github::Status {
-        state: state.to_string(),
-        ..template
-    });
-}
-
-fn created_after(fake: &Fake, newest_seeded: u64) -> Vec<fake_github::Deployment> {
-    fake.state()
-        .deployments
-        .iter()
-        .filter(|d| d.id > newest_seeded)
-        .cloned()
-        .collect()
 }
 
 #[test]

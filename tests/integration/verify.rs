@@ -2,6 +2,7 @@
 //! a real git repository: commits A, B and C; A and B deployed to production with success; the
 //! push of C deploys it, and a failure rolls production back to B in the same run.
 
+use crate::support::history::*;
 use crate::support::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -21,18 +22,9 @@ struct Pushed {
 /// tracked file, as a build might.
 fn pushed_abc() -> Pushed {
     let mut h = Harness::new();
-    let a = h.commit(&[("version.txt", "A\n")], "A");
-    let b = h.commit(&[("version.txt", "B\n")], "B");
-    let c = h.commit(&[("version.txt", "C\n")], "C");
-    let ids = h.fake.state().seed("production", 2, Some("success"), false);
-    for (id, sha) in ids.iter().zip([&a, &b]) {
-        let mut s = h.fake.state();
-        let d = s.deployments.iter_mut().find(|d| d.id == *id).unwrap();
-        d.sha = sha.clone();
-        d.git_ref = sha.clone();
-        d.payload = json!({ "image": format!("registry.example/web@{}", &sha[..7]) });
-    }
-    mark(&h.fake, ids[0], "inactive");
+    let [a, b, c] = commits_abc(&mut h);
+    let ids = deployed_with_images(&h, &[&a, &b], "deploy");
+    add_status(&h.fake, ids[0], "inactive");
     h.event("push", &push_payload("refs/heads/main", &b, &c, "C"));
     let seen = h.file("seen").display().to_string();
     h.input("supersede", "false").input(
@@ -49,25 +41,6 @@ fn pushed_abc() -> Pushed {
     }
 }
 
-fn mark(fake: &Fake, id: u64, state: &str) {
-    let mut s = fake.state();
-    let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
-    let template = d.statuses[0].clone();
-    d.statuses.push(fake_github::Status {
-        state: state.to_string(),
-        ..template
-    });
-}
-
-fn created_after(fake: &Fake, newest_seeded: u64) -> Vec<fake_github::Deployment> {
-    fake.state()
-        .deployments
-        .iter()
-        .filter(|d| d.id > newest_seeded)
-        .cloned()
-        .collect()
-}
-
 fn states(d: &fake_github::Deployment) -> Vec<&str> {
     d.statuses.iter().map(|s| s.state.as_str()).collect()
 }
@@ -82,11 +55,6 @@ fn seen(h: &Harness) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
-}
-
-fn no_violations(h: &Harness) {
-    let s = h.state();
-    assert!(s.violations.is_empty(), "{:?}", s.violations);
 }
 
 #[test]

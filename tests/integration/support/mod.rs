@@ -5,6 +5,7 @@
 
 #[allow(unused_imports)]
 pub use fake_github::{Fake, Fault, Grant, State, OWNER_REPO};
+pub mod history;
 pub mod proxy;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
