@@ -37,17 +37,7 @@ fn seed_lock(h: &Harness, lock: &LockRecord) {
 
 /// The GraphQL requests that read a lock (`ref(qualifiedName:)`), not the supersede reads.
 fn lock_reads(h: &Harness) -> usize {
-    h.state()
-        .requests
-        .iter()
-        .filter(|r| r.path == "/graphql")
-        .filter(|r| {
-            r.body
-                .as_ref()
-                .and_then(|b| b["query"].as_str())
-                .is_some_and(|q| q.contains("qualifiedName"))
-        })
-        .count()
+    graphql_reads_with(h, "qualifiedName")
 }
 
 fn deploy_harness() -> Harness {

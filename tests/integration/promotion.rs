@@ -22,17 +22,7 @@ fn got(h: &Harness) -> Vec<String> {
 
 /// The GraphQL requests that read a commit's deployments (`requires`).
 fn requires_reads(h: &Harness) -> usize {
-    h.state()
-        .requests
-        .iter()
-        .filter(|r| r.path == "/graphql")
-        .filter(|r| {
-            r.body
-                .as_ref()
-                .and_then(|b| b["query"].as_str())
-                .is_some_and(|q| q.contains("object(oid:"))
-        })
-        .count()
+    graphql_reads_with(h, "object(oid:")
 }
 
 /// A deployment of `sha` in `environment` with these statuses (oldest first); returns its id.
@@ -80,11 +70,6 @@ fn production(h: &Harness) -> Vec<fake_github::Deployment> {
         .collect()
 }
 
-fn assert_clean(h: &Harness) {
-    let s = h.state();
-    assert!(s.violations.is_empty(), "{:?}", s.violations);
-}
-
 // ---- artifact ----
 
 #[test]
@@ -100,7 +85,7 @@ fn an_artifact_goes_into_the_payload_and_to_the_command() {
     let d = production(&h);
     assert_eq!(d[0].payload["artifact"], ARTIFACT);
     assert_eq!(requires_reads(&h), 0, "no `requires`, no read");
-    assert_clean(&h);
+    no_violations(&h);
     // The decision is in the log, and in what `rollout plan` says.
     assert!(
         run.stdout.contains(&format!("  artifact: {ARTIFACT}\n")),
@@ -174,7 +159,7 @@ fn a_rollback_hands_its_targets_artifact_to_the_command_and_records_it() {
     let newest = production(&h).into_iter().last().unwrap();
     assert_eq!(newest.payload["artifact"], "app@sha256:1111");
     assert_eq!(newest.payload["rollback"]["to_deployment"], target);
-    assert_clean(&h);
+    no_violations(&h);
 }
 
 // ---- requires ----
@@ -198,7 +183,7 @@ fn assert_blocked(h: &Harness, run: &Run, says: &str) {
     assert!(!h.file("ran").exists(), "the command ran");
     assert!(production(h).is_empty(), "a deployment was created");
     assert_eq!(requires_reads(h), 1);
-    assert_clean(h);
+    no_violations(h);
 }
 
 #[test]
@@ -227,20 +212,10 @@ fn requires_met_deploys_after_one_read_before_the_create() {
         .position(|r| r.method == "POST" && r.path.ends_with("/deployments"))
         .unwrap();
     assert!(read < create, "the read comes before the create");
-    // The lock came with it: the deploy reads it no second time.
-    let lock_reads = s
-        .requests
-        .iter()
-        .filter(|r| {
-            r.body
-                .as_ref()
-                .and_then(|b| b["query"].as_str())
-                .is_some_and(|q| q.contains("qualifiedName"))
-        })
-        .count();
-    assert_eq!(lock_reads, 1);
     drop(s);
-    assert_clean(&h);
+    // The lock came with it: the deploy reads it no second time.
+    assert_eq!(graphql_reads_with(&h, "qualifiedName"), 1);
+    no_violations(&h);
 }
 
 #[test]
@@ -343,7 +318,7 @@ fn override_requires_deploys_anyway_and_records_why() {
         "{}",
         run.stdout
     );
-    assert_clean(&h);
+    no_violations(&h);
 }
 
 #[test]
@@ -426,7 +401,7 @@ fn a_failed_promotion_with_on_failure_rollback_puts_the_destinations_last_good_b
     assert_eq!(back.payload["rollback"]["automatic"], true);
     assert_eq!(run.outputs["rollback-deployment-id"], back.id.to_string());
     assert_eq!(run.outputs["deployment-id"], failed.id.to_string());
-    assert_clean(&h);
+    no_violations(&h);
 }
 
 #[test]
@@ -515,7 +490,7 @@ fn a_promotion_checks_out_and_ships_the_sources_commit_task_and_artifact() {
     );
     assert_eq!(before_create[0].path, "/graphql");
     drop(s);
-    assert_clean(&h);
+    no_violations(&h);
 }
 
 #[test]

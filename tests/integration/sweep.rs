@@ -152,11 +152,7 @@ fn a_closed_pull_requests_preview_is_swept_and_nothing_else_is_touched() {
         assert!(run.summary.contains(said), "{said}:\n{}", run.summary);
     }
     assert!(!run.summary.contains("production") && !run.summary.contains("staging-pr-1"));
-    assert!(
-        h.state().violations.is_empty(),
-        "{:?}",
-        h.state().violations
-    );
+    no_violations(&h);
 }
 
 #[test]
@@ -287,11 +283,7 @@ fn a_hundred_previews_are_read_in_a_handful_of_requests() {
         0,
         "no read per preview"
     );
-    assert!(
-        h.state().violations.is_empty(),
-        "{:?}",
-        h.state().violations
-    );
+    no_violations(&h);
 }
 
 #[test]

@@ -49,9 +49,3 @@ pub fn created_after(fake: &Fake, newest_seeded: u64) -> Vec<Deployment> {
         .cloned()
         .collect()
 }
-
-/// Every request the run made was one GitHub accepts.
-pub fn no_violations(h: &Harness) {
-    let s = h.state();
-    assert!(s.violations.is_empty(), "{:?}", s.violations);
-}

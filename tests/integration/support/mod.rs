@@ -477,6 +477,29 @@ pub fn plan(event: &Path, name: &str, inputs: &[&str], workspace: Option<&Path>)
     )
 }
 
+/// Every request the run made was one GitHub accepts (the fake checks each against GitHub's
+/// request schema).
+pub fn no_violations(h: &Harness) {
+    let s = h.state();
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+}
+
+/// The GraphQL requests whose query contains `text` (`qualifiedName`: a lock read; `object(oid:`:
+/// a commit's deployments, as `requires` reads them).
+pub fn graphql_reads_with(h: &Harness, text: &str) -> usize {
+    h.state()
+        .requests
+        .iter()
+        .filter(|r| r.path == "/graphql")
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .and_then(|b| b["query"].as_str())
+                .is_some_and(|q| q.contains(text))
+        })
+        .count()
+}
+
 /// The ordinary push: two commits on main, the event for the second, the workspace owned by the
 /// runner's user. Returns the pushed sha.
 pub fn pushed(h: &Harness) -> String {
