@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from checking import conclude
 
 ROOT = Path(__file__).resolve().parents[1]
 LINK = re.compile(r"(?<!!)\[(?:[^\]\[]|\[[^\]]*\])*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -202,14 +203,9 @@ def main(argv):
     if "--self-test" in argv and not self_test(lint):
         print("check-docs: a planted break went unnoticed", file=sys.stderr)
         return 1
-    found = problems(ROOT, lint)
-    for p in found:
-        print(f"check-docs: {p}", file=sys.stderr)
-    if found:
-        return 1
-    print(f"check-docs: every relative link of README.md and docs/ resolves ({len(pages(ROOT))} pages)"
-          + ("; their workflows pass actionlint" if lint else ""))
-    return 0
+    return conclude("check-docs", problems(ROOT, lint),
+                    f"every relative link of README.md and docs/ resolves ({len(pages(ROOT))} pages)"
+                    + ("; their workflows pass actionlint" if lint else ""))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from checking import conclude
 
 ROOT = Path(__file__).resolve().parents[1]
 USES = re.compile(r"(?<![\w./-])rollout-action/rollout(?:/host)?@([^\s`'\"\\)=]+)")
@@ -112,14 +113,9 @@ def main(argv):
     if "--self-test" in argv and not self_test():
         print("check-versions: a mismatch went unnoticed", file=sys.stderr)
         return 1
-    found = problems(ROOT, release)
-    for p in found:
-        print(f"check-versions: {p}", file=sys.stderr)
-    if found:
-        return 1
-    print(f"check-versions: {cargo_version(ROOT)} everywhere"
-          + (f"; the release input {release} matches" if release else ""))
-    return 0
+    return conclude("check-versions", problems(ROOT, release),
+                    f"{cargo_version(ROOT)} everywhere"
+                    + (f"; the release input {release} matches" if release else ""))
 
 
 if __name__ == "__main__":

@@ -282,11 +282,7 @@ impl DeploymentClient {
                 self.graphql_read(&path, &body, budget).await?;
             states.requests += 1;
             let Some(connection) = page.repository().map(|r| r.deployments) else {
-                return Err(ApiError::Decode {
-                    method: Method::POST,
-                    path,
-                    detail: format!("it holds no repository {}", self.repository),
-                });
+                return Err(self.no_repository(&path));
             };
             states.nodes.extend(
                 connection

@@ -191,11 +191,7 @@ impl DeploymentClient {
                 self.graphql_read(&path, &body, Budget::Ordinary).await?;
             history.requests += 1;
             let Some(repository) = page.repository() else {
-                return Err(ApiError::Decode {
-                    method: Method::POST,
-                    path,
-                    detail: format!("it holds no repository {}", self.repository),
-                });
+                return Err(self.no_repository(&path));
             };
             if page_number == 1 {
                 // A lock exists to stop deploys: an answer that does not say is unreadable.

@@ -174,11 +174,7 @@ impl DeploymentClient {
         let json: Value = self.graphql_read(&path, &body, Budget::Ordinary).await?;
         let repository = &json["data"]["repository"];
         if !repository.is_object() {
-            return Err(ApiError::Decode {
-                method: Method::POST,
-                path,
-                detail: format!("it holds no repository {}", self.repository),
-            });
+            return Err(self.no_repository(&path));
         }
         environments
             .iter()

@@ -7,7 +7,6 @@ use super::graphql::{Connection, RepositoryAnswer};
 use super::history::{LockRef, Node};
 use super::{ApiError, Budget, DeploymentClient};
 use crate::history::HistoryEntry;
-use http::Method;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -72,11 +71,7 @@ impl DeploymentClient {
         let answer: RepositoryAnswer<Repository> =
             self.graphql_read(&path, &body, Budget::Ordinary).await?;
         let Some(repository) = answer.repository() else {
-            return Err(ApiError::Decode {
-                method: Method::POST,
-                path,
-                detail: format!("it holds no repository {}", self.repository),
-            });
+            return Err(self.no_repository(&path));
         };
         Ok(RequiresHistory {
             of_commit: repository

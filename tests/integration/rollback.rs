@@ -140,13 +140,7 @@ fn more_than_1000_deployments_without_a_target_are_truncated_after_ten_requests(
 
 /// `step: rollback` through the binary: a repository with commits A, B and C, deployed in that
 /// order to production (A and B succeeded, C failed), dispatched on main at C.
-struct Deployed {
-    h: Harness,
-    shas: [String; 3],
-    ids: [u64; 3],
-}
-
-fn deployed_abc() -> Deployed {
+fn deployed_abc() -> Abc {
     let mut h = Harness::new();
     let [a, b, c] = commits_abc(&mut h);
     let ids = deployed_with_images(&h, &[&a, &b, &c], "deploy:web");
@@ -162,16 +156,16 @@ fn deployed_abc() -> Deployed {
             &format!("cat version.txt > '{seen}'; echo \"$ROLLOUT_ROLLBACK_FROM_SHA\" >> '{seen}'; cat \"$ROLLOUT_ROLLBACK_PAYLOAD\" >> '{seen}'"),
         );
     h.chown_workspace();
-    Deployed {
+    Abc {
         h,
         shas: [a, b, c],
-        ids: [ids[0], ids[1], ids[2]],
+        ids,
     }
 }
 
 #[test]
 fn a_rollback_deploys_the_last_good_commit_checked_out_with_its_task_payload_and_record() {
-    let Deployed { h, shas, ids } = deployed_abc();
+    let Abc { h, shas, ids } = deployed_abc();
     let run = h.run();
     assert_eq!(run.code, 0, "{}", run.stdout);
     let created = created_after(&h.fake, ids[2]);
@@ -257,7 +251,7 @@ fn a_rollback_deploys_the_last_good_commit_checked_out_with_its_task_payload_and
 
 #[test]
 fn a_target_that_is_current_or_unknown_is_refused_with_nothing_written() {
-    let Deployed { mut h, shas, ids } = deployed_abc();
+    let Abc { mut h, shas, ids } = deployed_abc();
     h.input("to", &shas[2][..8]);
     let run = h.run();
     assert_eq!(run.code, 2, "{}", run.stdout);
@@ -289,7 +283,7 @@ fn a_target_that_is_current_or_unknown_is_refused_with_nothing_written() {
 
 #[test]
 fn a_held_lock_blocks_the_rollback_before_the_checkout() {
-    let Deployed { h, shas, ids } = deployed_abc();
+    let Abc { h, shas, ids } = deployed_abc();
     let record = rollout::lock::LockRecord {
         environment: "production".into(),
         reason: "investigating the outage".into(),
@@ -315,7 +309,7 @@ fn a_held_lock_blocks_the_rollback_before_the_checkout() {
 
 #[test]
 fn a_freeze_window_never_blocks_a_rollback_and_the_log_says_so() {
-    let Deployed { mut h, shas, ids } = deployed_abc();
+    let Abc { mut h, shas, ids } = deployed_abc();
     h.input("freeze", "production: 2020-01-01 - 2099-12-31");
     let run = h.run();
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -332,7 +326,7 @@ fn a_freeze_window_never_blocks_a_rollback_and_the_log_says_so() {
 
 #[test]
 fn a_shallow_checkout_names_fetch_depth_and_writes_nothing() {
-    let Deployed { mut h, ids, .. } = deployed_abc();
+    let Abc { mut h, ids, .. } = deployed_abc();
     let shallow = h.shallow_clone();
     h.input("working-directory", &shallow.display().to_string());
     let run = h.run();
@@ -375,9 +369,9 @@ fn rollout_plan_says_what_a_rollback_cannot_know_offline_and_what_it_would_do() 
 
 #[test]
 fn with_targets_the_named_target_rolls_back_in_its_own_environment() {
-    let Deployed { mut h, shas, ids } = deployed_abc();
+    let Abc { mut h, shas, ids } = deployed_abc();
     // The history above is production's; the target's environment is production-web.
-    for id in ids {
+    for &id in &ids {
         let mut s = h.fake.state();
         let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
         d.environment = "production-web".into();
@@ -406,7 +400,7 @@ fn with_targets_the_named_target_rolls_back_in_its_own_environment() {
 
 #[test]
 fn a_failed_rollback_says_so_and_naming_its_target_again_retries_it() {
-    let Deployed { mut h, shas, ids } = deployed_abc();
+    let Abc { mut h, shas, ids } = deployed_abc();
     h.input("command", "exit 3");
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -453,7 +447,7 @@ fn seed_lock(h: &Harness, environment: &str, actor: &str) {
 #[test]
 fn the_lock_holder_rolls_back_without_unlocking_and_the_log_says_so() {
     // The harness's dispatch is mona's, who holds production's lock.
-    let Deployed { h, shas, ids } = deployed_abc();
+    let Abc { h, shas, ids } = deployed_abc();
     seed_lock(&h, "production", "mona");
     let run = h.run();
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -467,7 +461,7 @@ fn the_lock_holder_rolls_back_without_unlocking_and_the_log_says_so() {
     );
     assert!(run.summary.contains(said), "{}", run.summary);
     // Someone else's dispatch is stopped before anything is written.
-    let Deployed { mut h, ids, .. } = deployed_abc();
+    let Abc { mut h, ids, .. } = deployed_abc();
     seed_lock(&h, "production", "mona");
     h.var("GITHUB_ACTOR", "hubot");
     let run = h.run();
@@ -540,7 +534,7 @@ fn a_rollback_after_a_blocked_deploy_rolls_back_what_runs() {
 
 #[test]
 fn a_history_answer_lacking_the_lock_fails_closed_with_nothing_written() {
-    let Deployed { h, shas, ids } = deployed_abc();
+    let Abc { h, shas, ids } = deployed_abc();
     h.fake.fault(Fault {
         drop: vec!["/data/repository/lock".into()],
         ..fault("POST", "/graphql", 0, 1)
@@ -559,8 +553,8 @@ fn a_history_answer_lacking_the_lock_fails_closed_with_nothing_written() {
 
 #[test]
 fn with_targets_a_lock_on_the_branchs_environment_holds_a_targets_rollback() {
-    let Deployed { mut h, ids, .. } = deployed_abc();
-    for id in ids {
+    let Abc { mut h, ids, .. } = deployed_abc();
+    for &id in &ids {
         let mut s = h.fake.state();
         let d = s.deployments.iter_mut().find(|d| d.id == id).unwrap();
         d.environment = "production-web".into();

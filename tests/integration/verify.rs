@@ -9,18 +9,10 @@ use nix::unistd::Pid;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-struct Pushed {
-    h: Harness,
-    /// A, B and C.
-    shas: [String; 3],
-    /// The deployments of A and B.
-    ids: [u64; 2],
-}
-
 /// A, B and C committed, A and B deployed with success (A then marked inactive, as GitHub's
 /// `auto_inactive` does), and C pushed to main. The command records what it deployed and edits a
 /// tracked file, as a build might.
-fn pushed_abc() -> Pushed {
+fn pushed_abc() -> Abc {
     let mut h = Harness::new();
     let [a, b, c] = commits_abc(&mut h);
     let ids = deployed_with_images(&h, &[&a, &b], "deploy");
@@ -34,10 +26,10 @@ fn pushed_abc() -> Pushed {
         ),
     );
     h.chown_workspace();
-    Pushed {
+    Abc {
         h,
         shas: [a, b, c],
-        ids: [ids[0], ids[1]],
+        ids,
     }
 }
 
@@ -190,7 +182,7 @@ fn step_start_or_finish_with_verify_or_on_failure_rollback_is_bad_input() {
 
 #[test]
 fn a_failed_verify_rolls_back_to_the_last_good_commit_in_the_same_run() {
-    let Pushed { mut h, shas, ids } = pushed_abc();
+    let Abc { mut h, shas, ids } = pushed_abc();
     // Healthy only at B.
     h.input("verify", "grep -q '^B$' version.txt")
         .input("on-failure", "rollback");
@@ -303,7 +295,7 @@ fn a_failed_verify_rolls_back_to_the_last_good_commit_in_the_same_run() {
 
 #[test]
 fn a_failed_command_rolls_back_and_the_status_names_what_comes_next() {
-    let Pushed { mut h, shas, ids } = pushed_abc();
+    let Abc { mut h, shas, ids } = pushed_abc();
     let seen = h.file("seen").display().to_string();
     h.input(
         "command",
@@ -364,7 +356,7 @@ fn a_first_deploy_has_nothing_to_roll_back_to() {
 
 #[test]
 fn a_rollback_that_fails_too_is_never_rolled_back_itself() {
-    let Pushed { mut h, shas, ids } = pushed_abc();
+    let Abc { mut h, shas, ids } = pushed_abc();
     h.input("verify", "exit 5").input("on-failure", "rollback");
     let run = h.run();
     assert_eq!(run.code, 1, "{}", run.stdout);
@@ -419,7 +411,7 @@ fn a_preview_never_rolls_back() {
 
 #[test]
 fn a_cancel_during_the_rollback_leaves_both_deployments_final() {
-    let Pushed { mut h, shas, ids } = pushed_abc();
+    let Abc { mut h, shas, ids } = pushed_abc();
     let started = h.file("rollback-started").display().to_string();
     h.input(
         "command",
@@ -477,7 +469,7 @@ fn failing_while(h: &mut Harness, during: impl FnOnce(&Harness)) -> Run {
 
 #[test]
 fn a_lock_taken_by_someone_else_meanwhile_stops_the_rollback() {
-    let Pushed { mut h, ids, .. } = pushed_abc();
+    let Abc { mut h, ids, .. } = pushed_abc();
     let run = failing_while(&mut h, |h| {
         let record = rollout::lock::LockRecord {
             environment: "production".into(),
@@ -507,7 +499,7 @@ fn a_lock_taken_by_someone_else_meanwhile_stops_the_rollback() {
 
 #[test]
 fn a_newer_deployment_that_ran_meanwhile_owns_the_environment() {
-    let Pushed { mut h, ids, .. } = pushed_abc();
+    let Abc { mut h, ids, .. } = pushed_abc();
     let run = failing_while(&mut h, |h| {
         h.fake
             .state()
@@ -526,7 +518,7 @@ fn a_newer_deployment_that_ran_meanwhile_owns_the_environment() {
 
 #[test]
 fn a_clone_without_the_target_commit_names_fetch_depth() {
-    let Pushed { mut h, ids, .. } = pushed_abc();
+    let Abc { mut h, ids, .. } = pushed_abc();
     let shallow = h.shallow_clone();
     h.input("working-directory", &shallow.display().to_string())
         .input("command", "exit 1")

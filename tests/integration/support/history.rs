@@ -5,6 +5,14 @@ use super::Harness;
 use fake_github::{Deployment, Fake, Status};
 use serde_json::json;
 
+/// A history of A, B and C: the harness, the three commits, and the deployments made of them
+/// (oldest first).
+pub struct Abc {
+    pub h: Harness,
+    pub shas: [String; 3],
+    pub ids: Vec<u64>,
+}
+
 /// Three commits, each setting `version.txt` to A, B and C.
 pub fn commits_abc(h: &mut Harness) -> [String; 3] {
     ["A", "B", "C"].map(|v| h.commit(&[("version.txt", &format!("{v}\n"))], v))
