@@ -57,3 +57,12 @@ pub fn created_after(fake: &Fake, newest_seeded: u64) -> Vec<Deployment> {
         .cloned()
         .collect()
 }
+
+/// `d` is a rollback to commit `sha`, deployment `to`: its ref and description say so.
+pub fn assert_rollback_to(d: &Deployment, sha: &str, to: u64) {
+    assert_eq!(d.sha, sha, "the commit put back");
+    assert_eq!(
+        d.description.as_deref(),
+        Some(&*format!("Rollback to {} (deployment {to})", &sha[..7]))
+    );
+}
