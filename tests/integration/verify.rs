@@ -200,7 +200,7 @@ fn a_failed_verify_rolls_back_to_the_last_good_commit_in_the_same_run() {
             &shas[1][..7]
         )
     );
-    assert_rollback_to(&rollback, &shas[1], ids[1]);
+    assert_rollback_to(rollback, &shas[1], ids[1]);
     assert_eq!(
         rollback.payload["rollback"],
         json!({ "from_deployment": failed.id, "from_sha": shas[2], "to_deployment": ids[1], "automatic": true })
